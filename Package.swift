@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Linker flags that keep a plugin's dynamic symbol table to its entry symbol.
+/// Everything else (PluginKit, the plugin's own Swift code) stays local to the image.
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]),
+]
+
+/// Declares one Swift plugin: a logic target (no C import needed) is optional, the entry target
+/// is the `.dynamic` product that the gateway `dlopen`s.
+func swiftPlugin(_ name: String, path: String, dependencies: [Target.Dependency] = []) -> [Target] {
+    [.target(name: name, dependencies: ["PluginKit"] + dependencies, path: path, linkerSettings: pluginLinkerSettings)]
+}
+
+let package = Package(
+    name: "agentgateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "agentgateway", targets: ["GatewayHost"]),
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        .library(name: "AGWHeaderStamp", type: .dynamic, targets: ["HeaderStampPlugin"]),
+        .library(name: "AGWNoop", type: .dynamic, targets: ["NoopPlugin"]),
+        .library(name: "AGWTestFilters", type: .dynamic, targets: ["TestFiltersPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // The ABI: one C header, nothing else.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // dlopen, entry lookup, version and size checks.
+        .target(name: "CPluginLoader", dependencies: ["PluginABI"], path: "Sources/CPluginLoader",
+                linkerSettings: [.linkedLibrary("dl")]),
+        // posix_spawn with pipes, for plugins' child processes (host-internal).
+        .target(name: "CProcessSpawn", path: "Sources/CProcessSpawn"),
+        // The Swift SDK for plugin authors.
+        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        .executableTarget(
+            name: "GatewayHost",
+            dependencies: [
+                "PluginABI", "CPluginLoader", "CProcessSpawn",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/GatewayHost"
+        ),
+        .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
+    ]
+        + swiftPlugin("HeaderStampPlugin", path: "examples/swift-filter")
+        + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
+        + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
+)

@@ -1,0 +1,201 @@
+import Foundation
+import TOMLKit
+
+/// Turns a TOML document into a `GatewayConfig`, or a `ConfigError` that points at the problem.
+///
+/// Only checks the document itself; whether plugins load and accept their tables is checked by
+/// `PluginRegistry` and `GatewayRuntime` (both also run by `--validate`).
+enum ConfigLoader {
+    static func load(file: String) throws -> GatewayConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: file, message: "cannot read the config file: \(error.localizedDescription)")
+        }
+        var config = try parse(text, file: file)
+        config.resolvePaths(relativeTo: URL(fileURLWithPath: file).deletingLastPathComponent().path)
+        return config
+    }
+
+    static func parse(_ text: String, file: String = "<config>") throws -> GatewayConfig {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, line: error.source.begin.line, column: error.source.begin.column,
+                              message: error.description)
+        }
+        var reader = TOMLReader(table: root, path: "", file: file)
+        var config = GatewayConfig()
+
+        if var gateway = try reader.table("gateway") {
+            config.pluginDirectory = try gateway.string("plugin_dir")
+            config.drainTimeoutSeconds = try gateway.double("drain_timeout_seconds") ?? config.drainTimeoutSeconds
+            try gateway.finish()
+        }
+        if var limits = try reader.table("limits") {
+            config.limits.maxRequestHeaderBytes = try positive(&limits, "max_request_header_bytes") ?? config.limits.maxRequestHeaderBytes
+            config.limits.maxRequestBodyBytes = try positive(&limits, "max_request_body_bytes") ?? config.limits.maxRequestBodyBytes
+            config.limits.maxBufferedResponseBytes = try positive(&limits, "max_buffered_response_bytes") ?? config.limits.maxBufferedResponseBytes
+            try limits.finish()
+        }
+        if var admin = try reader.table("admin") {
+            config.admin = AdminConfig(address: try address(&admin, "address"))
+            try admin.finish()
+        }
+        for var listener in try reader.tables("listeners") {
+            var tls: TLSConfig?
+            if var tlsTable = try listener.table("tls") {
+                tls = TLSConfig(certificatePath: try tlsTable.requiredString("cert"),
+                                privateKeyPath: try tlsTable.requiredString("key"),
+                                clientCAPath: try tlsTable.string("client_ca"),
+                                http2: try tlsTable.bool("http2") ?? true)
+                try tlsTable.finish()
+            }
+            config.listeners.append(ListenerConfig(name: try listener.requiredString("name"),
+                                                   address: try address(&listener, "address"), tls: tls))
+            try listener.finish()
+        }
+        if var plugins = try reader.table("plugins") {
+            for name in plugins.table.keys.sorted() {
+                guard var plugin = try plugins.table(name) else { continue }
+                config.plugins.append(PluginConfig(name: name, path: try plugin.string("path")))
+                try plugin.finish()
+            }
+        }
+        for var route in try reader.tables("routes") {
+            config.routes.append(try parseRoute(&route))
+            try route.finish()
+        }
+        try reader.finish()
+        try validate(config, file: file)
+        return config
+    }
+
+    private static func parseRoute(_ route: inout TOMLReader) throws -> RouteConfig {
+        let name = try route.requiredString("name")
+        var match = RouteMatchConfig()
+        if var table = try route.table("match") {
+            match.host = try table.string("host")?.lowercased()
+            match.pathPrefix = try table.string("path_prefix")
+            match.path = try table.string("path")
+            match.methods = try table.strings("methods")?.map { $0.uppercased() } ?? []
+            if var headers = try table.table("headers") {
+                for key in headers.table.keys {
+                    match.headers[key.lowercased()] = try headers.requiredString(key)
+                }
+                try headers.finish()
+            }
+            if match.pathPrefix != nil, match.path != nil {
+                throw table.error("path", "set either path (exact) or path_prefix, not both")
+            }
+            for key in ["path", "path_prefix"] {
+                if let value = key == "path" ? match.path : match.pathPrefix, !value.hasPrefix("/") {
+                    throw table.error(key, "must start with '/'")
+                }
+            }
+            try table.finish()
+        }
+        var filters: [FilterConfig] = []
+        for var filter in try route.tables("filters") {
+            filters.append(FilterConfig(plugin: try filter.requiredString("plugin"), configJSON: try filter.json("config")))
+            try filter.finish()
+        }
+        let backend = try route.table("backend")
+        let handler = try route.table("handler")
+        let terminal: TerminalConfig
+        switch (backend, handler) {
+        case (var backend?, nil):
+            guard let urls = try backend.strings("urls") ?? backend.strings("url"), !urls.isEmpty else {
+                throw backend.error("urls", "list at least one upstream URL, e.g. urls = [\"http://127.0.0.1:9000\"]")
+            }
+            for (index, url) in urls.enumerated() {
+                guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
+                      parsed.host != nil else {
+                    throw backend.error("urls[\(index)]", "'\(url)' is not an absolute http:// or https:// URL")
+                }
+            }
+            var config = BackendConfig(urls: urls)
+            config.connectTimeoutMilliseconds = try backend.int("connect_timeout_ms") ?? config.connectTimeoutMilliseconds
+            config.requestTimeoutMilliseconds = try backend.int("request_timeout_ms") ?? config.requestTimeoutMilliseconds
+            try backend.finish()
+            terminal = .backend(config)
+        case (nil, var handler?):
+            terminal = .handler(FilterConfig(plugin: try handler.requiredString("plugin"), configJSON: try handler.json("config")))
+            try handler.finish()
+        case (nil, nil):
+            throw route.error(nil, "route '\(name)' needs a [routes.backend] or a [routes.handler]")
+        case (_?, _?):
+            throw route.error(nil, "route '\(name)' has both a backend and a handler; keep one")
+        }
+        return RouteConfig(name: name, listeners: try route.strings("listeners") ?? [], match: match,
+                           filters: filters, terminal: terminal)
+    }
+
+    private static func positive(_ reader: inout TOMLReader, _ key: String) throws -> Int? {
+        guard let value = try reader.int(key) else { return nil }
+        guard value > 0 else { throw reader.error(key, "must be greater than 0") }
+        return value
+    }
+
+    private static func address(_ reader: inout TOMLReader, _ key: String) throws -> SocketAddressSpec {
+        let text = try reader.requiredString(key)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw reader.error(key, "'\(text)' is not host:port, e.g. \"127.0.0.1:8080\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return SocketAddressSpec(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+    }
+
+    /// Cross-references: names unique, listeners and plugins that routes name exist.
+    private static func validate(_ config: GatewayConfig, file: String) throws {
+        if config.listeners.isEmpty {
+            throw ConfigError(file: file, keyPath: "listeners", message: "configure at least one [[listeners]]")
+        }
+        var listenerNames = Set<String>()
+        for (index, listener) in config.listeners.enumerated() where !listenerNames.insert(listener.name).inserted {
+            throw ConfigError(file: file, keyPath: "listeners[\(index)].name", message: "duplicate listener name '\(listener.name)'")
+        }
+        let pluginNames = Set(config.plugins.map(\.name))
+        var routeNames = Set<String>()
+        for (index, route) in config.routes.enumerated() {
+            if !routeNames.insert(route.name).inserted {
+                throw ConfigError(file: file, keyPath: "routes[\(index)].name", message: "duplicate route name '\(route.name)'")
+            }
+            for listener in route.listeners where !listenerNames.contains(listener) {
+                throw ConfigError(file: file, keyPath: "routes[\(index)].listeners",
+                                  message: "unknown listener '\(listener)' (known: \(listenerNames.sorted().joined(separator: ", ")))")
+            }
+            var references = route.filters.enumerated().map { ("routes[\(index)].filters[\($0.offset)].plugin", $0.element.plugin) }
+            if case .handler(let handler) = route.terminal { references.append(("routes[\(index)].handler.plugin", handler.plugin)) }
+            for (keyPath, reference) in references {
+                let pluginName = String(reference.split(separator: ".", maxSplits: 1).first ?? "")
+                if !pluginNames.contains(pluginName) {
+                    throw ConfigError(file: file, keyPath: keyPath,
+                                      message: "unknown plugin '\(pluginName)'; declare it under [plugins.\(pluginName)] (declared: \(pluginNames.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
+    }
+}
+
+extension GatewayConfig {
+    /// Makes file paths in the config absolute, relative to the config file's directory.
+    mutating func resolvePaths(relativeTo directory: String) {
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory + "/")).standardizedFileURL.path
+        }
+        pluginDirectory = pluginDirectory.map(resolve)
+        for index in plugins.indices { plugins[index].path = plugins[index].path.map(resolve) }
+        for index in listeners.indices {
+            guard var tls = listeners[index].tls else { continue }
+            tls.certificatePath = resolve(tls.certificatePath)
+            tls.privateKeyPath = resolve(tls.privateKeyPath)
+            tls.clientCAPath = tls.clientCAPath.map(resolve)
+            listeners[index].tls = tls
+        }
+    }
+}

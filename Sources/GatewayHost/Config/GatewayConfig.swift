@@ -1,0 +1,98 @@
+/// The whole gateway configuration, decoded from TOML. Every field has a default.
+struct GatewayConfig: Sendable {
+    /// Where plugins named without `path` are looked up (`lib<name>.so`, then `<name>.so`).
+    /// Relative paths resolve against the config file's directory. Default: the directory of the
+    /// `agentgateway` executable, where the built-in plugins are built.
+    var pluginDirectory: String?
+    /// How long SIGTERM waits for in-flight requests before closing connections.
+    var drainTimeoutSeconds: Double = 30
+    /// Size limits applied to every listener.
+    var limits = Limits()
+    /// Optional admin listener serving `/metrics` (Prometheus) and `/healthz`.
+    var admin: AdminConfig?
+    var listeners: [ListenerConfig] = []
+    var plugins: [PluginConfig] = []
+    var routes: [RouteConfig] = []
+}
+
+/// Request size limits. Exceeding one gets 431 (headers) or 413 (body) and a log line.
+struct Limits: Sendable, Equatable {
+    /// Total bytes of request header names and values.
+    var maxRequestHeaderBytes = 64 * 1024
+    /// Bytes of a request body (streamed or buffered).
+    var maxRequestBodyBytes = 16 * 1024 * 1024
+    /// Bytes of a response body that a filter asks to buffer (`on_response_body`).
+    var maxBufferedResponseBytes = 16 * 1024 * 1024
+}
+
+struct AdminConfig: Sendable, Equatable {
+    var address: SocketAddressSpec
+}
+
+/// `host:port`; `port` 0 picks a free port (the bound address is logged).
+struct SocketAddressSpec: Sendable, Equatable, CustomStringConvertible {
+    var host: String
+    var port: Int
+    var description: String { "\(host):\(port)" }
+}
+
+struct ListenerConfig: Sendable, Equatable {
+    var name: String
+    var address: SocketAddressSpec
+    var tls: TLSConfig?
+}
+
+/// TLS for a listener: PEM files. With `clientCA` set, clients must present a certificate it signed.
+struct TLSConfig: Sendable, Equatable {
+    var certificatePath: String
+    var privateKeyPath: String
+    var clientCAPath: String?
+    /// Offer HTTP/2 through ALPN (default true). HTTP/1.1 is always offered.
+    var http2 = true
+}
+
+/// A plugin image to load, named so routes can refer to it.
+struct PluginConfig: Sendable, Equatable {
+    var name: String
+    /// Path to the `.so`; nil means look it up in the plugin directory by name.
+    var path: String?
+}
+
+struct RouteConfig: Sendable {
+    var name: String
+    /// Listener names this route serves; empty = all.
+    var listeners: [String] = []
+    var match = RouteMatchConfig()
+    var filters: [FilterConfig] = []
+    var terminal: TerminalConfig
+}
+
+struct RouteMatchConfig: Sendable, Equatable {
+    /// Exact host (port ignored), or `*.example.com`.
+    var host: String?
+    var pathPrefix: String?
+    var path: String?
+    var methods: [String] = []
+    /// Header name → exact value; all must match.
+    var headers: [String: String] = [:]
+}
+
+/// One filter in a route's chain: a plugin's filter type and its config table (as JSON).
+struct FilterConfig: Sendable, Equatable {
+    /// `plugin` (its first filter type) or `plugin.type`.
+    var plugin: String
+    var configJSON: String
+}
+
+enum TerminalConfig: Sendable {
+    case backend(BackendConfig)
+    case handler(FilterConfig)
+}
+
+/// An HTTP upstream: one or more base URLs, used round-robin.
+struct BackendConfig: Sendable, Equatable {
+    var urls: [String]
+    var connectTimeoutMilliseconds = 2_000
+    /// Time until the upstream's response head arrives. 0 = none.
+    var requestTimeoutMilliseconds = 30_000
+}

@@ -1,0 +1,151 @@
+import NIOCore
+import PluginABI
+
+/// An event for a plugin, in Swift form; turned into an `agw_event` only for the call.
+struct PluginEvent {
+    var type: agw_event_type
+    var id: UInt64
+    var code: Int32 = 0
+    var endOfStream = false
+    var headers: [(String, String)] = []
+    var data: ByteBuffer? = nil
+    var text: String? = nil
+
+    /// Calls body with a C view of the event, valid during the call only.
+    func withCEvent<R>(_ body: (UnsafePointer<agw_event>) -> R) -> R {
+        var arena = ScratchArena()
+        var cHeaders = headers.map { agw_header(name: arena.store($0.0), value: arena.store($0.1)) }
+        var payload = agw_str(ptr: nil, len: 0)
+        if let data { payload = data.withUnsafeReadableBytes { arena.store($0) } }
+        if let text { payload = arena.store(text) }
+        return cHeaders.withUnsafeMutableBufferPointer { headerBuffer in
+            var event = agw_event(struct_size: UInt32(MemoryLayout<agw_event>.size), type: type, id: id, code: code,
+                                  end_of_stream: endOfStream ? 1 : 0,
+                                  headers: UnsafePointer(headerBuffer.baseAddress), header_count: headerBuffer.count,
+                                  data: payload)
+            return withUnsafePointer(to: &event) { body($0) }
+        }
+    }
+}
+
+/// The owner of a plugin's async work (HTTP calls, timers, child processes, schedulers): one
+/// filter of one stream, or one filter config instance. Everything runs on `eventLoop`; events go
+/// back to that filter. Closing the scope cancels calls and timers and terminates processes.
+final class AsyncScope: @unchecked Sendable {
+    enum Owner {
+        case config(FilterInstance)
+        case stream(Exchange, stage: Int)
+    }
+
+    let eventLoop: EventLoop
+    private var owner: Owner?
+    private var nextID: UInt64 = 1
+    private var timers: [UInt64: Scheduled<Void>] = [:]
+    private var calls: [UInt64: HTTPCall] = [:]
+    private var processes: [UInt64: ChildProcess] = [:]
+    private(set) var isClosed = false
+
+    init(eventLoop: EventLoop, owner: Owner) {
+        self.eventLoop = eventLoop
+        self.owner = owner
+    }
+
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    static func from(_ handle: OpaquePointer) -> AsyncScope {
+        Unmanaged<AsyncScope>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    func makeID() -> UInt64 {
+        defer { nextID += 1 }
+        return nextID
+    }
+
+    /// Hands an event to the owning filter. A no-op once the scope is closed.
+    func deliver(_ event: PluginEvent) {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosed, let owner else { return }
+        switch owner {
+        case .config(let instance):
+            guard let hook = instance.type.hooks.on_config_event, let context = instance.context else { return }
+            event.withCEvent { hook(context, instance.handle, $0) }
+        case .stream(let exchange, let stage):
+            exchange.deliverEvent(event, toStage: stage)
+        }
+    }
+
+    // MARK: timers
+
+    func startTimer(delayMilliseconds: UInt32) -> UInt64 {
+        let id = makeID()
+        timers[id] = eventLoop.scheduleTask(in: .milliseconds(Int64(delayMilliseconds))) { [weak self] in
+            guard let self else { return }
+            self.timers[id] = nil
+            self.deliver(PluginEvent(type: AGW_EVENT_TIMER, id: id))
+        }
+        return id
+    }
+
+    func cancelTimer(_ id: UInt64) -> Bool {
+        guard let timer = timers.removeValue(forKey: id) else { return false }
+        timer.cancel()
+        return true
+    }
+
+    // MARK: HTTP calls
+
+    func register(call: HTTPCall, id: UInt64) { calls[id] = call }
+    func finished(callID: UInt64) { calls[callID] = nil }
+    func call(_ id: UInt64) -> HTTPCall? { calls[id] }
+
+    // MARK: processes
+
+    func register(process: ChildProcess, id: UInt64) { processes[id] = process }
+    func process(_ id: UInt64) -> ChildProcess? { processes[id] }
+    func exited(processID: UInt64) { processes[processID] = nil }
+
+    /// Cancels everything still running; later events are dropped.
+    func close() {
+        guard !isClosed else { return }
+        if !eventLoop.inEventLoop {
+            eventLoop.execute { self.close() }
+            return
+        }
+        isClosed = true
+        owner = nil
+        for timer in timers.values { timer.cancel() }
+        for call in calls.values { call.cancel() }
+        for process in processes.values { process.terminate(graceMilliseconds: 500) }
+        timers = [:]
+        calls = [:]
+        processes = [:]
+    }
+}
+
+/// A handle a plugin can post to from any thread; the event lands on the scope's loop.
+final class PluginScheduler: @unchecked Sendable {
+    private weak var scope: AsyncScope?
+    private let eventLoop: EventLoop
+
+    init(scope: AsyncScope) {
+        self.scope = scope
+        self.eventLoop = scope.eventLoop
+    }
+
+    /// Any thread. Captures the scope weakly, so a post after the stream ended is a no-op.
+    func post(_ eventID: UInt64) {
+        eventLoop.execute { [weak scope] in
+            scope?.deliver(PluginEvent(type: AGW_EVENT_SCHEDULED, id: eventID))
+        }
+    }
+}
+
+extension AsyncScope {
+    /// For log lines: which filter (and stream) owns this scope.
+    var ownerName: String {
+        switch owner {
+        case .config(let instance)?: return instance.instanceName
+        case .stream(let exchange, let stage)?: return "\(exchange.stage(stage).instanceName) stream \(String(exchange.id, radix: 16))"
+        case nil: return "closed"
+        }
+    }
+}

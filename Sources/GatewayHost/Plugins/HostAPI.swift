@@ -1,0 +1,389 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PluginABI
+
+/// Builds the `agw_host_api` table: every host service a plugin can use, as C function pointers.
+///
+/// The table is allocated once and lives as long as the process. Each function checks its
+/// arguments and its thread and returns an `agw_result`; none of them traps on bad input.
+enum HostAPI {
+    static let version = "0.1.0"
+
+    /// The one table of this process.
+    nonisolated(unsafe) static let table: UnsafePointer<agw_host_api> = {
+        let pointer = UnsafeMutablePointer<agw_host_api>.allocate(capacity: 1)
+        pointer.initialize(to: makeTable())
+        return UnsafePointer(pointer)
+    }()
+
+    nonisolated(unsafe) private static let hostVersionCString: UnsafePointer<CChar> = {
+        UnsafePointer(strdup(version)!)
+    }()
+
+    // swiftlint:disable:next function_body_length
+    private static func makeTable() -> agw_host_api {
+        var api = agw_host_api()
+        api.struct_size = UInt32(MemoryLayout<agw_host_api>.size)
+        api.abi_major = UInt16(AGW_ABI_MAJOR)
+        api.abi_minor = UInt16(AGW_ABI_MINOR)
+        api.host_version = hostVersionCString
+
+        api.log = { scope, level, message in
+            let logger = ProcessWide.pluginLogger
+            let swiftLevel = Logger.Level(agw: level)
+            guard logger.logLevel <= swiftLevel else { return }
+            var metadata: Logger.Metadata = [:]
+            if let scope { metadata["scope"] = "\(AsyncScope.from(scope).ownerName)" }
+            logger.log(level: swiftLevel, "\(message.string)", metadata: metadata)
+        }
+        api.log_enabled = { level in ProcessWide.pluginLogger.logLevel <= Logger.Level(agw: level) ? 1 : 0 }
+
+        api.stream_scope = { stream in
+            guard let stream else { return nil }
+            let exchange = Exchange.from(stream)
+            guard exchange.eventLoop.inEventLoop else { return nil }
+            return exchange.scopeOfCallingStage()?.handle
+        }
+        api.config_scope = { config in
+            guard let config else { return nil }
+            return FilterInstance.from(config).scope.handle
+        }
+        api.config_set_error = { config, message in
+            guard let config else { return }
+            FilterInstance.from(config).rejection = message.string
+        }
+
+        // Headers.
+        api.header_get = { stream, map, name, index, value in
+            HostAPI.withExchange(stream) { exchange in
+                guard let headers = exchange.headers(map), let value else { return AGW_ERR_INVALID_ARGUMENT }
+                let values = headers[name.string]
+                guard index < values.count else { return AGW_ERR_NOT_FOUND }
+                value.pointee = exchange.scratch.store(values[index])
+                return AGW_OK
+            }
+        }
+        api.header_count = { stream, map, count in
+            HostAPI.withExchange(stream) { exchange in
+                guard let headers = exchange.headers(map), let count else { return AGW_ERR_INVALID_ARGUMENT }
+                count.pointee = headers.count
+                return AGW_OK
+            }
+        }
+        api.header_at = { stream, map, index, name, value in
+            HostAPI.withExchange(stream) { exchange in
+                guard let headers = exchange.headers(map), let name, let value else { return AGW_ERR_INVALID_ARGUMENT }
+                guard index < headers.count else { return AGW_ERR_NOT_FOUND }
+                let entry = headers[headers.index(headers.startIndex, offsetBy: index)]
+                name.pointee = exchange.scratch.store(entry.name)
+                value.pointee = exchange.scratch.store(entry.value)
+                return AGW_OK
+            }
+        }
+        api.header_set = { stream, map, name, value in
+            HostAPI.mutateHeaders(stream, map) { $0.replaceOrAdd(name: name.string, value: value.string) }
+        }
+        api.header_add = { stream, map, name, value in
+            HostAPI.mutateHeaders(stream, map) { $0.add(name: name.string, value: value.string) }
+        }
+        api.header_remove = { stream, map, name in
+            HostAPI.mutateHeaders(stream, map) { $0.remove(name: name.string) }
+        }
+
+        // Bodies.
+        api.body_get = { stream, map, body in
+            HostAPI.withExchange(stream) { exchange in
+                guard let body else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let buffer = exchange.body(map) else { return AGW_ERR_WRONG_STATE }
+                body.pointee = buffer.withUnsafeReadableBytes { exchange.scratch.store($0) }
+                return AGW_OK
+            }
+        }
+        api.body_replace = { stream, map, data in
+            HostAPI.withExchange(stream) { exchange in
+                guard exchange.body(map) != nil else { return AGW_ERR_WRONG_STATE }
+                exchange.setBody(map, ByteBuffer(bytes: data.rawBuffer))
+                return AGW_OK
+            }
+        }
+        api.body_append = { stream, map, data in
+            HostAPI.withExchange(stream) { exchange in
+                guard var buffer = exchange.body(map) else { return AGW_ERR_WRONG_STATE }
+                buffer.writeBytes(data.rawBuffer)
+                exchange.setBody(map, buffer)
+                return AGW_OK
+            }
+        }
+
+        // Replies.
+        api.send_local_reply = { stream, status, headers, count, body in
+            HostAPI.withExchange(stream) { exchange in
+                guard (100...999).contains(status) else { return AGW_ERR_INVALID_ARGUMENT }
+                return exchange.sendLocalReply(status: HTTPResponseStatus(statusCode: Int(status)),
+                                               headers: HostAPI.pairs(headers, count), body: ByteBuffer(bytes: body.rawBuffer))
+            }
+        }
+        api.respond_headers = { stream, status, headers, count, endOfStream in
+            HostAPI.withExchange(stream) { exchange in
+                guard (100...999).contains(status) else { return AGW_ERR_INVALID_ARGUMENT }
+                guard exchange.phase == .terminal, !exchange.responseHasBegun else {
+                    return exchange.isComplete ? AGW_ERR_GONE : AGW_ERR_WRONG_STATE
+                }
+                var head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)))
+                for (name, value) in HostAPI.pairs(headers, count) { head.headers.add(name: name, value: value) }
+                exchange.beginResponse(head, endOfStream: endOfStream != 0)
+                if endOfStream != 0 { exchange.receiveResponseEnd() }
+                return AGW_OK
+            }
+        }
+        api.respond_body = { stream, data, endOfStream in
+            HostAPI.withExchange(stream) { exchange in
+                guard !exchange.isComplete else { return AGW_ERR_GONE }
+                guard exchange.responseHasBegun else { return AGW_ERR_WRONG_STATE }
+                if data.len > 0 { _ = exchange.receiveResponseBody(ByteBuffer(bytes: data.rawBuffer)) }
+                if endOfStream != 0 { exchange.receiveResponseEnd() }
+                return AGW_OK
+            }
+        }
+
+        // Stream state.
+        api.resume = { stream in HostAPI.withExchange(stream) { $0.resume() } }
+        api.kv_set = { stream, key, value in
+            HostAPI.withExchange(stream) { exchange in
+                exchange.setValue(Array(value.rawBuffer), forKey: key.string)
+                return AGW_OK
+            }
+        }
+        api.kv_get = { stream, key, value in
+            HostAPI.withExchange(stream) { exchange in
+                guard let value else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let stored = exchange.value(forKey: key.string) else { return AGW_ERR_NOT_FOUND }
+                value.pointee = exchange.scratch.store(bytes: stored)
+                return AGW_OK
+            }
+        }
+        api.attribute_get = { stream, attribute, value in
+            HostAPI.withExchange(stream) { exchange in
+                guard let value else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let text = exchange.attribute(attribute) else { return AGW_ERR_NOT_FOUND }
+                value.pointee = exchange.scratch.store(text)
+                return AGW_OK
+            }
+        }
+
+        // Metrics.
+        api.metric_define = { config, kind, name, help, id in
+            guard config != nil, let id else { return AGW_ERR_INVALID_ARGUMENT }
+            guard let defined = ProcessWide.pluginMetrics.define(kind: kind, name: name.string, help: help.string) else {
+                return AGW_ERR_INVALID_ARGUMENT
+            }
+            id.pointee = defined
+            return AGW_OK
+        }
+        api.metric_add = { id, delta in ProcessWide.pluginMetrics.add(id: id, delta: delta) }
+        api.metric_record = { id, value in ProcessWide.pluginMetrics.record(id: id, value: value) }
+
+        // Async services.
+        api.http_call = { scope, request, callID in
+            HostAPI.withScope(scope) { scope in
+                guard let request, let callID, request.pointee.struct_size >= UInt32(MemoryLayout<agw_http_call_request>.size) else {
+                    return AGW_ERR_INVALID_ARGUMENT
+                }
+                return HTTPCall.start(scope: scope, request: request.pointee, callID: callID)
+            }
+        }
+        api.http_call_cancel = { scope, callID in
+            HostAPI.withScope(scope) { scope in
+                guard let call = scope.call(callID) else { return AGW_ERR_NOT_FOUND }
+                call.cancel()
+                return AGW_OK
+            }
+        }
+        api.timer_start = { scope, delay, timerID in
+            HostAPI.withScope(scope) { scope in
+                guard let timerID else { return AGW_ERR_INVALID_ARGUMENT }
+                timerID.pointee = scope.startTimer(delayMilliseconds: delay)
+                return AGW_OK
+            }
+        }
+        api.timer_cancel = { scope, timerID in
+            HostAPI.withScope(scope) { scope in scope.cancelTimer(timerID) ? AGW_OK : AGW_ERR_NOT_FOUND }
+        }
+        api.process_spawn = { scope, spec, processID in
+            HostAPI.withScope(scope) { scope in
+                guard let spec, let processID, spec.pointee.struct_size >= UInt32(MemoryLayout<agw_process_spec>.size) else {
+                    return AGW_ERR_INVALID_ARGUMENT
+                }
+                return ChildProcess.spawn(scope: scope, spec: spec.pointee, processID: processID)
+            }
+        }
+        api.process_write = { scope, processID, data in
+            HostAPI.withScope(scope) { scope in
+                guard let process = scope.process(processID) else { return AGW_ERR_NOT_FOUND }
+                return process.write(ByteBuffer(bytes: data.rawBuffer))
+            }
+        }
+        api.process_terminate = { scope, processID, grace in
+            HostAPI.withScope(scope) { scope in
+                guard let process = scope.process(processID) else { return AGW_ERR_NOT_FOUND }
+                process.terminate(graceMilliseconds: grace)
+                return AGW_OK
+            }
+        }
+
+        // Scheduling.
+        api.scheduler_new = { scope in
+            guard let scope else { return nil }
+            let asyncScope = AsyncScope.from(scope)
+            guard asyncScope.eventLoop.inEventLoop, !asyncScope.isClosed else { return nil }
+            return OpaquePointer(Unmanaged.passRetained(PluginScheduler(scope: asyncScope)).toOpaque())
+        }
+        api.scheduler_post = { scheduler, eventID in
+            guard let scheduler else { return }
+            Unmanaged<PluginScheduler>.fromOpaque(UnsafeRawPointer(scheduler)).takeUnretainedValue().post(eventID)
+        }
+        api.scheduler_free = { scheduler in
+            guard let scheduler else { return }
+            Unmanaged<PluginScheduler>.fromOpaque(UnsafeRawPointer(scheduler)).release()
+        }
+
+        // Protocol messages.
+        api.rpc_publish = { stream, message, token, verdict in
+            HostAPI.withExchange(stream) { exchange in
+                guard let message, let verdict, message.pointee.struct_size >= UInt32(MemoryLayout<agw_rpc_message>.size) else {
+                    return AGW_ERR_INVALID_ARGUMENT
+                }
+                guard exchange.isHandlerCalling, exchange.rpc.pausedStage == nil || exchange.rpc.isFinished else {
+                    return AGW_ERR_WRONG_STATE
+                }
+                exchange.rpc.begin(message.pointee, token: token)
+                exchange.runRPCFilters(from: 0)
+                verdict.pointee = exchange.rpc.verdict(scratch: &exchange.scratch)
+                return AGW_OK
+            }
+        }
+        api.rpc_last_verdict = { stream, verdict in
+            HostAPI.withExchange(stream) { exchange in
+                guard let verdict else { return AGW_ERR_INVALID_ARGUMENT }
+                verdict.pointee = exchange.rpc.verdict(scratch: &exchange.scratch)
+                return AGW_OK
+            }
+        }
+        api.rpc_reject = { stream, code, message in
+            HostAPI.withExchange(stream) { exchange in
+                guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
+                exchange.rpc.rejection = (code, message.string)
+                return AGW_OK
+            }
+        }
+        api.rpc_set_params = { stream, params in
+            HostAPI.withExchange(stream) { exchange in
+                guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
+                exchange.rpc.setParams(Array(params.rawBuffer))
+                return AGW_OK
+            }
+        }
+        api.rpc_resume = { stream, decision, code, message in
+            HostAPI.withExchange(stream) { exchange in
+                guard decision == AGW_RPC_ALLOW || decision == AGW_RPC_REJECT else { return AGW_ERR_INVALID_ARGUMENT }
+                return exchange.resumeRPC(decision: decision, code: code, message: message.string)
+            }
+        }
+
+        api.now_unix_ns = {
+            var time = timespec()
+            clock_gettime(CLOCK_REALTIME, &time)
+            return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+        }
+        return api
+    }
+
+    // MARK: helpers
+
+    /// Runs body with the exchange behind a stream handle, after the thread and liveness checks.
+    @inline(__always)
+    private static func withExchange(_ stream: OpaquePointer?, _ body: (Exchange) -> agw_result) -> agw_result {
+        guard let stream else { return AGW_ERR_INVALID_ARGUMENT }
+        let exchange = Exchange.from(stream)
+        guard exchange.eventLoop.inEventLoop else { return AGW_ERR_WRONG_THREAD }
+        return body(exchange)
+    }
+
+    @inline(__always)
+    private static func withScope(_ scope: OpaquePointer?, _ body: (AsyncScope) -> agw_result) -> agw_result {
+        guard let scope else { return AGW_ERR_INVALID_ARGUMENT }
+        let asyncScope = AsyncScope.from(scope)
+        guard asyncScope.eventLoop.inEventLoop else { return AGW_ERR_WRONG_THREAD }
+        guard !asyncScope.isClosed else { return AGW_ERR_GONE }
+        return body(asyncScope)
+    }
+
+    private static func mutateHeaders(_ stream: OpaquePointer?, _ map: agw_map, _ change: (inout HTTPHeaders) -> Void) -> agw_result {
+        withExchange(stream) { exchange in
+            guard map == AGW_MAP_REQUEST || map == AGW_MAP_RESPONSE else { return AGW_ERR_INVALID_ARGUMENT }
+            guard exchange.canModifyHeaders(map) else { return AGW_ERR_WRONG_STATE }
+            if map == AGW_MAP_REQUEST {
+                change(&exchange.requestHead.headers)
+            } else {
+                change(&exchange.responseHead!.headers)
+            }
+            return AGW_OK
+        }
+    }
+
+    static func pairs(_ headers: UnsafePointer<agw_header>?, _ count: Int) -> [(String, String)] {
+        guard let headers, count > 0 else { return [] }
+        return (0..<count).map { (headers[$0].name.string, headers[$0].value.string) }
+    }
+}
+
+extension Logger.Level {
+    init(agw level: agw_log_level) {
+        switch level {
+        case AGW_LOG_TRACE: self = .trace
+        case AGW_LOG_DEBUG: self = .debug
+        case AGW_LOG_INFO: self = .info
+        case AGW_LOG_WARN: self = .warning
+        default: self = .error
+        }
+    }
+}
+
+extension Exchange {
+    func headers(_ map: agw_map) -> HTTPHeaders? {
+        switch map {
+        case AGW_MAP_REQUEST: return requestHead.headers
+        case AGW_MAP_RESPONSE: return responseHead?.headers
+        default: return nil
+        }
+    }
+
+    func body(_ map: agw_map) -> ByteBuffer? {
+        map == AGW_MAP_REQUEST ? requestBodyForHooks : map == AGW_MAP_RESPONSE ? responseBodyForHooks : nil
+    }
+
+    func setBody(_ map: agw_map, _ buffer: ByteBuffer) {
+        if map == AGW_MAP_REQUEST { requestBodyForHooks = buffer } else { responseBodyForHooks = buffer }
+    }
+
+    func attribute(_ attribute: agw_attribute) -> String? {
+        switch attribute {
+        case AGW_ATTR_METHOD: return requestHead.method.rawValue
+        case AGW_ATTR_PATH: return requestHead.uri
+        case AGW_ATTR_HOST: return requestHead.headers.first(name: "host")
+        case AGW_ATTR_SCHEME: return connection.isTLS ? "https" : "http"
+        case AGW_ATTR_PEER_ADDRESS: return connection.peerAddress
+        case AGW_ATTR_TLS_SNI: return connection.serverName
+        case AGW_ATTR_TLS_PEER_SUBJECT: return connection.peerSubject
+        case AGW_ATTR_ROUTE_NAME: return route.name
+        case AGW_ATTR_LISTENER_NAME: return connection.listenerName
+        case AGW_ATTR_HTTP_VERSION: return connection.httpVersion
+        case AGW_ATTR_REQUEST_ID: return String(id, radix: 16)
+        case AGW_ATTR_RESPONSE_STATUS: return responseStarted ? responseHead.map { String($0.status.code) } : nil
+        case AGW_ATTR_FILTER_NAME: return callingStage >= 0 ? stage(callingStage).instanceName : nil
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import PluginABI
+
+/// Bytes handed to a plugin as views that must stay valid until the current hook returns.
+///
+/// Grows in blocks that never move, so earlier views stay valid while later ones are added;
+/// `reset()` after each hook makes the memory reusable without freeing the first block.
+struct ScratchArena: ~Copyable {
+    private var blocks: [UnsafeMutableRawBufferPointer] = []
+    private var used = 0
+    private static let blockSize = 4096
+
+    mutating func store(_ bytes: UnsafeRawBufferPointer) -> agw_str {
+        guard bytes.count > 0 else { return agw_str(ptr: nil, len: 0) }
+        if blocks.isEmpty || used + bytes.count > blocks[blocks.count - 1].count {
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Self.blockSize, bytes.count), alignment: 8)
+            blocks.append(block)
+            used = 0
+        }
+        let target = blocks[blocks.count - 1].baseAddress! + used
+        target.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        used += bytes.count
+        return agw_str(ptr: target.assumingMemoryBound(to: CChar.self), len: bytes.count)
+    }
+
+    mutating func store(_ string: String) -> agw_str {
+        var string = string
+        return string.withUTF8 { store(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func store<Bytes: Collection<UInt8>>(bytes: Bytes) -> agw_str {
+        if let view = bytes.withContiguousStorageIfAvailable({ store(UnsafeRawBufferPointer($0)) }) { return view }
+        let copy = Array(bytes)
+        return copy.withUnsafeBytes { store($0) }
+    }
+
+    /// Invalidates every view; keeps the first block for reuse.
+    mutating func reset() {
+        guard !blocks.isEmpty else { return }
+        for block in blocks.dropFirst() { block.deallocate() }
+        blocks.removeSubrange(1...)
+        used = 0
+    }
+
+    deinit {
+        for block in blocks { block.deallocate() }
+    }
+}
+
+extension agw_str {
+    /// The bytes as a String (invalid UTF-8 is repaired); empty for a NULL pointer.
+    var string: String {
+        guard let ptr, len > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: ptr, count: len), as: UTF8.self)
+    }
+
+    var rawBuffer: UnsafeRawBufferPointer {
+        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: ptr, count: len)
+    }
+}

@@ -1,0 +1,52 @@
+import NIOHTTP1
+
+/// Picks the route for a request: the first configured route whose match accepts it.
+///
+/// Only selects; the chain runs in `Exchange`. Built once per configuration and shared read-only
+/// by every event loop.
+struct RouteTable: Sendable {
+    let routes: [Route]
+
+    /// The first route on `listener` matching the request, or nil (the caller answers 404).
+    func match(listener: String, head: HTTPRequestHead) -> Route? {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        let host = Self.hostWithoutPort(head.headers.first(name: "host") ?? "")
+        for route in routes where route.listeners.isEmpty || route.listeners.contains(listener) {
+            if route.match.accepts(method: head.method.rawValue, path: path, host: host, headers: head.headers) {
+                return route
+            }
+        }
+        return nil
+    }
+
+    static func hostWithoutPort(_ host: String) -> Substring {
+        if host.hasPrefix("[") { return host.split(separator: "]", maxSplits: 1).first.map { $0.dropFirst() } ?? Substring(host) }
+        if let colon = host.lastIndex(of: ":") { return host[..<colon] }
+        return Substring(host)
+    }
+}
+
+extension RouteMatchConfig {
+    func accepts(method: String, path: String, host: Substring, headers: HTTPHeaders) -> Bool {
+        if let exact = self.path, exact != path { return false }
+        if let prefix = pathPrefix, !Self.path(path, hasSegmentPrefix: prefix) { return false }
+        if !methods.isEmpty, !methods.contains(method) { return false }
+        if let expected = self.host {
+            if expected.hasPrefix("*.") {
+                guard host.lowercased().hasSuffix(expected.dropFirst()) else { return false }
+            } else if host.lowercased() != expected {
+                return false
+            }
+        }
+        for (name, value) in self.headers where !headers[name].contains(value) { return false }
+        return true
+    }
+
+    /// `/api` matches `/api`, `/api/`, `/api/x` but not `/apix`; a prefix ending in `/` matches plainly.
+    static func path(_ path: String, hasSegmentPrefix prefix: String) -> Bool {
+        let pathBytes = path.utf8, prefixBytes = prefix.utf8
+        guard pathBytes.starts(with: prefixBytes) else { return false }
+        if prefixBytes.last == UInt8(ascii: "/") || pathBytes.count == prefixBytes.count { return true }
+        return pathBytes[pathBytes.index(pathBytes.startIndex, offsetBy: prefixBytes.count)] == UInt8(ascii: "/")
+    }
+}

@@ -1,0 +1,158 @@
+import NIOCore
+import NIOHTTP1
+
+/// Serves one HTTP/1.1 connection or one HTTP/2 stream: turns request parts into an `Exchange`
+/// on the matched route and writes what the exchange answers.
+///
+/// Only adapts; routing is `RouteTable`'s job and the filter chain `Exchange`'s. Requests that
+/// match no route get 404; oversized headers get 431.
+final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let runtime: GatewayRuntime
+    private let listener: ListenerRuntime
+    private let isHTTP2: Bool
+    private var context: ChannelHandlerContext?
+    private var connection: ConnectionInfo?
+    private var exchange: Exchange?
+    /// A head waiting for the next part, so the exchange knows whether a body follows.
+    private var pendingHead: (HTTPRequestHead, Route)?
+    private var keepAlive = true
+    /// The current request was answered already; drop its remaining parts.
+    private var discarding = false
+
+    init(runtime: GatewayRuntime, listener: ListenerRuntime, isHTTP2: Bool) {
+        self.runtime = runtime
+        self.listener = listener
+        self.isHTTP2 = isHTTP2
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            discarding = false
+            keepAlive = head.isKeepAlive
+            receive(head, context: context)
+        case .body(let chunk):
+            guard !discarding else { return }
+            startPending(endOfStream: false)
+            exchange?.receiveRequestBody(chunk)
+        case .end:
+            if discarding {
+                discarding = false
+                return
+            }
+            if pendingHead != nil {
+                startPending(endOfStream: true)
+            } else {
+                exchange?.receiveRequestEnd()
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        startPending(endOfStream: false)
+        context.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pendingHead = nil
+        exchange?.abort()
+        exchange = nil
+        context.fireChannelInactive()
+    }
+
+    private func receive(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let limits = runtime.limits
+        var headerBytes = 0
+        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count }
+        if headerBytes > limits.maxRequestHeaderBytes {
+            runtime.services.logger.warning("request headers over the limit", metadata: ["bytes": "\(headerBytes)", "limit": "\(limits.maxRequestHeaderBytes)"])
+            replyDirectly(head: head, status: .requestHeaderFieldsTooLarge,
+                          body: "request headers exceed max_request_header_bytes (\(limits.maxRequestHeaderBytes))\n")
+            return
+        }
+        guard let route = runtime.routes.match(listener: listener.name, head: head) else {
+            replyDirectly(head: head, status: .notFound, body: "no route for \(head.method.rawValue) \(head.uri)\n")
+            return
+        }
+        pendingHead = (head, route)
+    }
+
+    private func startPending(endOfStream: Bool) {
+        guard let (head, route) = pendingHead, let context else { return }
+        pendingHead = nil
+        let exchange = Exchange(id: runtime.services.makeRequestID(), route: route, head: head,
+                                connection: connectionInfo(context), eventLoop: context.eventLoop,
+                                services: runtime.services, responder: self)
+        self.exchange = exchange
+        runtime.inFlight.increment()
+        exchange.start(endOfStream: endOfStream)
+    }
+
+    /// Answers without an exchange (404, 431) and discards the rest of the request.
+    private func replyDirectly(head: HTTPRequestHead, status: HTTPResponseStatus, body: String) {
+        guard let context else { return }
+        discarding = true
+        var response = HTTPResponseHead(version: head.version, status: status)
+        response.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        response.headers.add(name: "content-length", value: String(body.utf8.count))
+        context.write(Self.wrapOutboundOut(.head(response)), promise: nil)
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func connectionInfo(_ context: ChannelHandlerContext) -> ConnectionInfo {
+        if let connection { return connection }
+        let connectionChannel = context.channel.parent ?? context.channel
+        let tls = listener.tlsInfo(for: connectionChannel)
+        let info = ConnectionInfo(listenerName: listener.name,
+                                  peerAddress: connectionChannel.remoteAddress.map(Self.format) ?? "unknown",
+                                  isTLS: listener.isTLS, serverName: tls.serverName, peerSubject: tls.peerSubject,
+                                  httpVersion: isHTTP2 ? "HTTP/2" : "HTTP/1.1")
+        connection = info
+        return info
+    }
+
+    static func format(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+
+    // MARK: ExchangeResponder
+
+    func writeHead(_ head: HTTPResponseHead) {
+        var head = head
+        if !keepAlive, !isHTTP2 { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        context?.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let context else { return runtime.services.group.any().makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))))
+    }
+
+    func writeEnd() {
+        guard let context else { return }
+        let keepAlive = self.keepAlive
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive, !self.isHTTP2 { context.close(promise: nil) }
+        }
+    }
+
+    func abortResponse() {
+        context?.close(promise: nil)
+    }
+
+    func exchangeFinished(_ finished: Exchange) {
+        runtime.inFlight.decrement()
+        guard exchange === finished else { return }
+        exchange = nil
+        if !finished.requestEnded { discarding = true }
+    }
+}

@@ -1,0 +1,100 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOSSL
+import NIOTLS
+
+/// A listener ready to accept: its name, TLS context, and how to set up each connection's pipeline
+/// (TLS → ALPN → HTTP/2 streams or HTTP/1.1, then `HTTPServerHandler`).
+final class ListenerRuntime: Sendable {
+    let name: String
+    let address: SocketAddressSpec
+    private let sslContext: NIOSSLContext?
+
+    var isTLS: Bool { sslContext != nil }
+
+    init(config: ListenerConfig) throws {
+        self.name = config.name
+        self.address = config.address
+        guard let tls = config.tls else {
+            self.sslContext = nil
+            return
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = NIOSSLPrivateKeySource.privateKey(try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem))
+            var configuration: TLSConfiguration
+            if let clientCA = tls.clientCAPath {
+                configuration = .makeServerConfigurationWithMTLS(certificateChain: chain, privateKey: key, trustRoots: .file(clientCA))
+                configuration.certificateVerification = .noHostnameVerification
+            } else {
+                configuration = .makeServerConfiguration(certificateChain: chain, privateKey: key)
+            }
+            configuration.applicationProtocols = tls.http2 ? ["h2", "http/1.1"] : ["http/1.1"]
+            self.sslContext = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ConfigError(file: "listener '\(config.name)'", keyPath: "tls",
+                              message: "cannot load TLS certificate/key (cert \(tls.certificatePath), key \(tls.privateKeyPath)): \(error)")
+        }
+    }
+
+    /// Sets up a freshly accepted connection.
+    func configure(_ channel: Channel, runtime: GatewayRuntime) -> EventLoopFuture<Void> {
+        let serve: NIOChannelInitializer = { stream in
+            let isHTTP2 = stream.parent != nil
+            return stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(runtime: runtime, listener: self, isHTTP2: isHTTP2))
+            }
+        }
+        guard let sslContext else {
+            return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap { serve(channel) }
+        }
+        let info = TLSConnectionInfo()
+        do {
+            try channel.pipeline.syncOperations.addHandlers([
+                info,
+                ByteToMessageHandler(SNIHandler { result in
+                    if case .hostname(let name) = result { info.serverName = name }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }),
+                NIOSSLServerHandler(context: sslContext),
+            ])
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return channel.configureCommonHTTPServerPipeline(serve)
+    }
+
+    /// SNI and client certificate of a TLS connection (nil fields without TLS).
+    func tlsInfo(for connection: Channel) -> (serverName: String?, peerSubject: String?) {
+        guard isTLS, let info = try? connection.pipeline.syncOperations.handler(type: TLSConnectionInfo.self) else { return (nil, nil) }
+        if info.peerSubject == nil, let ssl = try? connection.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+           let certificate = ssl.peerCertificate {
+            info.peerSubject = certificate.subjectName.map { "\($0.type.shortName)=\($0.value)" }.joined(separator: ",")
+        }
+        return (info.serverName, info.peerSubject)
+    }
+}
+
+/// Holds what the TLS layer learned about one connection.
+final class TLSConnectionInfo: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    var serverName: String?
+    var peerSubject: String?
+}
+
+extension SSLCertificateNameType {
+    var shortName: String {
+        switch self {
+        case .commonName: return "CN"
+        case .organization: return "O"
+        case .organizationalUnit: return "OU"
+        case .country: return "C"
+        case .state: return "ST"
+        case .city: return "L"
+        case .emailAddress: return "emailAddress"
+        case .userId: return "UID"
+        default: return "?"
+        }
+    }
+}
