@@ -19,9 +19,10 @@ let package = Package(
     products: [
         .executable(name: "agentgateway", targets: ["GatewayHost"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
-        .library(name: "AGWHeaderStamp", type: .dynamic, targets: ["HeaderStampPlugin"]),
-        .library(name: "AGWNoop", type: .dynamic, targets: ["NoopPlugin"]),
-        .library(name: "AGWTestFilters", type: .dynamic, targets: ["TestFiltersPlugin"]),
+        // Plugins: each a shared library the gateway dlopens (lib<name>.so next to the executable).
+        .library(name: "noop", type: .dynamic, targets: ["NoopPlugin"]),
+        .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
+        .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,7 +68,7 @@ let package = Package(
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
     ]
-        + swiftPlugin("HeaderStampPlugin", path: "examples/swift-filter")
+        + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

@@ -108,7 +108,7 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
 
     private func connectionInfo(_ context: ChannelHandlerContext) -> ConnectionInfo {
         if let connection { return connection }
-        let connectionChannel = context.channel.parent ?? context.channel
+        let connectionChannel = isHTTP2 ? (context.channel.parent ?? context.channel) : context.channel
         let tls = listener.tlsInfo(for: connectionChannel)
         let info = ConnectionInfo(listenerName: listener.name,
                                   peerAddress: connectionChannel.remoteAddress.map(Self.format) ?? "unknown",

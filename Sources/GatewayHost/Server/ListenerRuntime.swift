@@ -41,8 +41,8 @@ final class ListenerRuntime: Sendable {
     /// Sets up a freshly accepted connection.
     func configure(_ channel: Channel, runtime: GatewayRuntime) -> EventLoopFuture<Void> {
         let serve: NIOChannelInitializer = { stream in
-            let isHTTP2 = stream.parent != nil
             return stream.eventLoop.makeCompletedFuture {
+                let isHTTP2 = (try? stream.pipeline.syncOperations.handler(type: HTTP2FramePayloadToHTTP1ServerCodec.self)) != nil
                 try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(runtime: runtime, listener: self, isHTTP2: isHTTP2))
             }
         }

@@ -1,1 +1,256 @@
+// Filters used by the integration tests (Tests/integration). Each exercises one host service.
+import Foundation
+import PluginKit
 
+/// Pauses the request, GETs `url`, puts the answer in request header `x-lookup`, resumes.
+struct AsyncLookup: Filter {
+    static let name = "async-lookup"
+    struct Config: Decodable { var url: String }
+    let url: String
+    init(configuration: FilterConfiguration) throws { url = try configuration.decode(Config.self).url }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard stream.scope.httpCall(url: url, timeoutMilliseconds: 2000) != nil else {
+            stream.sendLocalReply(status: 500, body: "http_call refused\n")
+            return .replied
+        }
+        return .stop
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        switch event.kind {
+        case .httpResponse:
+            stream.setHeader("x-lookup", "\(event.code):\(event.text.prefix(64))".replacingOccurrences(of: "\n", with: " "))
+            stream.resume()
+        case .httpFailed:
+            stream.sendLocalReply(status: 503, body: "lookup failed: \(event.text)\n")
+        default:
+            break
+        }
+    }
+}
+
+/// Pauses; a background thread posts to a scheduler after `delay_ms`; the event resumes.
+struct ThreadResume: Filter {
+    static let name = "thread-resume"
+    struct Config: Decodable { var delay_ms: Int? }
+    let delay: Int
+    init(configuration: FilterConfiguration) throws { delay = try configuration.decode(Config.self).delay_ms ?? 10 }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard let scheduler = stream.makeScheduler() else { return .continue }
+        stream.state = scheduler
+        let delay = self.delay
+        Thread.detachNewThread {
+            usleep(UInt32(delay) * 1000)
+            scheduler.post(42)
+        }
+        return .stop
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard event.kind == .scheduled else { return }
+        stream.setHeader("x-resumed-by", "thread-\(event.id)")
+        stream.resume()
+    }
+}
+
+/// Answers every request itself with the configured status and body.
+struct LocalReply: Filter {
+    static let name = "local-reply"
+    struct Config: Decodable { var status: Int; var body: String }
+    let config: Config
+    init(configuration: FilterConfiguration) throws { config = try configuration.decode(Config.self) }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        stream.sendLocalReply(status: config.status, headers: [("x-local", "1")], body: config.body)
+        return .replied
+    }
+}
+
+/// Uppercases the request body; appends `suffix` to the response body.
+struct BodyRewrite: RequestBodyFilter, ResponseBodyFilter {
+    static let name = "body-rewrite"
+    struct Config: Decodable { var suffix: String }
+    let suffix: String
+    init(configuration: FilterConfiguration) throws { suffix = try configuration.decode(Config.self).suffix }
+
+    func requestBody(_ stream: FilterStream) -> FilterStatus {
+        let body = stream.body(of: .request) ?? []
+        stream.replaceBody(of: .request, with: Array(String(decoding: body, as: UTF8.self).uppercased().utf8))
+        stream.setHeader("content-length", String(body.count))
+        return .continue
+    }
+
+    func responseBody(_ stream: FilterStream) -> FilterStatus {
+        stream.replaceBody(of: .response, with: (stream.body(of: .response) ?? []) + Array(suffix.utf8))
+        return .continue
+    }
+}
+
+/// Rejects its config when it has `reject = true`.
+struct PickyConfig: Filter {
+    static let name = "picky"
+    struct Config: Decodable { var reject: Bool? }
+    init(configuration: FilterConfiguration) throws {
+        if try configuration.decode(Config.self).reject == true {
+            throw FilterConfiguration.Invalid("this instance was configured with reject = true")
+        }
+    }
+}
+
+/// Handler: streams `count` SSE events, one every `interval_ms`, then ends the response.
+final class SSECounter: Filter, @unchecked Sendable {
+    static let name = "sse-counter"
+    static let kind = FilterKind.handler
+    struct Config: Decodable { var count: Int; var interval_ms: UInt32 }
+    let config: Config
+    init(configuration: FilterConfiguration) throws { config = try configuration.decode(Config.self) }
+
+    final class Progress { var sent = 0 }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        stream.state = Progress()
+        stream.respond(status: 200, headers: [("content-type", "text/event-stream"), ("cache-control", "no-cache")])
+        _ = stream.scope.startTimer(milliseconds: config.interval_ms)
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard event.kind == .timer, let progress = stream.state as? Progress else { return }
+        progress.sent += 1
+        let last = progress.sent >= config.count
+        stream.respondBody("id: \(progress.sent)\ndata: {\"n\":\(progress.sent)}\n\n", endOfStream: last)
+        if !last { _ = stream.scope.startTimer(milliseconds: config.interval_ms) }
+    }
+}
+
+/// Handler: starts `command` as a child process, writes the request body as one line to its
+/// stdin and answers with the first stdout line; reports the exit code in a trailer-like header.
+struct ProcessLine: Filter {
+    static let name = "process-line"
+    static let kind = FilterKind.handler
+    struct Config: Decodable { var command: [String] }
+    let command: [String]
+    init(configuration: FilterConfiguration) throws { command = try configuration.decode(Config.self).command }
+
+    final class Child { var id: UInt64 = 0; var answered = false }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        if endOfStream { return start(stream, input: []) }
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard let child = stream.state as? Child else { return }
+        switch event.kind {
+        case .processStdout where !child.answered:
+            child.answered = true
+            stream.respond(status: 200, headers: [("content-type", "text/plain")])
+            stream.respondBody(event.data + Array("\n".utf8), endOfStream: true)
+            stream.scope.terminateProcess(child.id, graceMilliseconds: 200)
+        case .processExit where !child.answered:
+            child.answered = true
+            stream.sendLocalReply(status: 502, body: "child exited with \(event.code) before answering\n")
+        default:
+            break
+        }
+    }
+
+    fileprivate func start(_ stream: FilterStream, input: [UInt8]) -> FilterStatus {
+        guard let id = stream.scope.spawnProcess(command) else {
+            stream.sendLocalReply(status: 500, body: "cannot start \(command.first ?? "?")\n")
+            return .replied
+        }
+        let child = Child()
+        child.id = id
+        stream.state = child
+        stream.scope.writeToProcess(id, input + Array("\n".utf8))
+        return .continue
+    }
+}
+
+extension ProcessLine: RequestBodyFilter {
+    func requestBody(_ stream: FilterStream) -> FilterStatus { start(stream, input: stream.body(of: .request) ?? []) }
+}
+
+/// Handler: reads a JSON-RPC request from the body, publishes it to the route's filters and
+/// answers with the verdict: a result echoing the (possibly rewritten) params, or the error.
+struct RPCEcho: Filter, RequestBodyFilter {
+    static let name = "rpc-echo"
+    static let kind = FilterKind.handler
+    init(configuration: FilterConfiguration) throws {}
+
+    func requestBody(_ stream: FilterStream) -> FilterStatus {
+        let body = stream.body(of: .request) ?? []
+        guard let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let method = json["method"] as? String else {
+            stream.respond(status: 200, headers: [("content-type", "application/json")])
+            stream.respondBody(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#, endOfStream: true)
+            return .continue
+        }
+        let id = (json["id"] as? Int).map(String.init) ?? "null"
+        let params = json["params"].flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let target = (json["params"] as? [String: Any])?["name"] as? String ?? ""
+        let verdict = stream.publishRPC(method: method, id: id, target: target, targetKind: target.isEmpty ? "" : "tool", params: params, token: 7)
+        answer(stream, id: id, verdict: verdict, params: params)
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard event.kind == .rpcVerdict, let verdict = stream.lastRPCVerdict() else { return }
+        answer(stream, id: stream.value(forKey: "rpc-id") ?? "null", verdict: verdict, params: stream.value(forKey: "rpc-params") ?? "{}")
+    }
+
+    private func answer(_ stream: FilterStream, id: String, verdict: RPCVerdict, params: String) {
+        let text: String
+        switch verdict.decision {
+        case .pending:
+            stream.setValue(id, forKey: "rpc-id")
+            stream.setValue(params, forKey: "rpc-params")
+            return
+        case .allow:
+            text = #"{"jsonrpc":"2.0","id":\#(id),"result":{"params":\#(verdict.rewrittenParams ?? params)}}"#
+        case .reject:
+            text = #"{"jsonrpc":"2.0","id":\#(id),"error":{"code":\#(verdict.errorCode),"message":"\#(verdict.errorMessage)"}}"#
+        }
+        stream.respond(status: 200, headers: [("content-type", "application/json")])
+        stream.respondBody(text, endOfStream: true)
+    }
+}
+
+/// RPC filter: rejects tools named in `deny`, rewrites params of `rewrite_tool`, and decides
+/// asynchronously (after a timer) for tools named in `slow`.
+struct RPCGate: RPCFilter {
+    static let name = "rpc-gate"
+    struct Config: Decodable { var deny: [String]; var slow: [String]?; var rewrite_tool: String? }
+    let config: Config
+    init(configuration: FilterConfiguration) throws { config = try configuration.decode(Config.self) }
+
+    func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
+        if config.deny.contains(message.target) {
+            stream.rejectRPC(code: -32602, message: "Unknown tool: \(message.target)")
+            return .replied
+        }
+        if message.target == config.rewrite_tool {
+            stream.setRPCParams(#"{"name":"\#(message.target)","arguments":{"rewritten":true}}"#)
+        }
+        if config.slow?.contains(message.target) == true {
+            _ = stream.scope.startTimer(milliseconds: 20)
+            return .stop
+        }
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        if event.kind == .timer { stream.resumeRPC(allow: true) }
+    }
+}
+
+@c(agw_plugin_entry_v1)
+public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+    PluginExport.plugin(name: "test-filters", version: "0.0.1",
+                        filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
+                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self],
+                        host: host)
+}

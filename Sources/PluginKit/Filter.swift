@@ -1,0 +1,77 @@
+@_exported import PluginABI
+
+/// What a hook tells the gateway to do next.
+public enum FilterStatus: Sendable {
+    /// Go on with the next filter.
+    case `continue`
+    /// Pause the stream; call `FilterStream.resume()` later (from an event or a scheduler post).
+    case stop
+    /// A local reply was sent (`FilterStream.sendLocalReply`).
+    case replied
+
+    var raw: agw_status {
+        switch self {
+        case .continue: return AGW_STATUS_CONTINUE
+        case .stop: return AGW_STATUS_STOP
+        case .replied: return AGW_STATUS_REPLIED
+        }
+    }
+}
+
+/// Whether a type sits in a route's chain or answers requests itself.
+public enum FilterKind: Sendable {
+    case filter
+    case handler
+}
+
+/// A gateway filter written in Swift. One value is created per configured instance (per route
+/// entry) with that entry's config table; it is shared by every stream on every event loop, so it
+/// must be `Sendable`: keep it immutable, or lock what changes.
+///
+/// Implement only the hooks you need; the defaults continue. Request and response *body* hooks
+/// live in ``RequestBodyFilter`` and ``ResponseBodyFilter`` because implementing them makes the
+/// gateway buffer bodies.
+public protocol Filter: Sendable {
+    /// The filter type's name. A route names it `<plugin>` (first type) or `<plugin>.<name>`.
+    static var name: String { get }
+    /// `.filter` (default) or `.handler`.
+    static var kind: FilterKind { get }
+
+    /// Reads the route's config table. Throw to reject it; the message reaches the user.
+    init(configuration: FilterConfiguration) throws
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus
+    func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus
+    /// Called once per stream when it is over, for logging.
+    func streamComplete(_ stream: FilterStream)
+    /// An async result for this stream (HTTP call, timer, scheduler post, process output).
+    func event(_ event: PluginEvent, stream: FilterStream)
+    /// An async result of work owned by the configuration (`configuration scope`).
+    func configurationEvent(_ event: PluginEvent, scope: Scope)
+}
+
+extension Filter {
+    public static var kind: FilterKind { .filter }
+    public func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus { .continue }
+    public func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus { .continue }
+    public func streamComplete(_ stream: FilterStream) {}
+    public func event(_ event: PluginEvent, stream: FilterStream) {}
+    public func configurationEvent(_ event: PluginEvent, scope: Scope) {}
+}
+
+/// A filter that reads or rewrites the whole request body. The gateway buffers it first.
+public protocol RequestBodyFilter: Filter {
+    func requestBody(_ stream: FilterStream) -> FilterStatus
+}
+
+/// A filter that reads or rewrites the whole response body (not SSE). The gateway buffers it first.
+public protocol ResponseBodyFilter: Filter {
+    func responseBody(_ stream: FilterStream) -> FilterStatus
+}
+
+/// A filter that sees the JSON-RPC messages (MCP, A2A) a route's handler publishes.
+/// `.continue` allows, `.replied` after `stream.rejectRPC(code:message:)` rejects,
+/// `.stop` decides later with `stream.resumeRPC(...)`.
+public protocol RPCFilter: Filter {
+    func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus
+}

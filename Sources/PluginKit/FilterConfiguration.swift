@@ -1,0 +1,37 @@
+import Foundation
+
+/// A filter's config table from the gateway's TOML, as JSON.
+public struct FilterConfiguration: Sendable {
+    /// The instance name, e.g. `api/stamp#0`.
+    public let instanceName: String
+    /// The table as JSON text (`{}` when the route gave none).
+    public let json: String
+    /// The scope for work that outlives a request (timers, HTTP calls, processes).
+    public let scope: Scope
+
+    /// The error to throw from `init(configuration:)`; its message reaches the user.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Decodes the table into a `Decodable` type (keys as written in TOML).
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(json.utf8))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw Invalid("missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw Invalid("wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+        } catch {
+            throw Invalid("cannot read the config: \(error)")
+        }
+    }
+
+    /// The table as a dictionary.
+    public var dictionary: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+    }
+
+    public func string(forKey key: String) -> String? { dictionary[key] as? String }
+}

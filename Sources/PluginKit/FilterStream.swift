@@ -1,0 +1,233 @@
+/// One request/response as a filter sees it. Valid during the stream's hooks and events; use it
+/// only on the stream's event loop (hooks and events run there). From other threads, post to a
+/// ``Scheduler`` made with ``makeScheduler()``.
+public struct FilterStream {
+    let host: UnsafePointer<agw_host_api>
+    let handle: OpaquePointer
+    let box: StreamBox
+
+    /// Which header map or body.
+    public enum Part: Sendable {
+        case request, response
+        var raw: agw_map { self == .request ? AGW_MAP_REQUEST : AGW_MAP_RESPONSE }
+    }
+
+    /// Request attributes.
+    public enum Attribute: Sendable {
+        case method, path, host, scheme, peerAddress, tlsServerName, tlsPeerSubject, routeName, listenerName
+        case httpVersion, requestID, responseStatus, filterName
+        var raw: agw_attribute {
+            switch self {
+            case .method: return AGW_ATTR_METHOD
+            case .path: return AGW_ATTR_PATH
+            case .host: return AGW_ATTR_HOST
+            case .scheme: return AGW_ATTR_SCHEME
+            case .peerAddress: return AGW_ATTR_PEER_ADDRESS
+            case .tlsServerName: return AGW_ATTR_TLS_SNI
+            case .tlsPeerSubject: return AGW_ATTR_TLS_PEER_SUBJECT
+            case .routeName: return AGW_ATTR_ROUTE_NAME
+            case .listenerName: return AGW_ATTR_LISTENER_NAME
+            case .httpVersion: return AGW_ATTR_HTTP_VERSION
+            case .requestID: return AGW_ATTR_REQUEST_ID
+            case .responseStatus: return AGW_ATTR_RESPONSE_STATUS
+            case .filterName: return AGW_ATTR_FILTER_NAME
+            }
+        }
+    }
+
+    /// Per-stream state of this filter (anything you like); lives until the stream ends.
+    public var state: AnyObject? {
+        get { box.state }
+        nonmutating set { box.state = newValue }
+    }
+
+    // MARK: headers
+
+    /// The first value of a header (case-insensitive name).
+    public func header(_ name: String, in part: Part = .request) -> String? {
+        var value = agw_str()
+        let result = name.withAGWString { host.pointee.header_get(handle, part.raw, $0, 0, &value) }
+        return result == AGW_OK ? value.string : nil
+    }
+
+    /// Every header, in order.
+    public func headers(in part: Part = .request) -> [(name: String, value: String)] {
+        var count = 0
+        guard host.pointee.header_count(handle, part.raw, &count) == AGW_OK else { return [] }
+        return (0..<count).compactMap { index in
+            var name = agw_str(), value = agw_str()
+            guard host.pointee.header_at(handle, part.raw, index, &name, &value) == AGW_OK else { return nil }
+            return (name.string, value.string)
+        }
+    }
+
+    @discardableResult
+    public func setHeader(_ name: String, _ value: String, in part: Part = .request) -> Bool {
+        name.withAGWString { n in value.withAGWString { v in host.pointee.header_set(handle, part.raw, n, v) } } == AGW_OK
+    }
+
+    @discardableResult
+    public func addHeader(_ name: String, _ value: String, in part: Part = .request) -> Bool {
+        name.withAGWString { n in value.withAGWString { v in host.pointee.header_add(handle, part.raw, n, v) } } == AGW_OK
+    }
+
+    @discardableResult
+    public func removeHeader(_ name: String, in part: Part = .request) -> Bool {
+        name.withAGWString { host.pointee.header_remove(handle, part.raw, $0) } == AGW_OK
+    }
+
+    // MARK: bodies (inside body hooks)
+
+    public func body(of part: Part = .request) -> [UInt8]? {
+        var body = agw_str()
+        guard host.pointee.body_get(handle, part.raw, &body) == AGW_OK else { return nil }
+        return body.bytes
+    }
+
+    @discardableResult
+    public func replaceBody(of part: Part = .request, with bytes: [UInt8]) -> Bool {
+        bytes.withAGWString { host.pointee.body_replace(handle, part.raw, $0) } == AGW_OK
+    }
+
+    // MARK: replies
+
+    /// Answers the client now. Return `.replied` from the hook.
+    @discardableResult
+    public func sendLocalReply(status: Int, headers: [(String, String)] = [], body: String = "") -> Bool {
+        headers.withAGWHeaders { pointer, count in
+            body.withAGWString { host.pointee.send_local_reply(handle, UInt32(status), pointer, count, $0) }
+        } == AGW_OK
+    }
+
+    /// Handlers: starts the response.
+    @discardableResult
+    public func respond(status: Int, headers: [(String, String)] = [], endOfStream: Bool = false) -> Bool {
+        headers.withAGWHeaders { pointer, count in
+            host.pointee.respond_headers(handle, UInt32(status), pointer, count, endOfStream ? 1 : 0)
+        } == AGW_OK
+    }
+
+    /// Handlers: sends a body chunk now. False once the client is gone.
+    @discardableResult
+    public func respondBody(_ bytes: [UInt8], endOfStream: Bool = false) -> Bool {
+        bytes.withAGWString { host.pointee.respond_body(handle, $0, endOfStream ? 1 : 0) } == AGW_OK
+    }
+
+    @discardableResult
+    public func respondBody(_ text: String, endOfStream: Bool = false) -> Bool {
+        respondBody(Array(text.utf8), endOfStream: endOfStream)
+    }
+
+    // MARK: state
+
+    /// Resumes a stream a hook paused with `.stop`.
+    @discardableResult
+    public func resume() -> Bool { host.pointee.resume(handle) == AGW_OK }
+
+    /// Per-stream key-value shared by all filters of the stream (e.g. the identity auth found).
+    public func setValue(_ value: String, forKey key: String) {
+        _ = key.withAGWString { k in value.withAGWString { v in host.pointee.kv_set(handle, k, v) } }
+    }
+
+    public func value(forKey key: String) -> String? {
+        var value = agw_str()
+        let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }
+        return result == AGW_OK ? value.string : nil
+    }
+
+    public func attribute(_ attribute: Attribute) -> String? {
+        var value = agw_str()
+        return host.pointee.attribute_get(handle, attribute.raw, &value) == AGW_OK ? value.string : nil
+    }
+
+    // MARK: async
+
+    /// The scope of this filter on this stream: its calls, timers and processes end with the stream.
+    public var scope: Scope {
+        Scope(host: host, handle: host.pointee.stream_scope(handle))
+    }
+
+    /// A handle to get back onto this stream from any thread.
+    public func makeScheduler() -> Scheduler? { scope.makeScheduler() }
+
+    public func log(_ level: LogLevel, _ message: String) { scope.log(level, message) }
+
+    // MARK: protocol messages
+
+    /// Inside `rpcMessage`: reject the message with a JSON-RPC error. Return `.replied`.
+    @discardableResult
+    public func rejectRPC(code: Int32, message: String) -> Bool {
+        message.withAGWString { host.pointee.rpc_reject(handle, code, $0) } == AGW_OK
+    }
+
+    /// Inside `rpcMessage`: replace the params (JSON text) for the filters after and the handler.
+    @discardableResult
+    public func setRPCParams(_ json: String) -> Bool {
+        json.withAGWString { host.pointee.rpc_set_params(handle, $0) } == AGW_OK
+    }
+
+    /// Finishes a `rpcMessage` that returned `.stop`.
+    @discardableResult
+    public func resumeRPC(allow: Bool, code: Int32 = 0, message: String = "") -> Bool {
+        message.withAGWString { host.pointee.rpc_resume(handle, allow ? AGW_RPC_ALLOW : AGW_RPC_REJECT, code, $0) } == AGW_OK
+    }
+}
+
+/// Per-stream storage the SDK keeps for a filter.
+final class StreamBox {
+    let filter: AnyFilterBox
+    var state: AnyObject?
+    init(filter: AnyFilterBox) { self.filter = filter }
+}
+
+/// The outcome of publishing a JSON-RPC message to the route's filters.
+public struct RPCVerdict: Sendable {
+    public enum Decision: Sendable { case allow, reject, pending }
+    public var decision: Decision
+    public var errorCode: Int32
+    public var errorMessage: String
+    /// Set when a filter replaced the params.
+    public var rewrittenParams: String?
+
+    init(_ verdict: agw_rpc_verdict) {
+        switch verdict.decision {
+        case AGW_RPC_ALLOW: decision = .allow
+        case AGW_RPC_PENDING: decision = .pending
+        default: decision = .reject
+        }
+        errorCode = verdict.error_code
+        errorMessage = verdict.error_message.string
+        rewrittenParams = verdict.rewritten_params.len > 0 ? verdict.rewritten_params.string : nil
+    }
+}
+
+extension FilterStream {
+    /// Handlers: runs the route's filters' `rpcMessage` for a client request. A `.pending`
+    /// verdict arrives later as a `.rpcVerdict` event; read it with ``lastRPCVerdict()``.
+    public func publishRPC(method: String, id: String, target: String = "", targetKind: String = "", upstream: String = "",
+                           sessionID: String = "", params: String, kind: agw_rpc_kind = AGW_RPC_REQUEST,
+                           protocol rpcProtocol: agw_rpc_protocol = AGW_RPC_PROTOCOL_MCP, token: UInt64 = 0) -> RPCVerdict {
+        var verdict = agw_rpc_verdict()
+        let result = method.withAGWString { m in id.withAGWString { i in target.withAGWString { t in
+            targetKind.withAGWString { tk in upstream.withAGWString { u in sessionID.withAGWString { s in
+                params.withAGWString { p in
+                    var message = agw_rpc_message(struct_size: UInt32(MemoryLayout<agw_rpc_message>.size), protocol: rpcProtocol,
+                                                  direction: AGW_RPC_CLIENT_TO_SERVER, kind: kind, id: i, method: m, target: t,
+                                                  target_kind: tk, upstream: u, session_id: s, params: p)
+                    return host.pointee.rpc_publish(handle, &message, token, &verdict)
+                }
+            } } }
+        } } }
+        guard result == AGW_OK else {
+            return RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_REJECT, error_code: -32603,
+                                              error_message: agw_str(), rewritten_params: agw_str()))
+        }
+        return RPCVerdict(verdict)
+    }
+
+    /// The verdict of the last finished `publishRPC` (after a `.rpcVerdict` event).
+    public func lastRPCVerdict() -> RPCVerdict? {
+        var verdict = agw_rpc_verdict()
+        return host.pointee.rpc_last_verdict(handle, &verdict) == AGW_OK ? RPCVerdict(verdict) : nil
+    }
+}

@@ -1,0 +1,80 @@
+/// An async result, copied out of the host's `agw_event`.
+public struct PluginEvent: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case scheduled, timer, httpResponse, httpBody, httpFailed, processStdout, processStderr, processExit, rpcVerdict
+        case unknown(Int32)
+
+        init(_ raw: agw_event_type) {
+            switch raw {
+            case AGW_EVENT_SCHEDULED: self = .scheduled
+            case AGW_EVENT_TIMER: self = .timer
+            case AGW_EVENT_HTTP_RESPONSE: self = .httpResponse
+            case AGW_EVENT_HTTP_BODY: self = .httpBody
+            case AGW_EVENT_HTTP_FAILED: self = .httpFailed
+            case AGW_EVENT_PROCESS_STDOUT: self = .processStdout
+            case AGW_EVENT_PROCESS_STDERR: self = .processStderr
+            case AGW_EVENT_PROCESS_EXIT: self = .processExit
+            case AGW_EVENT_RPC_VERDICT: self = .rpcVerdict
+            default: self = .unknown(raw)
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// The call, timer, process or posted event id.
+    public var id: UInt64
+    /// HTTP status, exit status, failure reason or RPC decision.
+    public var code: Int32
+    public var endOfStream: Bool
+    public var headers: [(name: String, value: String)]
+    public var data: [UInt8]
+    public var text: String { String(decoding: data, as: UTF8.self) }
+
+    init(_ event: UnsafePointer<agw_event>) {
+        let event = event.pointee
+        kind = Kind(event.type)
+        id = event.id
+        code = event.code
+        endOfStream = event.end_of_stream != 0
+        headers = (0..<event.header_count).map { (event.headers[$0].name.string, event.headers[$0].value.string) }
+        data = event.data.bytes
+    }
+}
+
+/// A JSON-RPC message published by a route's handler (copied out of `agw_rpc_message`).
+public struct RPCMessage: Sendable {
+    public enum Kind: Sendable, Equatable { case request, notification, result, error, listItem, unknown }
+
+    public var kind: Kind
+    public var isFromClient: Bool
+    public var id: String
+    public var method: String
+    /// Tool / prompt name, resource URI or task id.
+    public var target: String
+    public var targetKind: String
+    /// The federated upstream the message routes to.
+    public var upstream: String
+    public var sessionID: String
+    /// Params (or the list item) as JSON text.
+    public var params: String
+
+    init(_ message: UnsafePointer<agw_rpc_message>) {
+        let message = message.pointee
+        switch message.kind {
+        case AGW_RPC_REQUEST: kind = .request
+        case AGW_RPC_NOTIFICATION: kind = .notification
+        case AGW_RPC_RESULT: kind = .result
+        case AGW_RPC_ERROR: kind = .error
+        case AGW_RPC_LIST_ITEM: kind = .listItem
+        default: kind = .unknown
+        }
+        isFromClient = message.direction == AGW_RPC_CLIENT_TO_SERVER
+        id = message.id.string
+        method = message.method.string
+        target = message.target.string
+        targetKind = message.target_kind.string
+        upstream = message.upstream.string
+        sessionID = message.session_id.string
+        params = message.params.string
+    }
+}

@@ -1,0 +1,160 @@
+"""The plugin ABI: the header compiles everywhere, plugins export one symbol, and the loader
+rejects broken plugins with an error that names the file and the reason."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD, GATEWAY, HEADER_DIR, ROOT, request
+
+SWIFT_PLUGINS = ["libnoop.so", "librequire_header.so", "libtest_filters.so"]
+
+
+@pytest.mark.parametrize("compiler,std", [("gcc", "c99"), ("gcc", "c11"), ("clang", "c99"), ("clang", "c11"),
+                                          ("g++", "c++11"), ("g++", "c++17"), ("clang++", "c++17")])
+def test_header_compiles_warning_free(tmp_path, compiler, std):
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} not installed")
+    source = tmp_path / ("t.cpp" if "++" in compiler else "t.c")
+    source.write_text('#include "agw_plugin.h"\nint main(void) { agw_str s = { 0, 0 }; (void)s; '
+                      'return (int)sizeof(agw_host_api) > 0 ? 0 : 1; }\n')
+    subprocess.run([compiler, f"-std={std}", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", str(HEADER_DIR),
+                    str(source), "-o", str(tmp_path / "t")], check=True)
+    subprocess.run([str(tmp_path / "t")], check=True)
+
+
+def exported(path):
+    """Global defined dynamic symbols (what dlsym can find)."""
+    out = subprocess.run(["nm", "-D", "--defined-only", str(path)], check=True, capture_output=True, text=True).stdout
+    return sorted(line.split()[-1] for line in out.splitlines() if len(line.split()) == 3 and line.split()[1].isupper())
+
+
+@pytest.mark.parametrize("name", SWIFT_PLUGINS)
+def test_swift_plugin_exports_only_its_entry(name):
+    assert exported(BUILD / name) == ["agw_plugin_entry_v1"]
+
+
+def test_c_example_exports_only_its_entry(c_example):
+    assert exported(c_example) == ["agw_plugin_entry_v1"]
+
+
+def validate(tmp_path, plugin_path, filter_config="{}"):
+    config = tmp_path / "gw.toml"
+    config.write_text(f"""
+[[listeners]]
+name = "main"
+address = "127.0.0.1:0"
+[plugins.fx]
+path = "{plugin_path}"
+[[routes]]
+name = "r"
+[[routes.filters]]
+plugin = "fx"
+config = {filter_config}
+[routes.backend]
+urls = ["http://127.0.0.1:9"]
+""")
+    return subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("NO_ENTRY", r"exports no agw_plugin_entry_v1: it is not an Agent Gateway plugin"),
+    ("WRONG_MAJOR_SYMBOL", r"built for plugin ABI major 2 \(exports agw_plugin_entry_v2\); this gateway speaks major 1"),
+    ("WRONG_MAJOR_FIELD", r"built for plugin ABI major 2; this gateway speaks major 1"),
+    ("ENTRY_NULL", r"the plugin's entry returned NULL"),
+    ("SMALL_STRUCT", r"filter type #0 is 24 bytes, smaller than ABI 1.0's agw_filter_type"),
+    ("FOREIGN_SWIFT", r"is a Swift plugin built by another toolchain \(Clang 1.0 \(some other toolchain\)\)"),
+    ("CONFIG_NULL", r"rejected its config: the fixture refuses every config"),
+])
+def test_loader_rejects_broken_plugin_with_clear_error(tmp_path, c_fixtures, case, reason):
+    result = validate(tmp_path, c_fixtures[case])
+    assert result.returncode == 1, result.stdout
+    assert re.search(reason, result.stderr), result.stderr
+    if case != "CONFIG_NULL":
+        assert str(c_fixtures[case]) in result.stderr  # the message names the file
+    else:
+        assert "routes[0].filters[0]" in result.stderr  # ...and the place in the config
+
+
+def test_missing_plugin_file_is_reported(tmp_path):
+    result = validate(tmp_path, tmp_path / "nope.so")
+    assert result.returncode == 1
+    assert "plugin 'fx': no file at" in result.stderr and "nope.so" in result.stderr
+
+
+def test_not_a_shared_object_is_reported(tmp_path):
+    bogus = tmp_path / "bogus.so"
+    bogus.write_text("not an ELF file")
+    result = validate(tmp_path, bogus)
+    assert result.returncode == 1
+    assert "cannot load plugin" in result.stderr and "bogus.so" in result.stderr
+
+
+def test_swift_plugin_rejecting_its_config_says_why(tmp_path):
+    result = validate(tmp_path, BUILD / "libtest_filters.so", filter_config="{ reject = true }")
+    # test_filters' first type is async-lookup, which needs `url`: a missing key is reported.
+    assert result.returncode == 1
+    assert "missing key 'url'" in result.stderr
+
+
+def test_swift_plugin_throwing_config_error(tmp_path):
+    config = tmp_path / "gw.toml"
+    config.write_text(f"""
+[[listeners]]
+name = "main"
+address = "127.0.0.1:0"
+[plugins.tf]
+path = "{BUILD / 'libtest_filters.so'}"
+[[routes]]
+name = "r"
+[[routes.filters]]
+plugin = "tf.picky"
+config = {{ reject = true }}
+[routes.backend]
+urls = ["http://127.0.0.1:9"]
+""")
+    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "this instance was configured with reject = true" in result.stderr
+
+
+def test_unknown_hook_status_fails_the_request_not_the_gateway(gateway, backend, c_fixtures):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.bad]
+    path = "{c_fixtures['UNKNOWN_STATUS']}"
+    [plugins.good]
+    path = "{c_fixtures['PLAIN']}"
+    [[routes]]
+    name = "bad"
+    [routes.match]
+    path_prefix = "/bad"
+    [[routes.filters]]
+    plugin = "bad"
+    [routes.backend]
+    urls = ["{backend}"]
+    [[routes]]
+    name = "good"
+    [[routes.filters]]
+    plugin = "good"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    bad = request(gw.url + "/bad")
+    assert bad.status == 500
+    assert "unknown status 77" in bad.text
+    good = request(gw.url + "/fine")
+    assert good.status == 200
+    assert good.json()["headers"]["x-c-fixture"] == "seen"
+    assert "returned unknown status 77" in gw.log()
+
+
+def test_validate_accepts_a_good_config_and_version_prints(tmp_path, c_fixtures):
+    result = validate(tmp_path, c_fixtures["PLAIN"])
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK: 1 listener(s), 1 route(s), 1 plugin(s)" in result.stdout
+    version = subprocess.run([str(GATEWAY), "--version"], capture_output=True, text=True)
+    assert re.fullmatch(r"\d+\.\d+\.\d+\n", version.stdout)

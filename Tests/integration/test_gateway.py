@@ -1,0 +1,342 @@
+"""The host: routing, proxying, filters written in C and Swift, TLS with HTTP/1.1 and HTTP/2,
+config errors, upstream failures, limits and graceful shutdown."""
+import http.client
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, GATEWAY, ROOT, free_port, request, wait_for
+
+
+def proxy_config(backend, filters="", extra="", plugins="", route_extra=""):
+    return f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    {extra}
+    {plugins}
+    [[routes]]
+    name = "api"
+    {route_extra}
+    {filters}
+    [routes.backend]
+    urls = ["{backend}"]
+    connect_timeout_ms = 500
+    request_timeout_ms = 1500
+    """
+
+
+def test_proxies_request_and_response_with_forwarding_headers(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    host, port = gw.address("main").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("POST", "/a/b?x=1", body="payload", headers={"Connection": "keep-alive, x-hop", "X-Hop": "drop me",
+                                                                     "X-Keep": "keep"})
+    resp = connection.getresponse()
+    assert resp.status == 200
+    echo = json.loads(resp.read())
+    connection.close()
+    assert echo["method"] == "POST" and echo["path"] == "/a/b?x=1" and echo["body"] == "payload"
+    assert echo["headers"]["host"] == backend.removeprefix("http://")  # the upstream's own Host
+    assert echo["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert echo["headers"]["x-forwarded-proto"] == "http"
+    assert echo["headers"]["x-keep"] == "keep"
+    assert "x-hop" not in echo["headers"]  # named in Connection: hop-by-hop
+
+
+def test_streams_a_large_body_both_ways(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    body = "x" * (3 * 1024 * 1024)
+    resp = request(gw.url + "/big", method="PUT", body=body, timeout=30)
+    assert resp.status == 200
+    assert len(resp.json()["body"]) == len(body)
+
+
+def test_routes_by_path_method_host_and_header(gateway, backend):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    [[routes]]
+    name = "exact"
+    [routes.match]
+    path = "/exact"
+    [[routes.filters]]
+    plugin = "tf.local-reply"
+    config = {{ status = 201, body = "exact" }}
+    [routes.backend]
+    urls = ["{backend}"]
+    [[routes]]
+    name = "header"
+    [routes.match]
+    path_prefix = "/api"
+    methods = ["DELETE"]
+    headers = {{ "x-team" = "blue" }}
+    [[routes.filters]]
+    plugin = "tf.local-reply"
+    config = {{ status = 202, body = "blue delete" }}
+    [routes.backend]
+    urls = ["{backend}"]
+    [[routes]]
+    name = "host"
+    [routes.match]
+    host = "*.example.test"
+    [[routes.filters]]
+    plugin = "tf.local-reply"
+    config = {{ status = 203, body = "wildcard host" }}
+    [routes.backend]
+    urls = ["{backend}"]
+    [[routes]]
+    name = "api"
+    [routes.match]
+    path_prefix = "/api"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    assert request(gw.url + "/exact").status == 201
+    assert request(gw.url + "/exact/more").status == 404
+    assert request(gw.url + "/api/x", method="DELETE", headers={"x-team": "blue"}).text == "blue delete"
+    assert request(gw.url + "/api/x", method="DELETE", headers={"x-team": "red"}).status == 200  # falls to "api"
+    assert request(gw.url + "/apix").status == 404  # prefix matches whole segments
+    assert request(gw.url + "/other", headers={"Host": "a.example.test:8080"}).text == "wildcard host"
+    assert "no route for GET /nothing" in request(gw.url + "/nothing").text
+
+
+def test_c_and_swift_filters_filter_real_traffic(gateway, backend, c_example):
+    gw = gateway(proxy_config(backend, plugins=f"""
+    [plugins.stamp]
+    path = "{c_example}"
+    [plugins.require]
+    path = "{BUILD / 'librequire_header.so'}"
+    """, filters="""
+    [[routes.filters]]
+    plugin = "stamp"
+    config = { value = "from-c" }
+    [[routes.filters]]
+    plugin = "require"
+    config = { header = "x-api-key", stamp = "from-swift" }
+    """))
+    ok = request(gw.url + "/x", headers={"x-api-key": "k"})
+    assert ok.status == 200
+    assert ok.json()["headers"]["x-stamp"] == "from-c"          # C filter changed the request
+    assert ok.headers["x-stamp"] == "from-c"                     # ...and the response
+    assert ok.headers["x-require-header"] == "from-swift"        # Swift filter changed the response
+    denied = request(gw.url + "/x")
+    assert denied.status == 401 and denied.text == "missing x-api-key\n"
+    assert "x-stamp" not in denied.headers  # local replies skip response hooks
+    blocked = request(gw.url + "/x", headers={"x-block": "1", "x-api-key": "k"})
+    assert blocked.status == 403  # the C filter answered before the Swift one ran
+
+
+def test_local_reply(gateway, backend):
+    gw = gateway(proxy_config(backend, plugins=f"""
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    """, filters="""
+    [[routes.filters]]
+    plugin = "tf.local-reply"
+    config = { status = 418, body = "short and stout" }
+    """))
+    resp = request(gw.url + "/tea")
+    assert resp.status == 418 and resp.text == "short and stout" and resp.headers["x-local"] == "1"
+
+
+def test_bad_toml_reports_line_and_column(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[[listeners]]\nname = "main"\naddress = "127.0.0.1:0\n')
+    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{config}:3:" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[[listeners]]\nname = "m"\naddress = "127.0.0.1:0"\n[[routes]]\nname = "r"\n[routes.backend]\nurls = ["http://x"]\nspeling = 1\n',
+     "routes[0].backend.speling: unknown key"),
+    ('[[listeners]]\nname = "m"\naddress = "nonsense"\n', "listeners[0].address: 'nonsense' is not host:port"),
+    ('[[listeners]]\nname = "m"\naddress = "127.0.0.1:0"\n[[routes]]\nname = "r"\n[[routes.filters]]\nplugin = "ghost"\n'
+     '[routes.backend]\nurls = ["http://127.0.0.1:1"]\n', "routes[0].filters[0].plugin: unknown plugin 'ghost'"),
+    ('[[listeners]]\nname = "m"\naddress = "127.0.0.1:0"\n[[routes]]\nname = "r"\n', "needs a [routes.backend] or a [routes.handler]"),
+    ('[[listeners]]\nname = "m"\naddress = "127.0.0.1:0"\n[[routes]]\nname = "r"\n[routes.backend]\nurls = ["ftp://x"]\n',
+     "is not an absolute http:// or https:// URL"),
+])
+def test_semantic_config_errors_name_the_key(tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+
+
+def test_unreachable_upstream_gives_502_and_gateway_keeps_serving(gateway, backend):
+    dead = f"http://127.0.0.1:{free_port()}"
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [[routes]]
+    name = "dead"
+    [routes.match]
+    path_prefix = "/dead"
+    [routes.backend]
+    urls = ["{dead}"]
+    [[routes]]
+    name = "live"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    for _ in range(3):
+        resp = request(gw.url + "/dead/x")
+        assert resp.status == 502
+        assert "upstream" in resp.text
+        assert request(gw.url + "/live").status == 200
+    assert "upstream failed" in gw.log()
+
+
+def test_slow_upstream_gives_504(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    resp = request(gw.url + "/sleep/3")
+    assert resp.status == 504
+    assert "within 1500 ms" in resp.text
+    assert request(gw.url + "/after").status == 200
+
+
+def test_round_robin_over_upstreams(gateway, backend, tmp_path):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}/one", "{backend}/two"]
+    """)
+    paths = {request(gw.url + "/x").json()["path"] for _ in range(4)}
+    assert paths == {"/one/x", "/two/x"}
+
+
+def test_oversized_headers_and_body_are_rejected(gateway, backend):
+    gw = gateway(proxy_config(backend, extra="""
+    [limits]
+    max_request_header_bytes = 2048
+    max_request_body_bytes = 1000
+    """))
+    assert request(gw.url + "/h", headers={"x-big": "a" * 4096}).status == 431
+    assert request(gw.url + "/b", method="POST", body="b" * 5000).status == 413
+    assert request(gw.url + "/ok", method="POST", body="b" * 500).status == 200
+    assert "over the limit" in gw.log()
+
+
+def test_malformed_request_gets_400_and_gateway_keeps_serving(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    host, port = gw.address("main").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+        reply = sock.recv(1024)
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert request(gw.url + "/still").status == 200
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    """A CA, a server certificate for 127.0.0.1/localhost, and a client certificate."""
+    d = tmp_path_factory.mktemp("certs")
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Test CA")
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "server.pem", "-days", "2", "-extfile", "san.ext")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=agent-7/O=Agents")
+    run("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "client.pem", "-days", "2")
+    return d
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("version_flag,expected", [("--http1.1", "HTTP/1.1 200"), ("--http2", "HTTP/2 200")])
+def test_tls_with_http1_and_http2(gateway, backend, certificates, version_flag, expected):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "tls"
+    address = "127.0.0.1:0"
+    [listeners.tls]
+    cert = "{certificates / 'server.pem'}"
+    key = "{certificates / 'server.key'}"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    port = gw.address("tls").rsplit(":", 1)[1]
+    result = curl("-i", version_flag, "--cacert", str(certificates / "ca.pem"), f"https://localhost:{port}/secure?q=1",
+                  "--resolve", f"localhost:{port}:127.0.0.1", "-d", "over tls")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(expected), result.stdout[:200]
+    assert '"x-forwarded-proto": "https"' in result.stdout
+    assert '"body": "over tls"' in result.stdout
+    assert '"path": "/secure?q=1"' in result.stdout
+
+
+def test_mutual_tls_requires_a_client_certificate(gateway, backend, certificates):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "mtls"
+    address = "127.0.0.1:0"
+    [listeners.tls]
+    cert = "{certificates / 'server.pem'}"
+    key = "{certificates / 'server.key'}"
+    client_ca = "{certificates / 'ca.pem'}"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    url = f"https://127.0.0.1:{gw.address('mtls').rsplit(':', 1)[1]}/m"
+    without = curl("--cacert", str(certificates / "ca.pem"), url)
+    assert without.returncode != 0
+    with_cert = curl("--http2", "--cacert", str(certificates / "ca.pem"), "--cert", str(certificates / "client.pem"),
+                     "--key", str(certificates / "client.key"), url)
+    assert with_cert.returncode == 0, with_cert.stderr
+    assert '"path": "/m"' in with_cert.stdout
+
+
+def test_sigterm_drains_in_flight_requests(gateway, backend):
+    gw = gateway(proxy_config(backend).replace("request_timeout_ms = 1500", "request_timeout_ms = 10000"))
+    results = {}
+
+    def slow():
+        results["slow"] = request(gw.url + "/sleep/1.5", timeout=15)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    wait_for(lambda: True, timeout=0.1)
+    time.sleep(0.4)  # let the request reach the backend
+    gw.process.proc.send_signal(signal.SIGTERM)
+    thread.join(20)
+    assert results["slow"].status == 200  # finished, not cut off
+    assert gw.process.proc.wait(15) == 0
+    assert "draining" in gw.log() and "drained" in gw.log()
+
+
+def test_admin_endpoint_serves_metrics_and_health(gateway, backend):
+    admin_port = free_port()
+    gw = gateway(proxy_config(backend, extra=f"""
+    [admin]
+    address = "127.0.0.1:{admin_port}"
+    """))
+    assert request(f"http://127.0.0.1:{admin_port}/healthz").text == "ok\n"
+    assert "agw_requests_in_flight 0" in request(f"http://127.0.0.1:{admin_port}/metrics").text

@@ -1,0 +1,144 @@
+"""Host services reached through the ABI: pause + async HTTP call + resume, a scheduler posted
+from another thread, timers, buffered body hooks, streaming handler responses (SSE), child
+processes, and the protocol (JSON-RPC) message hook."""
+import json
+import subprocess
+import time
+
+from conftest import BUILD, request
+
+
+def chain(backend, filters, handler=None):
+    terminal = f'[routes.backend]\nurls = ["{backend}"]' if handler is None else handler
+    return f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    [[routes]]
+    name = "r"
+    {filters}
+    {terminal}
+    """
+
+
+def test_filter_pauses_makes_async_http_call_and_resumes(gateway, backend):
+    gw = gateway(chain(backend, f"""
+    [[routes.filters]]
+    plugin = "tf.async-lookup"
+    config = {{ url = "{backend}/lookup/answer" }}
+    """))
+    resp = request(gw.url + "/through")
+    assert resp.status == 200
+    lookup = resp.json()["headers"]["x-lookup"]
+    assert lookup.startswith("200:") and '"path": "/lookup/answer"' in lookup
+
+
+def test_async_call_failure_becomes_the_filters_reply(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.async-lookup"
+    config = { url = "http://127.0.0.1:9/nothing-listens-here" }
+    """))
+    resp = request(gw.url + "/x")
+    assert resp.status == 503 and "lookup failed" in resp.text
+
+
+def test_scheduler_posted_from_another_thread_resumes_the_stream(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.thread-resume"
+    config = { delay_ms = 20 }
+    """))
+    for _ in range(5):
+        resp = request(gw.url + "/t")
+        assert resp.status == 200 and resp.json()["headers"]["x-resumed-by"] == "thread-42"
+
+
+def test_body_hooks_rewrite_request_and_response(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.body-rewrite"
+    config = { suffix = "<appended>" }
+    """))
+    resp = request(gw.url + "/b", method="POST", body="quiet words")
+    assert resp.status == 200
+    assert resp.text.endswith("<appended>")
+    assert json.loads(resp.text.removesuffix("<appended>"))["body"] == "QUIET WORDS"
+    assert int(resp.headers["content-length"]) == len(resp.body)
+
+
+def test_handler_streams_server_sent_events(gateway, backend):
+    gw = gateway(chain(backend, "", handler="""
+    [routes.handler]
+    plugin = "tf.sse-counter"
+    config = { count = 4, interval_ms = 30 }
+    """))
+    proc = subprocess.Popen(["curl", "-sN", "--max-time", "10", gw.url + "/events"], stdout=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    assert first == "id: 1\n"  # arrives before the stream is over: the response is streamed
+    rest = proc.stdout.read()
+    proc.wait(10)
+    events = [block for block in (first + rest).split("\n\n") if block.strip()]
+    assert [json.loads(e.split("data: ")[1]) for e in events] == [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]
+
+
+def test_handler_talks_to_a_child_process(gateway, backend):
+    gw = gateway(chain(backend, "", handler="""
+    [routes.handler]
+    plugin = "tf.process-line"
+    config = { command = ["cat"] }
+    """))
+    for word in ["alpha", "beta"]:
+        resp = request(gw.url + "/p", method="POST", body=word)
+        assert resp.status == 200 and resp.text == word + "\n"
+
+
+def test_child_process_exit_is_reported(gateway, backend):
+    gw = gateway(chain(backend, "", handler="""
+    [routes.handler]
+    plugin = "tf.process-line"
+    config = { command = ["sh", "-c", "read line; exit 3"] }
+    """))
+    resp = request(gw.url + "/p", method="POST", body="x")
+    assert resp.status == 502 and "exited with 3" in resp.text
+
+
+def test_missing_program_fails_cleanly(gateway, backend):
+    gw = gateway(chain(backend, "", handler="""
+    [routes.handler]
+    plugin = "tf.process-line"
+    config = { command = ["/definitely/not/a/program"] }
+    """))
+    resp = request(gw.url + "/p", method="POST", body="x")
+    assert resp.status == 500 and "cannot start" in resp.text
+
+
+def rpc(gw, method, name=None, arguments=None, rid=1):
+    params = {"name": name, "arguments": arguments or {}} if name else {}
+    resp = request(gw.url + "/mcp", method="POST", body=json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}),
+                   headers={"content-type": "application/json"})
+    assert resp.status == 200
+    return resp.json()
+
+
+def test_protocol_hook_allows_rejects_rewrites_and_decides_later(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.rpc-gate"
+    config = { deny = ["delete_all"], slow = ["slow_tool"], rewrite_tool = "rewrite_me" }
+    """, handler="""
+    [routes.handler]
+    plugin = "tf.rpc-echo"
+    """))
+    allowed = rpc(gw, "tools/call", "echo", {"text": "hi"})
+    assert allowed["result"]["params"] == {"name": "echo", "arguments": {"text": "hi"}}
+    denied = rpc(gw, "tools/call", "delete_all", rid=2)
+    assert denied["error"] == {"code": -32602, "message": "Unknown tool: delete_all"} and denied["id"] == 2
+    rewritten = rpc(gw, "tools/call", "rewrite_me", {"orig": 1}, rid=3)
+    assert rewritten["result"]["params"]["arguments"] == {"rewritten": True}
+    later = rpc(gw, "tools/call", "slow_tool", {"a": 1}, rid=4)  # filter returned STOP, resumed on a timer
+    assert later["result"]["params"]["arguments"] == {"a": 1} and later["id"] == 4
+    parse_error = request(gw.url + "/mcp", method="POST", body="{not json")
+    assert parse_error.json()["error"]["code"] == -32700
