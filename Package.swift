@@ -3,8 +3,9 @@ import PackageDescription
 
 /// Linker flags that keep a plugin's dynamic symbol table to its entry symbol.
 /// Everything else (PluginKit, the plugin's own Swift code) stays local to the image.
+let packageRoot = String(#filePath.dropLast("/Package.swift".count))
 let pluginLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-Xlinker", "--version-script=Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]),
+    .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]),
 ]
 
 /// Declares one Swift plugin: a logic target (no C import needed) is optional, the entry target
@@ -66,7 +67,7 @@ let package = Package(
             path: "Sources/GatewayHost"
         ),
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
