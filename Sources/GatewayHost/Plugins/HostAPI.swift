@@ -134,7 +134,7 @@ enum HostAPI {
                 var head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)))
                 for (name, value) in HostAPI.pairs(headers, count) { head.headers.add(name: name, value: value) }
                 exchange.beginResponse(head, endOfStream: endOfStream != 0)
-                if endOfStream != 0 { exchange.receiveResponseEnd() }
+                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponse() }
                 return AGW_OK
             }
         }
@@ -143,7 +143,7 @@ enum HostAPI {
                 guard !exchange.isComplete else { return AGW_ERR_GONE }
                 guard exchange.responseHasBegun else { return AGW_ERR_WRONG_STATE }
                 if data.len > 0 { _ = exchange.receiveResponseBody(ByteBuffer(bytes: data.rawBuffer)) }
-                if endOfStream != 0 { exchange.receiveResponseEnd() }
+                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponse() }
                 return AGW_OK
             }
         }

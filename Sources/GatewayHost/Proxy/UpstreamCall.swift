@@ -1,37 +1,39 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Proxies one exchange to its backend over the shared, pooled HTTP client: streams the request
-/// body up and the response body down, with backpressure both ways.
+/// Proxies one exchange to its backend over a loop-local keep-alive connection: streams the
+/// request body up and the response body down, pausing upstream reads while the client is slow.
 ///
 /// Sends the upstream's own Host, drops hop-by-hop headers, appends X-Forwarded-For/Proto.
-/// A connect failure becomes 502, no response head within the request timeout 504.
-final class UpstreamCall: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Void
-
+/// Connect failure → 502; no response head within the request timeout → 504; an idle keep-alive
+/// connection that turns out closed is retried once on a fresh one when the body can be resent.
+final class UpstreamCall {
     private unowned let exchange: Exchange
-    private let pool: BackendPool
-    private let client: HTTPClient
+    private let backend: BackendPool
     private let eventLoop: EventLoop
-    private var task: HTTPClient.Task<Void>?
-    private var writer: HTTPClient.Body.StreamWriter?
-    private var bodyFinished: EventLoopPromise<Void>?
+    private var upstreamIndex = 0
+    private var connection: UpstreamConnection?
+    private var head: HTTPRequestHead?
+    /// The whole body when the request ended before the call started (resendable on retry).
+    private var bufferedBody: ByteBuffer?
     private var pendingBody: [ByteBuffer] = []
     private var requestEnded = false
+    private var endWritten = false
     private var headTimeout: Scheduled<Void>?
-    private var isCancelled = false
-    private(set) var isStreamingBody = false
+    private var responseStarted = false
+    private var keepAlive = true
+    private var isDone = false
+    private var retried = false
+    private var readsPaused = false
 
     init(exchange: Exchange, pool: BackendPool) {
         self.exchange = exchange
-        self.pool = pool
-        self.client = pool.client
+        self.backend = pool
         self.eventLoop = exchange.eventLoop
     }
 
-    /// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client library sets itself.
+    /// Hop-by-hop headers (RFC 9110 §7.6.1), plus the framing and Host the call sets itself.
     static let droppedRequestHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "host", "content-length", "proxy-authorization",
@@ -42,14 +44,19 @@ final class UpstreamCall: HTTPClientResponseDelegate, @unchecked Sendable {
 
     func start(bufferedBody: ByteBuffer?, requestEnded: Bool) {
         self.requestEnded = requestEnded
-        let head = exchange.requestHead
-        let upstream = pool.pick()
+        let request = exchange.requestHead
+        upstreamIndex = backend.pickIndex()
+        let upstream = backend.upstreams[upstreamIndex]
+
         var headers = HTTPHeaders()
-        let connectionTokens = Set(head.headers[canonicalForm: "connection"].map { $0.lowercased() })
-        var contentLength: Int64?
-        for (name, value) in head.headers {
+        headers.reserveCapacity(request.headers.count + 4)
+        headers.add(name: "host", value: upstream.hostHeader)
+        let connectionTokens = request.headers.contains(name: "connection")
+            ? Set(request.headers[canonicalForm: "connection"].map { $0.lowercased() }) : []
+        var contentLength: String?
+        for (name, value) in request.headers {
             let lower = name.lowercased()
-            if lower == "content-length" { contentLength = Int64(value) }
+            if lower == "content-length" { contentLength = value }
             if Self.droppedRequestHeaders.contains(lower) || connectionTokens.contains(lower) { continue }
             headers.add(name: name, value: value)
         }
@@ -59,50 +66,75 @@ final class UpstreamCall: HTTPClientResponseDelegate, @unchecked Sendable {
         } else {
             headers.add(name: "x-forwarded-for", value: peerIP)
         }
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: exchange.connection.isTLS ? "https" : "http")
-
-        let body: HTTPClient.Body?
+        headers.add(name: "x-forwarded-proto", value: exchange.connection.isTLS ? "https" : "http")
         if requestEnded {
-            body = bufferedBody.map { .byteBuffer($0) }
+            let length = bufferedBody?.readableBytes ?? 0
+            if length > 0 || contentLength != nil { headers.add(name: "content-length", value: String(length)) }
+            self.bufferedBody = bufferedBody
         } else {
-            isStreamingBody = true
+            if let contentLength {
+                headers.add(name: "content-length", value: contentLength)
+            } else {
+                headers.add(name: "transfer-encoding", value: "chunked")
+            }
             if let bufferedBody { pendingBody.append(bufferedBody) }
-            body = .stream(contentLength: contentLength) { writer in
-                // AHC calls this on our event loop once the connection is ready.
-                self.eventLoop.flatSubmit { self.attach(writer) }
-            }
         }
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(url: upstream.origin + upstream.basePath + head.uri, method: head.method,
-                                             headers: headers, body: body)
-        } catch {
-            exchange.upstreamFailed(status: .badGateway, message: "cannot build the upstream request: \(error)")
-            return
-        }
-        if let timeout = pool.requestTimeout {
+        head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
+
+        if let timeout = backend.requestTimeout {
             headTimeout = eventLoop.scheduleTask(in: timeout) { [weak self] in
-                guard let self, !self.isCancelled else { return }
-                self.cancel()
-                self.exchange.upstreamFailed(status: .gatewayTimeout, message: "no response from \(upstream.origin) within \(timeout.nanoseconds / 1_000_000) ms")
+                guard let self, !self.isDone, !self.responseStarted else { return }
+                self.abandonConnection()
+                self.finish()
+                self.exchange.upstreamFailed(status: .gatewayTimeout,
+                                             message: "no response from \(upstream.origin.host):\(upstream.origin.port) within \(timeout.nanoseconds / 1_000_000) ms")
             }
         }
-        task = client.execute(request: request, delegate: self, eventLoop: .delegateAndChannel(on: eventLoop))
+        connect(backend.pool(upstreamIndex, on: eventLoop).acquire())
     }
 
-    private func attach(_ writer: HTTPClient.Body.StreamWriter) -> EventLoopFuture<Void> {
-        let finished = eventLoop.makePromise(of: Void.self)
-        self.writer = writer
-        self.bodyFinished = finished
-        for chunk in pendingBody { _ = writer.write(.byteBuffer(chunk)) }
+    private func connect(_ future: EventLoopFuture<UpstreamConnection>) {
+        future.whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                guard !isDone else {
+                    connection.release()
+                    return
+                }
+                attach(connection)
+            case .failure(let error):
+                guard !isDone else { return }
+                finish()
+                let upstream = backend.upstreams[upstreamIndex].origin
+                let timedOut = error is ChannelError && "\(error)".contains("connectTimeout")
+                exchange.upstreamFailed(status: timedOut ? .gatewayTimeout : .badGateway,
+                                        message: "upstream \(upstream.host):\(upstream.port) unreachable: \(error)")
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection) {
+        self.connection = connection
+        connection.handler.call = self
+        let channel = connection.channel
+        channel.write(HTTPClientRequestPart.head(head!), promise: nil)
+        if let bufferedBody, bufferedBody.readableBytes > 0 {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(bufferedBody)), promise: nil)
+        }
+        for chunk in pendingBody { channel.write(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil) }
         pendingBody = []
-        if requestEnded { finished.succeed() }
-        return finished.futureResult
+        if requestEnded {
+            endWritten = true
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        } else {
+            channel.flush()
+        }
     }
 
     func sendBody(_ chunk: ByteBuffer) {
-        if let writer {
-            _ = writer.write(.byteBuffer(chunk))
+        guard !isDone else { return }
+        if let connection {
+            connection.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil)
         } else {
             pendingBody.append(chunk)
         }
@@ -110,67 +142,110 @@ final class UpstreamCall: HTTPClientResponseDelegate, @unchecked Sendable {
 
     func finishBody() {
         requestEnded = true
-        if let bodyFinished {
-            self.bodyFinished = nil
-            bodyFinished.succeed()
-        }
+        guard !isDone, let connection, !endWritten else { return }
+        endWritten = true
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
+    /// The exchange no longer wants the response (client gone, local reply): a connection in the
+    /// middle of a response cannot be reused, so it is closed.
     func cancel() {
-        guard !isCancelled else { return }
-        isCancelled = true
-        headTimeout?.cancel()
-        task?.cancel()
-        bodyFinished?.fail(HTTPClientError.cancelled)
-        bodyFinished = nil
+        guard !isDone else { return }
+        abandonConnection()
+        finish()
     }
 
-    // MARK: HTTPClientResponseDelegate (called on our event loop)
+    // MARK: from the connection
 
-    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        headTimeout?.cancel()
-        guard !isCancelled else { return eventLoop.makeSucceededVoidFuture() }
-        var response = HTTPResponseHead(version: head.version, status: head.status)
-        let connectionTokens = Set(head.headers[canonicalForm: "connection"].map { $0.lowercased() })
-        for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if Self.droppedResponseHeaders.contains(lower) || connectionTokens.contains(lower) { continue }
-            response.headers.add(name: name, value: value)
+    func receive(_ part: HTTPClientResponsePart) {
+        guard !isDone else { return }
+        switch part {
+        case .head(let upstreamHead):
+            headTimeout?.cancel()
+            responseStarted = true
+            keepAlive = upstreamHead.isKeepAlive
+            var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
+            let connectionTokens = upstreamHead.headers.contains(name: "connection")
+                ? Set(upstreamHead.headers[canonicalForm: "connection"].map { $0.lowercased() }) : []
+            for (name, value) in upstreamHead.headers {
+                let lower = name.lowercased()
+                if Self.droppedResponseHeaders.contains(lower) || connectionTokens.contains(lower) { continue }
+                response.headers.add(name: name, value: value)
+            }
+            pauseReadsUntil(exchange.beginResponse(response, endOfStream: false))
+        case .body(let chunk):
+            pauseReadsUntil(exchange.receiveResponseBody(chunk))
+        case .end:
+            let connection = self.connection
+            finish()
+            if let connection {
+                connection.handler.call = nil
+                if keepAlive, endWritten {
+                    if readsPaused {
+                        readsPaused = false
+                        connection.channel.setOption(.autoRead, value: true).whenFailure { _ in }
+                    }
+                    connection.release()
+                } else {
+                    connection.channel.close(promise: nil)
+                }
+            }
+            exchange.receiveResponseEnd()
         }
-        return exchange.beginResponse(response, endOfStream: false)
     }
 
-    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        guard !isCancelled else { return eventLoop.makeSucceededVoidFuture() }
-        return exchange.receiveResponseBody(buffer)
+    /// One read from the upstream was processed: send the client what it produced, in one flush.
+    func readBatchComplete() {
+        exchange.flushResponse()
     }
 
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-        guard !isCancelled else { return }
-        exchange.receiveResponseEnd()
+    func connectionClosed(error: Error?) {
+        guard !isDone else { return }
+        connection = nil
+        // A reused keep-alive connection the upstream had closed: send again on a fresh one.
+        if !responseStarted, !retried, requestEnded, pendingBody.isEmpty {
+            retried = true
+            endWritten = false
+            connect(backend.pool(upstreamIndex, on: eventLoop).connect())
+            return
+        }
+        finish()
+        let reason = error.map { "\($0)" } ?? "connection closed"
+        exchange.upstreamFailed(status: .badGateway, message: responseStarted
+            ? "upstream closed the connection mid-response (\(reason))" : "upstream closed the connection before responding (\(reason))")
     }
 
-    func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
-        headTimeout?.cancel()
-        guard !isCancelled else { return }
-        isCancelled = true
-        let (status, reason) = Self.classify(error)
-        exchange.upstreamFailed(status: status, message: reason)
-    }
+    // MARK: helpers
 
-    static func classify(_ error: Error) -> (HTTPResponseStatus, String) {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout: return (.gatewayTimeout, "upstream connect timeout")
-            case .readTimeout, .deadlineExceeded: return (.gatewayTimeout, "upstream timeout")
-            case .remoteConnectionClosed: return (.badGateway, "upstream closed the connection")
-            default: return (.badGateway, "upstream error: \(error)")
+    /// Stops reading the upstream until the client has taken what was written.
+    private func pauseReadsUntil(_ written: EventLoopFuture<Void>) {
+        var isWritten = false
+        written.whenComplete { [weak self] _ in
+            isWritten = true
+            guard let self, self.readsPaused else { return }
+            self.readsPaused = false
+            if let channel = self.connection?.channel {
+                channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
             }
         }
-        if error is NIOConnectionError || "\(error)".contains("connect") {
-            return (.badGateway, "upstream unreachable: \(error)")
+        if !isWritten, let channel = connection?.channel {
+            readsPaused = true
+            channel.setOption(.autoRead, value: false).whenFailure { _ in }
         }
-        return (.badGateway, "upstream error: \(error)")
+    }
+
+    private func abandonConnection() {
+        guard let connection else { return }
+        connection.handler.call = nil
+        connection.channel.close(promise: nil)
+        self.connection = nil
+    }
+
+    private func finish() {
+        isDone = true
+        headTimeout?.cancel()
+        headTimeout = nil
+        connection = nil
     }
 
     static func ipOnly(_ address: String) -> String {

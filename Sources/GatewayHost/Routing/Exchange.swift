@@ -7,8 +7,10 @@ import PluginABI
 protocol ExchangeResponder: AnyObject {
     func writeHead(_ head: HTTPResponseHead)
     /// The future completes when the bytes were handed to the socket (backpressure for proxying).
+    /// Unflushed: the caller flushes (per upstream read batch, or at once for handler plugins).
     func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>
     func writeEnd()
+    func flush()
     /// The response cannot be completed (upstream died mid-body): close the connection / reset the stream.
     func abortResponse()
     /// Called once, after the exchange completed or was aborted.
@@ -167,7 +169,7 @@ final class Exchange {
             sendLocalReply(status: .payloadTooLarge, headers: [], body: "request body exceeds max_request_body_bytes (\(route.limits.maxRequestBodyBytes))\n")
             return
         }
-        if phase == .terminal, let upstream, upstream.isStreamingBody {
+        if phase == .terminal, let upstream {
             upstream.sendBody(chunk)
             return
         }
@@ -427,8 +429,12 @@ final class Exchange {
 
     private func finishResponse() {
         responder?.writeEnd()
+        responder?.flush()
         markComplete()
     }
+
+    /// Sends what was written (the proxy calls this once per upstream read batch).
+    func flushResponse() { responder?.flush() }
 
     // MARK: - Local replies and failures
 
@@ -456,6 +462,7 @@ final class Exchange {
         responder?.writeHead(head)
         if body.readableBytes > 0 { _ = responder?.writeBody(body) }
         responder?.writeEnd()
+        responder?.flush()
         responseHeadersDone?.succeed()
         responseHeadersDone = nil
         markComplete()

@@ -1,6 +1,6 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A configured route, ready to serve: its match, its filter chain and its terminal.
@@ -42,43 +42,71 @@ final class Route: Sendable {
     }
 }
 
-/// The upstream URLs of a backend, used round-robin.
-final class BackendPool: Sendable {
+/// The upstream URLs of a backend, used round-robin, with a connection pool per upstream per
+/// event loop (see `UpstreamConnectionPool`).
+final class BackendPool: @unchecked Sendable {
     struct Upstream: Sendable {
-        /// `http://host:port` without a trailing slash.
-        let origin: String
+        let origin: UpstreamConnectionPool.Origin
         /// Path prefix of the configured URL ("" or "/base"), prepended to the request path.
         let basePath: String
+        /// `host[:port]` as the upstream expects it in `Host`.
+        let hostHeader: String
     }
 
     let upstreams: [Upstream]
     let requestTimeout: TimeAmount?
-    /// A pooled client of its own, so the connect timeout is this backend's.
-    let client: HTTPClient
+    /// Per event loop, one pool per upstream. Each pool is touched only on its own loop.
+    private let loops: [(loop: EventLoop, pools: [UpstreamConnectionPool])]
     private let next = Atomic<Int>(0)
 
-    init(config: BackendConfig) {
-        self.upstreams = config.urls.map { url in
-            let schemeEnd = url.range(of: "://")!.upperBound
-            let pathStart = url[schemeEnd...].firstIndex(of: "/") ?? url.endIndex
-            var base = String(url[pathStart...])
+    init(config: BackendConfig, group: EventLoopGroup) throws {
+        let upstreams = try config.urls.map { url -> Upstream in
+            guard let schemeEnd = url.range(of: "://") else { throw ConfigError(file: "", message: "'\(url)' has no scheme") }
+            let scheme = String(url[..<schemeEnd.lowerBound]).lowercased()
+            let rest = url[schemeEnd.upperBound...]
+            let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
+            let authority = String(rest[..<pathStart])
+            var base = String(rest[pathStart...])
             while base.hasSuffix("/") { base.removeLast() }
-            return Upstream(origin: String(url[..<pathStart]), basePath: base)
+            let defaultPort = scheme == "https" ? 443 : 80
+            var host = authority
+            var port = defaultPort
+            if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+                host = String(authority[authority.index(after: authority.startIndex)..<close])
+                if let colon = authority[close...].firstIndex(of: ":") { port = Int(authority[authority.index(after: colon)...]) ?? defaultPort }
+            } else if let colon = authority.lastIndex(of: ":") {
+                host = String(authority[..<colon])
+                port = Int(authority[authority.index(after: colon)...]) ?? defaultPort
+            }
+            return Upstream(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
         }
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .milliseconds(Int64(config.connectTimeoutMilliseconds))))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
-        self.client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+        self.upstreams = upstreams
         self.requestTimeout = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
+        let connectTimeout = TimeAmount.milliseconds(Int64(config.connectTimeoutMilliseconds))
+        let tls = upstreams.contains { $0.origin.scheme == "https" } ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        self.loops = group.makeIterator().map { loop in
+            (loop, upstreams.map { UpstreamConnectionPool(origin: $0.origin, eventLoop: loop, connectTimeout: connectTimeout,
+                                                          sslContext: $0.origin.scheme == "https" ? tls : nil) })
+        }
     }
 
-    func shutdown() async { try? await client.shutdown() }
+    /// The next upstream's index, in round-robin order.
+    func pickIndex() -> Int {
+        if upstreams.count == 1 { return 0 }
+        return next.wrappingAdd(1, ordering: .relaxed).oldValue % upstreams.count
+    }
 
-    /// The next upstream in round-robin order.
-    func pick() -> Upstream {
-        if upstreams.count == 1 { return upstreams[0] }
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return upstreams[index % upstreams.count]
+    /// The pool of upstream `index` owned by `loop` (call on `loop`).
+    func pool(_ index: Int, on loop: EventLoop) -> UpstreamConnectionPool {
+        for entry in loops where entry.loop === loop { return entry.pools[index] }
+        preconditionFailure("event loop not in the gateway's group")
+    }
+
+    /// Closes idle upstream connections.
+    func shutdown() async {
+        for entry in loops {
+            let pools = entry.pools
+            try? await entry.loop.submit { pools.forEach { $0.closeAll() } }.get()
+        }
     }
 }

@@ -50,7 +50,7 @@ final class GatewayRuntime: Sendable {
             let terminal: Route.Terminal
             switch route.terminal {
             case .backend(let backend):
-                let pool = BackendPool(config: backend)
+                let pool = try BackendPool(config: backend, group: services.group)
                 backends.append(pool)
                 terminal = .backend(pool)
             case .handler(let handler):

@@ -134,16 +134,19 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
 
     func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         guard let context else { return runtime.services.group.any().makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))))
+        return context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))))
     }
 
     func writeEnd() {
         guard let context else { return }
-        let keepAlive = self.keepAlive
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive, !self.isHTTP2 { context.close(promise: nil) }
+        if keepAlive || isHTTP2 {
+            context.write(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            context.write(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
         }
     }
+
+    func flush() { context?.flush() }
 
     func abortResponse() {
         context?.close(promise: nil)

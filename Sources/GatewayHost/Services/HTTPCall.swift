@@ -110,7 +110,13 @@ final class HTTPCall: HTTPClientResponseDelegate, @unchecked Sendable {
     }
 
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
-        let (status, reason) = UpstreamCall.classify(error)
-        fail(code: status == .gatewayTimeout ? AGW_CALL_FAILED_TIMEOUT : AGW_CALL_FAILED_CONNECT, message: reason)
+        switch error as? HTTPClientError {
+        case .connectTimeout?, .readTimeout?, .deadlineExceeded?:
+            fail(code: AGW_CALL_FAILED_TIMEOUT, message: "\(error)")
+        case .remoteConnectionClosed?:
+            fail(code: AGW_CALL_FAILED_PROTOCOL, message: "the server closed the connection")
+        default:
+            fail(code: AGW_CALL_FAILED_CONNECT, message: "\(error)")
+        }
     }
 }

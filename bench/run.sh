@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Measures, in one run and against the same nginx backend:
+#   direct       wrk → backend
+#   nginx-proxy  wrk → nginx as a plain reverse proxy → backend (the reference)
+#   gateway      wrk → agentgateway (no filters) → backend
+#   gateway+3    wrk → agentgateway with 3 no-op filters (1 C, 2 Swift) → backend
+# For each: requests/s and p99 at CONNECTIONS connections, p50/p99 at 1 connection, and the
+# gateway's CPU time per request (utime+stime from /proc, divided by requests served).
+# Usage: bench/run.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/results.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNECTIONS=${2:-32}
+scripts/install-deps --bench
+swift build -c release --product agentgateway >/dev/null
+swift build -c release --product noop >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+cc -O2 -std=c99 -shared -fPIC -fvisibility=hidden -I Sources/PluginABI/include bench/noop_filter.c -o "$WORK/libnoop_c.so"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BACKEND=$(port); PROXY=$(port); GW=$(port); GWF=$(port)
+BODY='{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello from the backend"}]}}'
+
+# nginx: one process serves the backend (fixed JSON) and the reference proxy, 1 worker each side.
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '$BODY'; } }
+  server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+
+cat > "$WORK/gw.toml" <<TOML
+[[listeners]]
+name = "plain"
+address = "127.0.0.1:$GW"
+[[listeners]]
+name = "filtered"
+address = "127.0.0.1:$GWF"
+[plugins.noop_c]
+path = "$WORK/libnoop_c.so"
+[plugins.noop]
+path = "$BIN/libnoop.so"
+[[routes]]
+name = "plain"
+listeners = ["plain"]
+[routes.backend]
+urls = ["http://127.0.0.1:$BACKEND"]
+[[routes]]
+name = "filtered"
+listeners = ["filtered"]
+[[routes.filters]]
+plugin = "noop_c"
+[[routes.filters]]
+plugin = "noop"
+[[routes.filters]]
+plugin = "noop"
+[routes.backend]
+urls = ["http://127.0.0.1:$BACKEND"]
+TOML
+"$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
+for p in $BACKEND $PROXY $GW $GWF; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/" >/dev/null && break; sleep 0.1; done
+done
+
+cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
+HZ=$(getconf CLK_TCK)
+run() { # name port connections → "rps p50 p99 requests cpu_us_per_req"
+  local name=$1 port=$2 conns=$3 before after out
+  wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null   # warm-up
+  before=$(cpu_ticks)
+  out=$(wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/")
+  after=$(cpu_ticks)
+  python3 - "$name" "$before" "$after" "$HZ" "$port" "$GW" "$GWF" <<PY "$out"
+import re, sys
+name, before, after, hz, port, gw, gwf = sys.argv[1:8]
+out = sys.argv[8]
+def ms(text):
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        sys.exit(f"cannot read latency {text!r} in wrk output:\n{out}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+requests = int(re.search(r"(\d+) requests in", out).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+cpu = "-"
+if port in (gw, gwf):
+    cpu = f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}"
+print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {errors.group(1) if errors else 0}")
+PY
+}
+
+declare -A RPS P99 LAT50 LAT99 CPU
+for target in "direct:$BACKEND" "nginx-proxy:$PROXY" "gateway:$GW" "gateway+3-filters:$GWF"; do
+  name=${target%%:*}; p=${target##*:}
+  read -r _ rps _ p99 _ cpu errs < <(run "$name" "$p" "$CONNECTIONS")
+  read -r _ _ l50 l99 _ cpu1 _ < <(run "$name" "$p" 1)
+  [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses" >&2; exit 1; }
+  RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; LAT99[$name]=$l99; CPU[$name]=$cpu
+done
+
+{
+  echo "## bench/run.sh — $(date -u +%Y-%m-%d), ${DURATION}s per run, $(nproc) cores, wrk -t1"
+  echo
+  echo "| target | req/s @${CONNECTIONS} conns | p99 ms @${CONNECTIONS} | p50 ms @1 conn | p99 ms @1 conn | gateway CPU µs/req @${CONNECTIONS} |"
+  echo "|---|---|---|---|---|---|"
+  for name in direct nginx-proxy gateway gateway+3-filters; do
+    echo "| $name | ${RPS[$name]} | ${P99[$name]} | ${LAT50[$name]} | ${LAT99[$name]} | ${CPU[$name]} |"
+  done
+  echo
+  python3 - "${RPS[direct]}" "${RPS[nginx-proxy]}" "${RPS[gateway]}" "${RPS[gateway+3-filters]}" "${LAT50[direct]}" "${LAT50[nginx-proxy]}" "${LAT50[gateway]}" "${CPU[gateway]}" "${CPU[gateway+3-filters]}" <<'PY'
+import sys
+d, n, g, gf, l_d, l_n, l_g, c_g, c_gf = map(float, sys.argv[1:])
+print(f"- gateway / direct throughput: {g / d:.2f}; gateway / nginx-proxy: {g / n:.2f}; 3 no-op filters cost {100 * (1 - gf / g):.1f}% of the gateway's throughput")
+print(f"- added latency at 1 connection (p50): gateway {1000 * (l_g - l_d):.0f} µs, nginx-proxy {1000 * (l_n - l_d):.0f} µs")
+print(f"- 3 no-op filters (1 C, 2 Swift; request + response hooks) add {c_gf - c_g:.1f} µs of gateway CPU per request ({(c_gf - c_g) / 6 * 1000:.0f} ns per hook crossing)")
+PY
+} | tee bench/results.md
