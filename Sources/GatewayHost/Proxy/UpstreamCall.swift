@@ -217,8 +217,10 @@ final class UpstreamCall {
 
     // MARK: helpers
 
-    /// Stops reading the upstream until the client has taken what was written.
+    /// Stops reading the upstream until the client has taken what was written, when the client
+    /// is behind (its outbound buffer is over NIO's high-water mark).
     private func pauseReadsUntil(_ written: EventLoopFuture<Void>) {
+        guard !exchange.clientIsWritable else { return }
         var isWritten = false
         written.whenComplete { [weak self] _ in
             isWritten = true
@@ -230,6 +232,7 @@ final class UpstreamCall {
         }
         if !isWritten, let channel = connection?.channel {
             readsPaused = true
+            exchange.flushResponse()
             channel.setOption(.autoRead, value: false).whenFailure { _ in }
         }
     }

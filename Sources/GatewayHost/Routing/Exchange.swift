@@ -11,6 +11,8 @@ protocol ExchangeResponder: AnyObject {
     func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>
     func writeEnd()
     func flush()
+    /// False while the client's outbound buffer is above its high-water mark.
+    var isWritable: Bool { get }
     /// The response cannot be completed (upstream died mid-body): close the connection / reset the stream.
     func abortResponse()
     /// Called once, after the exchange completed or was aborted.
@@ -435,6 +437,9 @@ final class Exchange {
 
     /// Sends what was written (the proxy calls this once per upstream read batch).
     func flushResponse() { responder?.flush() }
+
+    /// Whether the client keeps up; the proxy stops reading the upstream while it does not.
+    var clientIsWritable: Bool { responder?.isWritable ?? true }
 
     // MARK: - Local replies and failures
 

@@ -148,6 +148,8 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
 
     func flush() { context?.flush() }
 
+    var isWritable: Bool { context?.channel.isWritable ?? true }
+
     func abortResponse() {
         context?.close(promise: nil)
     }
