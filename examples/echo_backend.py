@@ -24,6 +24,17 @@ class Echo(BaseHTTPRequestHandler):
                 self.rfile.readline()
         else:
             body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/bytes/"):
+            size = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("content-type", "application/octet-stream")
+            self.send_header("content-length", str(size))
+            self.end_headers()
+            chunk = b"0123456789abcdef" * 4096
+            while size > 0:
+                self.wfile.write(chunk[:size])
+                size -= min(size, len(chunk))
+            return
         if "/sleep/" in self.path:
             time.sleep(float(self.path.split("/sleep/")[1].split("/")[0]))
         if self.path.startswith("/status/"):

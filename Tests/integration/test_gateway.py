@@ -57,6 +57,29 @@ def test_streams_a_large_body_both_ways(gateway, backend):
     assert len(resp.json()["body"]) == len(body)
 
 
+def test_slow_client_gets_a_large_response_whole(gateway, backend):
+    """Backpressure: the gateway stops reading the upstream while the client is behind."""
+    gw = gateway(proxy_config(backend).replace("request_timeout_ms = 1500", "request_timeout_ms = 10000"))
+    host, port = gw.address("main").rsplit(":", 1)
+    size = 16 * 1024 * 1024
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("GET", f"/bytes/{size}")
+    response = connection.getresponse()
+    received = 0
+    reads = 0
+    while True:
+        chunk = response.read(256 * 1024)
+        if not chunk:
+            break
+        received += len(chunk)
+        reads += 1
+        if reads % 8 == 0:
+            time.sleep(0.02)  # a slow reader: the gateway's buffers fill up
+    assert received == size
+    connection.close()
+    assert request(gw.url + "/after").status == 200
+
+
 def test_routes_by_path_method_host_and_header(gateway, backend):
     gw = gateway(f"""
     [[listeners]]

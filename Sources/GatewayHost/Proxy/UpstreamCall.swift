@@ -231,9 +231,10 @@ final class UpstreamCall {
             }
         }
         if !isWritten, let channel = connection?.channel {
+            // Pause first: the flush may complete the write at once, and its callback resumes.
             readsPaused = true
-            exchange.flushResponse()
             channel.setOption(.autoRead, value: false).whenFailure { _ in }
+            exchange.flushResponse()
         }
     }
 
