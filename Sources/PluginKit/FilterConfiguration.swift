@@ -35,3 +35,11 @@ public struct FilterConfiguration: Sendable {
 
     public func string(forKey key: String) -> String? { dictionary[key] as? String }
 }
+
+extension FilterConfiguration {
+    /// Defines a Prometheus counter (in `init(configuration:)` only). Nil if the name is invalid
+    /// or already used by another kind of metric.
+    public func defineCounter(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_COUNTER, name: name, help: help) }
+    public func defineGauge(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_GAUGE, name: name, help: help) }
+    public func defineHistogram(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_HISTOGRAM, name: name, help: help) }
+}

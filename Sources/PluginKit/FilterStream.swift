@@ -231,3 +231,10 @@ extension FilterStream {
         return host.pointee.rpc_last_verdict(handle, &verdict) == AGW_OK ? RPCVerdict(verdict) : nil
     }
 }
+
+extension FilterStream {
+    /// Adds to a counter or gauge defined with `FilterConfiguration.defineCounter` (any thread).
+    public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
+    /// Records a histogram value or sets a gauge.
+    public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
+}

@@ -46,7 +46,7 @@ public enum PluginExport {
         type.config_new = { type, config, instanceName, json in
             guard let type, let config, let data = type.pointee.user_data else { return nil }
             let registration = Unmanaged<Registration>.fromOpaque(data).takeUnretainedValue()
-            let scope = Scope(host: registration.host, handle: registration.host.pointee.config_scope(config))
+            let scope = Scope(host: registration.host, handle: registration.host.pointee.config_scope(config), config: config)
             do {
                 let box = try registration.make(FilterConfiguration(instanceName: instanceName.string, json: json.string, scope: scope))
                 return Unmanaged.passRetained(box).toOpaque()

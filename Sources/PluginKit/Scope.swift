@@ -17,6 +17,20 @@ public enum LogLevel: Sendable {
 public struct Scope: @unchecked Sendable {
     let host: UnsafePointer<agw_host_api>
     let handle: OpaquePointer?
+    /// The config this scope belongs to, when it is a configuration scope (for metric_define).
+    var config: OpaquePointer? = nil
+
+    func defineMetric(_ kind: agw_metric_kind, name: String, help: String) -> UInt32? {
+        guard let config else { return nil }
+        var id: UInt32 = 0
+        let result = name.withAGWString { n in help.withAGWString { h in host.pointee.metric_define(config, kind, n, h, &id) } }
+        return result == AGW_OK ? id : nil
+    }
+
+    /// Adds to a counter or gauge (any thread).
+    public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
+    /// Records a histogram value or sets a gauge (any thread).
+    public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
 
     public func log(_ level: LogLevel, _ message: String) {
         message.withAGWString { host.pointee.log(handle, level.raw, $0) }

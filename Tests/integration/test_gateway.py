@@ -158,6 +158,26 @@ def test_c_and_swift_filters_filter_real_traffic(gateway, backend, c_example):
     assert blocked.status == 403  # the C filter answered before the Swift one ran
 
 
+def test_plugins_are_found_in_plugin_dir_by_name(gateway, backend):
+    gw = gateway(f"""
+    [gateway]
+    plugin_dir = "{BUILD}"
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.require_header]
+    [[routes]]
+    name = "api"
+    [[routes.filters]]
+    plugin = "require_header"
+    config = {{ header = "x-key" }}
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    assert request(gw.url + "/").status == 401
+    assert request(gw.url + "/", headers={"x-key": "1"}).status == 200
+
+
 def test_local_reply(gateway, backend):
     gw = gateway(proxy_config(backend, plugins=f"""
     [plugins.tf]
@@ -323,18 +343,30 @@ def test_mutual_tls_requires_a_client_certificate(gateway, backend, certificates
     cert = "{certificates / 'server.pem'}"
     key = "{certificates / 'server.key'}"
     client_ca = "{certificates / 'ca.pem'}"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
     [[routes]]
     name = "api"
+    [[routes.filters]]
+    plugin = "tf.inspect"
     [routes.backend]
     urls = ["{backend}"]
     """)
-    url = f"https://127.0.0.1:{gw.address('mtls').rsplit(':', 1)[1]}/m"
-    without = curl("--cacert", str(certificates / "ca.pem"), url)
+    port = gw.address('mtls').rsplit(':', 1)[1]
+    url = f"https://localhost:{port}/m"
+    resolve = ("--resolve", f"localhost:{port}:127.0.0.1")
+    without = curl(*resolve, "--cacert", str(certificates / "ca.pem"), url)
     assert without.returncode != 0
-    with_cert = curl("--http2", "--cacert", str(certificates / "ca.pem"), "--cert", str(certificates / "client.pem"),
+    with_cert = curl(*resolve, "--http2", "--cacert", str(certificates / "ca.pem"), "--cert", str(certificates / "client.pem"),
                      "--key", str(certificates / "client.key"), url)
     assert with_cert.returncode == 0, with_cert.stderr
-    assert '"path": "/m"' in with_cert.stdout
+    echo = json.loads(with_cert.stdout)
+    assert echo["path"] == "/m"
+    # What plugins see (AGW_ATTR_*): the SNI the client asked for and its certificate's subject.
+    assert echo["headers"]["x-attr-sni"] == "localhost"
+    assert echo["headers"]["x-attr-subject"] == "CN=agent-7,O=Agents"
+    assert echo["headers"]["x-attr-version"] == "HTTP/2"
+    assert echo["headers"]["x-attr-scheme"] == "https"
 
 
 def test_sigterm_drains_in_flight_requests(gateway, backend):

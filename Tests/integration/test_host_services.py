@@ -5,7 +5,7 @@ import json
 import subprocess
 import time
 
-from conftest import BUILD, request
+from conftest import BUILD, free_port, request
 
 
 def chain(backend, filters, handler=None):
@@ -142,3 +142,57 @@ def test_protocol_hook_allows_rejects_rewrites_and_decides_later(gateway, backen
     assert later["result"]["params"]["arguments"] == {"a": 1} and later["id"] == 4
     parse_error = request(gw.url + "/mcp", method="POST", body="{not json")
     assert parse_error.json()["error"]["code"] == -32700
+
+
+def test_streamed_http_call_relays_chunks_as_they_arrive(gateway, backend):
+    port = free_port()  # the relay route calls the gateway's own /events route
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:{port}"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    [[routes]]
+    name = "events"
+    [routes.match]
+    path = "/events"
+    [routes.handler]
+    plugin = "tf.sse-counter"
+    config = {{ count = 3, interval_ms = 150 }}
+    [[routes]]
+    name = "relay"
+    [routes.handler]
+    plugin = "tf.stream-relay"
+    config = {{ url = "http://127.0.0.1:{port}/events" }}
+    """)
+    proc = subprocess.Popen(["curl", "-sN", "-D", "-", "--max-time", "10", gw.url + "/relay"], stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("id: 1"):
+            assert proc.poll() is None  # the first event arrived while the upstream was still streaming
+    proc.wait(10)
+    text = "".join(lines)
+    assert "x-relayed: 1" in text.lower() and "text/event-stream" in text
+    assert [json.loads(l.split("data: ")[1]) for l in text.splitlines() if l.startswith("data: ")] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_attributes_kv_and_plugin_metrics(gateway, backend):
+    admin = f"127.0.0.1:{free_port()}"
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.inspect"
+    config = { set_value = "alice", metric = "agw_test_inspected_total" }
+    [[routes.filters]]
+    plugin = "tf.inspect"
+    """).replace('[[listeners]]', f'[admin]\naddress = "{admin}"\n[[listeners]]', 1))
+    for _ in range(3):
+        headers = request(gw.url + "/attrs?q=1", method="PATCH").json()["headers"]
+    assert headers["x-attr-identity"] == "alice"  # handed from the first filter to the second
+    assert headers["x-attr-method"] == "PATCH" and headers["x-attr-path"] == "/attrs?q=1"
+    assert headers["x-attr-route"] == "r" and headers["x-attr-listener"] == "main"
+    assert headers["x-attr-scheme"] == "http" and headers["x-attr-version"] == "HTTP/1.1"
+    assert headers["x-attr-peer"].startswith("127.0.0.1:") and headers["x-attr-sni"] == "-"
+    assert headers["x-attr-filter"] == "r/tf.inspect#1"
+    metrics = request(f"http://{admin}/metrics").text
+    assert "agw_test_inspected_total 3" in metrics

@@ -247,10 +247,75 @@ struct RPCGate: RPCFilter {
     }
 }
 
+/// Copies request attributes and a per-stream value into request headers (`x-attr-*`), sets a
+/// per-stream value for later filters, and counts requests in a plugin-defined metric.
+struct Inspect: Filter {
+    static let name = "inspect"
+    struct Config: Decodable { var set_value: String?; var metric: String? }
+    let setValue: String?
+    let counter: UInt32?
+
+    init(configuration: FilterConfiguration) throws {
+        let config = try configuration.decode(Config.self)
+        setValue = config.set_value
+        counter = config.metric.flatMap { configuration.defineCounter(name: $0, help: "requests seen by the inspect test filter") }
+    }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        if let counter { stream.addToMetric(counter, 1) }
+        if let setValue {
+            stream.setValue(setValue, forKey: "identity")
+            return .continue
+        }
+        let attributes: [(String, FilterStream.Attribute)] = [
+            ("method", .method), ("path", .path), ("host", .host), ("scheme", .scheme), ("peer", .peerAddress),
+            ("sni", .tlsServerName), ("subject", .tlsPeerSubject), ("route", .routeName), ("listener", .listenerName),
+            ("version", .httpVersion), ("request-id", .requestID), ("filter", .filterName),
+        ]
+        for (name, attribute) in attributes {
+            stream.setHeader("x-attr-\(name)", stream.attribute(attribute) ?? "-")
+        }
+        stream.setHeader("x-attr-identity", stream.value(forKey: "identity") ?? "-")
+        return .continue
+    }
+}
+
+/// Handler: relays an upstream response to the client chunk by chunk as it arrives, through a
+/// streamed `http_call` (what a gateway does with an upstream SSE stream).
+struct StreamRelay: Filter {
+    static let name = "stream-relay"
+    static let kind = FilterKind.handler
+    struct Config: Decodable { var url: String }
+    let url: String
+    init(configuration: FilterConfiguration) throws { url = try configuration.decode(Config.self).url }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard stream.scope.httpCall(url: url, timeoutMilliseconds: 2000, streamBody: true) != nil else {
+            stream.sendLocalReply(status: 500, body: "http_call refused\n")
+            return .replied
+        }
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        switch event.kind {
+        case .httpResponse:
+            let type = event.headers.first { $0.name.lowercased() == "content-type" }?.value ?? "application/octet-stream"
+            stream.respond(status: Int(event.code), headers: [("content-type", type), ("x-relayed", "1")])
+        case .httpBody:
+            stream.respondBody(event.data, endOfStream: event.endOfStream)
+        case .httpFailed:
+            stream.sendLocalReply(status: 502, body: "relay failed: \(event.text)\n")
+        default:
+            break
+        }
+    }
+}
+
 @c(agw_plugin_entry_v1)
 public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
     PluginExport.plugin(name: "test-filters", version: "0.0.1",
                         filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
-                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self],
+                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self],
                         host: host)
 }
