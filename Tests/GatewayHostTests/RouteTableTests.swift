@@ -46,3 +46,14 @@ final class RouteTableTests: XCTestCase {
         XCTAssertEqual(UpstreamCall.ipOnly("[::1]:5000"), "::1")
     }
 }
+
+final class HopByHopTests: XCTestCase {
+    func testHeaderNamesCompareCaseInsensitivelyWithoutFalseMatches() {
+        XCTAssertTrue(UpstreamCall.name("Transfer-Encoding", isIn: UpstreamCall.hopByHop))
+        XCTAssertTrue(UpstreamCall.name("KEEP-ALIVE", isIn: UpstreamCall.hopByHop))
+        XCTAssertFalse(UpstreamCall.name("x-keep", isIn: UpstreamCall.hopByHop))
+        XCTAssertTrue(UpstreamCall.name("X_Hop", isIn: ["x_hop"]))
+        XCTAssertFalse(UpstreamCall.name("x\u{7f}hop", isIn: ["x_hop"]))
+        XCTAssertFalse(UpstreamCall.name("tf", isIn: UpstreamCall.hopByHop))
+    }
+}

@@ -33,14 +33,20 @@ final class UpstreamCall {
         self.eventLoop = exchange.eventLoop
     }
 
-    /// Hop-by-hop headers (RFC 9110 §7.6.1), plus the framing and Host the call sets itself.
-    static let droppedRequestHeaders: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "host", "content-length", "proxy-authorization",
-    ]
-    static let droppedResponseHeaders: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
+    /// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; on requests the call also sets
+    /// framing and Host itself.
+    static let hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]
+    static let setByCall = ["host", "content-length", "proxy-authorization"]
+
+    /// Case-insensitive membership without allocating (header names are ASCII).
+    @inline(__always)
+    static func name(_ name: String, isIn list: [String]) -> Bool {
+        let count = name.utf8.count
+        for candidate in list where candidate.utf8.count == count {
+            if name.utf8.elementsEqual(candidate.utf8, by: { (($0 &- 65) < 26 ? $0 | 0x20 : $0) == $1 }) { return true }
+        }
+        return false
+    }
 
     func start(bufferedBody: ByteBuffer?, requestEnded: Bool) {
         self.requestEnded = requestEnded
@@ -52,12 +58,11 @@ final class UpstreamCall {
         headers.reserveCapacity(request.headers.count + 4)
         headers.add(name: "host", value: upstream.hostHeader)
         let connectionTokens = request.headers.contains(name: "connection")
-            ? Set(request.headers[canonicalForm: "connection"].map { $0.lowercased() }) : []
-        var contentLength: String?
+            ? request.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
+        let contentLength = request.headers.first(name: "content-length")
         for (name, value) in request.headers {
-            let lower = name.lowercased()
-            if lower == "content-length" { contentLength = value }
-            if Self.droppedRequestHeaders.contains(lower) || connectionTokens.contains(lower) { continue }
+            if Self.name(name, isIn: Self.hopByHop) || Self.name(name, isIn: Self.setByCall)
+                || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
             headers.add(name: name, value: value)
         }
         let peerIP = Self.ipOnly(exchange.connection.peerAddress)
@@ -166,15 +171,14 @@ final class UpstreamCall {
             keepAlive = upstreamHead.isKeepAlive
             var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
             let connectionTokens = upstreamHead.headers.contains(name: "connection")
-                ? Set(upstreamHead.headers[canonicalForm: "connection"].map { $0.lowercased() }) : []
+                ? upstreamHead.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
             for (name, value) in upstreamHead.headers {
-                let lower = name.lowercased()
-                if Self.droppedResponseHeaders.contains(lower) || connectionTokens.contains(lower) { continue }
+                if Self.name(name, isIn: Self.hopByHop) || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
                 response.headers.add(name: name, value: value)
             }
-            pauseReadsUntil(exchange.beginResponse(response, endOfStream: false))
+            if let pending = exchange.beginResponse(response, endOfStream: false) { pauseReadsUntil(pending) }
         case .body(let chunk):
-            pauseReadsUntil(exchange.receiveResponseBody(chunk))
+            if let pending = exchange.receiveResponseBody(chunk) { pauseReadsUntil(pending) }
         case .end:
             let connection = self.connection
             finish()
@@ -220,7 +224,6 @@ final class UpstreamCall {
     /// Stops reading the upstream until the client has taken what was written, when the client
     /// is behind (its outbound buffer is over NIO's high-water mark).
     private func pauseReadsUntil(_ written: EventLoopFuture<Void>) {
-        guard !exchange.clientIsWritable else { return }
         var isWritten = false
         written.whenComplete { [weak self] _ in
             isWritten = true

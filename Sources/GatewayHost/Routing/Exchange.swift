@@ -6,9 +6,9 @@ import PluginABI
 /// Where an exchange writes its response: the HTTP/1 connection or HTTP/2 stream it came from.
 protocol ExchangeResponder: AnyObject {
     func writeHead(_ head: HTTPResponseHead)
-    /// The future completes when the bytes were handed to the socket (backpressure for proxying).
+    /// The promise completes when the bytes were handed to the socket (backpressure for proxying).
     /// Unflushed: the caller flushes (per upstream read batch, or at once for handler plugins).
-    func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>
+    func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?)
     func writeEnd()
     func flush()
     /// False while the client's outbound buffer is above its high-water mark.
@@ -284,7 +284,7 @@ final class Exchange {
                 writeResponseHead()
                 if let body = responseBody {
                     responseBody = nil
-                    _ = responder?.writeBody(body)
+                    responder?.writeBody(body, promise: nil)
                 }
                 if responseEnded { finishResponse() }
             }
@@ -298,7 +298,7 @@ final class Exchange {
             responseHead?.headers.remove(name: "transfer-encoding")
             responseHead?.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
             writeResponseHead()
-            if body.readableBytes > 0 { _ = responder?.writeBody(body) }
+            if body.readableBytes > 0 { responder?.writeBody(body, promise: nil) }
             finishResponse()
         case .terminal, .streamingResponse, .complete:
             break
@@ -363,26 +363,35 @@ final class Exchange {
 
     // MARK: - Response
 
-    /// The response head from the upstream or the handler. The returned future completes when the
-    /// response filters are done with it (so the upstream's body waits meanwhile).
+    /// The response head from the upstream or the handler. Returns a future when a response filter
+    /// paused (the upstream's body should wait until it completes), nil when the head went through.
     @discardableResult
-    func beginResponse(_ head: HTTPResponseHead, endOfStream: Bool) -> EventLoopFuture<Void> {
-        guard !isComplete, !localReplied, !responseBegun else { return eventLoop.makeSucceededVoidFuture() }
+    func beginResponse(_ head: HTTPResponseHead, endOfStream: Bool) -> EventLoopFuture<Void>? {
+        guard !isComplete, !localReplied, !responseBegun else { return nil }
         responseBegun = true
         responseHead = head
         responseEnded = endOfStream
         phase = .responseHeaders
+        runFilters(from: filterCount - 1)
+        guard phase == .responseHeaders, !isComplete else { return nil }
         let done = eventLoop.makePromise(of: Void.self)
         responseHeadersDone = done
-        runFilters(from: filterCount - 1)
         return done.futureResult
     }
 
-    /// A response body chunk. The future completes when the client took it (or at once while buffered).
-    func receiveResponseBody(_ chunk: ByteBuffer) -> EventLoopFuture<Void> {
-        guard !isComplete, !localReplied else { return eventLoop.makeSucceededVoidFuture() }
+    /// A response body chunk. Returns a future when the client is behind (completes when it took
+    /// the chunk), nil otherwise.
+    @discardableResult
+    func receiveResponseBody(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
+        guard !isComplete, !localReplied else { return nil }
         if phase == .streamingResponse, let responder {
-            return responder.writeBody(chunk)
+            if responder.isWritable {
+                responder.writeBody(chunk, promise: nil)
+                return nil
+            }
+            let written = eventLoop.makePromise(of: Void.self)
+            responder.writeBody(chunk, promise: written)
+            return written.futureResult
         }
         if responseBody == nil {
             responseBody = chunk
@@ -394,7 +403,7 @@ final class Exchange {
             upstream?.cancel()
             fail(status: .badGateway, "upstream response exceeds max_buffered_response_bytes (\(route.limits.maxBufferedResponseBytes)) that a filter asked to buffer")
         }
-        return eventLoop.makeSucceededVoidFuture()
+        return nil
     }
 
     func receiveResponseEnd() {
@@ -465,7 +474,7 @@ final class Exchange {
         responseStarted = true
         responseHead = head
         responder?.writeHead(head)
-        if body.readableBytes > 0 { _ = responder?.writeBody(body) }
+        if body.readableBytes > 0 { responder?.writeBody(body, promise: nil) }
         responder?.writeEnd()
         responder?.flush()
         responseHeadersDone?.succeed()

@@ -33,13 +33,11 @@ final class Route: Sendable {
         if case .handler = terminal { buffersRequest = true }
         self.buffersRequestBody = buffersRequest
         self.buffersResponseBody = filters.contains { $0.type.hooks.on_response_body != nil }
+        if case .handler(let handler) = terminal { self.stages = filters + [handler] } else { self.stages = filters }
     }
 
     /// The chain's filters plus the handler (if any): everything that gets a stream context.
-    var stages: [FilterInstance] {
-        if case .handler(let handler) = terminal { return filters + [handler] }
-        return filters
-    }
+    let stages: [FilterInstance]
 }
 
 /// The upstream URLs of a backend, used round-robin, with a connection pool per upstream per

@@ -9,7 +9,8 @@ struct RouteTable: Sendable {
 
     /// The first route on `listener` matching the request, or nil (the caller answers 404).
     func match(listener: String, head: HTTPRequestHead) -> Route? {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        let uri = head.uri
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(uri[..<$0]) } ?? uri
         let host = Self.hostWithoutPort(head.headers.first(name: "host") ?? "")
         for route in routes where route.listeners.isEmpty || route.listeners.contains(listener) {
             if route.match.accepts(method: head.method.rawValue, path: path, host: host, headers: head.headers) {

@@ -132,9 +132,12 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
         context?.write(Self.wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let context else { return runtime.services.group.any().makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))))
+    func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
     }
 
     func writeEnd() {
