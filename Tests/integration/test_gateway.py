@@ -80,6 +80,17 @@ def test_slow_client_gets_a_large_response_whole(gateway, backend):
     assert request(gw.url + "/after").status == 200
 
 
+def test_expect_100_continue_upload(gateway, backend, tmp_path):
+    gw = gateway(proxy_config(backend))
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(b"u" * (2 * 1024 * 1024))
+    result = curl("-i", "-H", "Expect: 100-continue", "--expect100-timeout", "5", "--data-binary", f"@{upload}",
+                  gw.url + "/upload")
+    assert result.returncode == 0, result.stderr
+    assert "HTTP/1.1 100 Continue" in result.stdout and "HTTP/1.1 200 OK" in result.stdout
+    assert '"expect"' not in result.stdout  # not forwarded upstream
+
+
 def test_routes_by_path_method_host_and_header(gateway, backend):
     gw = gateway(f"""
     [[listeners]]

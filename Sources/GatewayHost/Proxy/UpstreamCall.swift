@@ -36,7 +36,7 @@ final class UpstreamCall {
     /// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; on requests the call also sets
     /// framing and Host itself.
     static let hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]
-    static let setByCall = ["host", "content-length", "proxy-authorization"]
+    static let setByCall = ["host", "content-length", "proxy-authorization", "expect"]
 
     /// Case-insensitive membership without allocating (header names are ASCII).
     @inline(__always)
@@ -165,6 +165,8 @@ final class UpstreamCall {
     func receive(_ part: HTTPClientResponsePart) {
         guard !isDone else { return }
         switch part {
+        case .head(let upstreamHead) where upstreamHead.status.code < 200 && upstreamHead.status != .switchingProtocols:
+            break // an informational response (100 Continue, 103 Early Hints): the final one follows
         case .head(let upstreamHead):
             headTimeout?.cancel()
             responseStarted = true

@@ -80,6 +80,14 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
             replyDirectly(head: head, status: .notFound, body: "no route for \(head.method.rawValue) \(head.uri)\n")
             return
         }
+        if head.headers.contains(name: "expect") {
+            guard head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) else {
+                replyDirectly(head: head, status: .expectationFailed, body: "unsupported Expect\n")
+                return
+            }
+            // Tell the client to send its body now; the upstream gets the body without Expect.
+            context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
         pendingHead = (head, route)
     }
 
