@@ -4,8 +4,10 @@
 #   nginx-proxy  wrk → nginx as a plain reverse proxy → backend (the reference)
 #   gateway      wrk → agentgateway (no filters) → backend
 #   gateway+3    wrk → agentgateway with 3 no-op filters (1 C, 2 Swift) → backend
-# For each: requests/s and p99 at CONNECTIONS connections, p50/p99 at 1 connection, and the
+# For each: requests/s and p99 at CONNECTIONS connections (median of 3 runs), p50/p99 at 1 connection, and the
 # gateway's CPU time per request (utime+stime from /proc, divided by requests served).
+# The proxies (gateway, reference nginx) run on core 0; the backend nginx and wrk on core 1.
+# bench/hook_crossing.c times one hook call into a C and a Swift plugin against a fake host table.
 # Usage: bench/run.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/results.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,24 +23,34 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 cc -O2 -std=c99 -shared -fPIC -fvisibility=hidden -I Sources/PluginABI/include bench/noop_filter.c -o "$WORK/libnoop_c.so"
+cc -O2 -std=c99 -I Sources/PluginABI/include bench/hook_crossing.c -o "$WORK/hook_crossing" -ldl
+HOOK_C=$("$WORK/hook_crossing" "$WORK/libnoop_c.so" 20000000 | awk '{print $2}')
+HOOK_SWIFT=$("$WORK/hook_crossing" "$BIN/libnoop.so" 20000000 | awk '{print $2}')
+CORES=$(nproc)
+if [ "$CORES" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND=$(port); PROXY=$(port); GW=$(port); GWF=$(port)
 BODY='{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello from the backend"}]}}'
 
-# nginx: one process serves the backend (fixed JSON) and the reference proxy, 1 worker each side.
-cat > "$WORK/nginx.conf" <<NGINX
+# nginx: the backend (fixed JSON) on the load core, and the reference proxy as its own process on
+# the gateway's core, so both proxies pay the same cross-core hops. One worker each.
+nginx_conf() { # name server-block
+  cat > "$WORK/$1.conf" <<NGINX
 worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
+pid $WORK/$1.pid;
+error_log $WORK/$1-error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
   upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
-  server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '$BODY'; } }
-  server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  $2
 }
 NGINX
-nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+}
+nginx_conf backend "server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '$BODY'; } }"
+nginx_conf proxy "server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+$LOAD_CPU nginx -c "$WORK/backend.conf" -g 'daemon off;' & PIDS+=($!)
+$GW_CPU nginx -c "$WORK/proxy.conf" -g 'daemon off;' & PIDS+=($!)
 
 cat > "$WORK/gw.toml" <<TOML
 [[listeners]]
@@ -68,7 +80,7 @@ plugin = "noop"
 [routes.backend]
 urls = ["http://127.0.0.1:$BACKEND"]
 TOML
-"$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
+$GW_CPU "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
 for p in $BACKEND $PROXY $GW $GWF; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/" >/dev/null && break; sleep 0.1; done
 done
@@ -77,9 +89,9 @@ cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
 HZ=$(getconf CLK_TCK)
 run() { # name port connections → "rps p50 p99 requests cpu_us_per_req"
   local name=$1 port=$2 conns=$3 before after out
-  wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null   # warm-up
+  $LOAD_CPU wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null   # warm-up
   before=$(cpu_ticks)
-  out=$(wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/")
+  out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/")
   after=$(cpu_ticks)
   python3 - "$name" "$before" "$after" "$HZ" "$port" "$GW" "$GWF" <<PY "$out"
 import re, sys
@@ -106,14 +118,15 @@ PY
 declare -A RPS P99 LAT50 LAT99 CPU
 for target in "direct:$BACKEND" "nginx-proxy:$PROXY" "gateway:$GW" "gateway+3-filters:$GWF"; do
   name=${target%%:*}; p=${target##*:}
-  read -r _ rps _ p99 _ cpu errs < <(run "$name" "$p" "$CONNECTIONS")
+  # The median (by req/s) of three runs: this machine's neighbours make single runs noisy.
+  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$p" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
   read -r _ _ l50 l99 _ cpu1 _ < <(run "$name" "$p" 1)
   [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; LAT99[$name]=$l99; CPU[$name]=$cpu
 done
 
 {
-  echo "## bench/run.sh — $(date -u +%Y-%m-%d), ${DURATION}s per run, $(nproc) cores, wrk -t1"
+  echo "## bench/run.sh — $(date -u +%Y-%m-%d), ${DURATION}s per run, $(nproc) cores (proxies pinned to core 0; backend and wrk to core 1), wrk -t1"
   echo
   echo "| target | req/s @${CONNECTIONS} conns | p99 ms @${CONNECTIONS} | p50 ms @1 conn | p99 ms @1 conn | gateway CPU µs/req @${CONNECTIONS} |"
   echo "|---|---|---|---|---|---|"
@@ -126,6 +139,7 @@ import sys
 d, n, g, gf, l_d, l_n, l_g, c_g, c_gf = map(float, sys.argv[1:])
 print(f"- gateway / direct throughput: {g / d:.2f}; gateway / nginx-proxy: {g / n:.2f}; 3 no-op filters cost {100 * (1 - gf / g):.1f}% of the gateway's throughput")
 print(f"- added latency at 1 connection (p50): gateway {1000 * (l_g - l_d):.0f} µs, nginx-proxy {1000 * (l_n - l_d):.0f} µs")
-print(f"- 3 no-op filters (1 C, 2 Swift; request + response hooks) add {c_gf - c_g:.1f} µs of gateway CPU per request ({(c_gf - c_g) / 6 * 1000:.0f} ns per hook crossing)")
+print(f"- 3 no-op filters (1 C, 2 Swift; request + response hooks, stream contexts) add {c_gf - c_g:.1f} µs of gateway CPU per request")
 PY
+  echo "- one hook crossing (bench/hook_crossing.c, fake host table): C ${HOOK_C} ns, Swift (PluginKit) ${HOOK_SWIFT} ns"
 } | tee bench/results.md
