@@ -35,6 +35,16 @@ class Echo(BaseHTTPRequestHandler):
                 self.wfile.write(chunk[:size])
                 size -= min(size, len(chunk))
             return
+        if self.path.startswith("/truncate"):
+            # Promise a long body, send part of it, then drop the connection.
+            self.send_response(200)
+            self.send_header("content-length", "100000")
+            self.end_headers()
+            self.wfile.write(b"partial" * 100)
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            self.close_connection = True
+            return
         if "/sleep/" in self.path:
             time.sleep(float(self.path.split("/sleep/")[1].split("/")[0]))
         if self.path.startswith("/status/"):

@@ -253,6 +253,14 @@ def test_unreachable_upstream_gives_502_and_gateway_keeps_serving(gateway, backe
     assert "upstream failed" in gw.log()
 
 
+def test_upstream_dying_mid_response_aborts_that_response_only(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    result = curl(gw.url + "/truncate")
+    assert result.returncode != 0  # the client sees a cut-off response, not a complete wrong one
+    assert request(gw.url + "/fine").status == 200
+    assert "mid-response" in gw.log()
+
+
 def test_slow_upstream_gives_504(gateway, backend):
     gw = gateway(proxy_config(backend))
     resp = request(gw.url + "/sleep/3")
@@ -343,6 +351,31 @@ def test_tls_with_http1_and_http2(gateway, backend, certificates, version_flag, 
     assert '"x-forwarded-proto": "https"' in result.stdout
     assert '"body": "over tls"' in result.stdout
     assert '"path": "/secure?q=1"' in result.stdout
+
+
+def test_concurrent_streams_on_one_http2_connection(gateway, backend, certificates):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "tls"
+    address = "127.0.0.1:0"
+    [listeners.tls]
+    cert = "{certificates / 'server.pem'}"
+    key = "{certificates / 'server.key'}"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    port = gw.address("tls").rsplit(":", 1)[1]
+    urls = [f"https://localhost:{port}/stream/{i}" for i in range(12)]
+    result = curl("--http2", "--parallel", "--parallel-max", "12", "--cacert",
+                  str(certificates / "ca.pem"), "--resolve", f"localhost:{port}:127.0.0.1",
+                  "-w", "%{http_version} %{http_code} %{num_connects}\n",
+                  *[arg for url in urls for arg in ("-o", "/dev/null", url)])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split()
+    assert lines.count("200") == 12 and set(lines[0::3]) == {"2"}
+    assert sum(int(n) for n in lines[2::3]) == 1  # one connection carried all twelve streams
 
 
 def test_mutual_tls_requires_a_client_certificate(gateway, backend, certificates):

@@ -2,6 +2,7 @@
 from another thread, timers, buffered body hooks, streaming handler responses (SSE), child
 processes, and the protocol (JSON-RPC) message hook."""
 import json
+import socket
 import subprocess
 import time
 
@@ -196,3 +197,39 @@ def test_attributes_kv_and_plugin_metrics(gateway, backend):
     assert headers["x-attr-filter"] == "r/tf.inspect#1"
     metrics = request(f"http://{admin}/metrics").text
     assert "agw_test_inspected_total 3" in metrics
+
+
+def test_client_leaving_a_paused_stream_makes_the_late_post_a_no_op(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.thread-resume"
+    config = { delay_ms = 300 }
+    """))
+    host, port = gw.address("main").rsplit(":", 1)
+    for _ in range(5):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        # the socket is closed while the filter is paused; its scheduler posts 300 ms later
+    time.sleep(0.5)
+    resp = request(gw.url + "/still-here")
+    assert resp.status == 200 and resp.json()["headers"]["x-resumed-by"] == "thread-42"
+    assert gw.process.proc.poll() is None
+
+
+def test_client_leaving_an_sse_stream_cancels_its_timers(gateway, backend):
+    gw = gateway(chain(backend, "", handler="""
+    [routes.handler]
+    plugin = "tf.sse-counter"
+    config = { count = 1000, interval_ms = 10 }
+    """))
+    for _ in range(3):
+        proc = subprocess.Popen(["curl", "-sN", gw.url + "/events"], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "id: 1\n"
+        proc.kill()
+        proc.wait()
+    time.sleep(0.2)
+    proc = subprocess.Popen(["curl", "-sN", "--max-time", "5", gw.url + "/events"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "id: 1\n"  # a new stream starts from 1: state is per stream
+    proc.kill()
+    proc.wait()
+    assert gw.process.proc.poll() is None
