@@ -2,6 +2,7 @@
 config errors, upstream failures, limits and graceful shutdown."""
 import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -293,6 +294,23 @@ def test_oversized_headers_and_body_are_rejected(gateway, backend):
     assert request(gw.url + "/b", method="POST", body="b" * 5000).status == 413
     assert request(gw.url + "/ok", method="POST", body="b" * 500).status == 200
     assert "over the limit" in gw.log()
+
+
+def test_pipelined_requests_are_answered_in_order(gateway, backend):
+    gw = gateway(proxy_config(backend))
+    host, port = gw.address("main").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # The first request is slow; the next two must still be answered after it, in order.
+        sock.sendall(b"GET /sleep/0.3/a HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+                     b"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    paths = re.findall(rb'"path": "([^"]+)"', received)
+    assert paths == [b"/sleep/0.3/a", b"/b", b"/c"]
+    assert received.count(b"HTTP/1.1 200 OK") == 3
+    assert b'"body": "body"' in received
 
 
 def test_malformed_request_gets_400_and_gateway_keeps_serving(gateway, backend):

@@ -6,6 +6,11 @@ import NIOHTTP1
 ///
 /// Only adapts; routing is `RouteTable`'s job and the filter chain `Exchange`'s. Requests that
 /// match no route get 404; oversized headers get 431.
+///
+/// On HTTP/1.1 it also does what NIO's pipelining and error handlers would (kept out of the
+/// pipeline because each costs a hop per message part and two `epoll_ctl` per request): it
+/// answers pipelined requests in order, answers parse errors with 400, and closes when idle once
+/// the server quiesces.
 final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,6 +26,14 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     private var keepAlive = true
     /// The current request was answered already; drop its remaining parts.
     private var discarding = false
+    /// HTTP/1.1: a request is in progress (its end not yet received, or its response not yet sent).
+    private var requestComplete = true
+    private var responseComplete = true
+    /// HTTP/1.1 pipelined parts of later requests, replayed when the current one is done.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var isQuiescing = false
+    private static let maxQueuedParts = 1024
+    private var isBusy: Bool { !(requestComplete && responseComplete) }
 
     init(runtime: GatewayRuntime, listener: ListenerRuntime, isHTTP2: Bool) {
         self.runtime = runtime
@@ -32,25 +45,91 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
+        let part = Self.unwrapInboundIn(data)
+        if !isHTTP2, !queued.isEmpty || (isBusy && part.isHead) {
+            guard queued.count < Self.maxQueuedParts else {
+                context.close(promise: nil)
+                return
+            }
+            queued.append(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             discarding = false
-            keepAlive = head.isKeepAlive
+            requestComplete = false
+            responseComplete = false
+            keepAlive = head.isKeepAlive && !isQuiescing
             receive(head, context: context)
         case .body(let chunk):
             guard !discarding else { return }
             startPending(endOfStream: false)
             exchange?.receiveRequestBody(chunk)
         case .end:
+            requestComplete = true
             if discarding {
                 discarding = false
-                return
-            }
-            if pendingHead != nil {
+            } else if pendingHead != nil {
                 startPending(endOfStream: true)
             } else {
                 exchange?.receiveRequestEnd()
             }
+            requestFinished()
+        }
+    }
+
+    /// When both the request and its response are done: close if asked to, else serve the next
+    /// pipelined request.
+    private func requestFinished() {
+        guard !isHTTP2, !isBusy, let context else { return }
+        if isQuiescing || !keepAlive {
+            if isQuiescing { context.close(promise: nil) }
+            return  // !keepAlive: writeEnd closes once the response is out
+        }
+        // Replay the next request's parts; stop at the head of the one after it.
+        while let next = queued.first, !(next.isHead && isBusy) {
+            queued.removeFirst()
+            process(next, context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard !isHTTP2, event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        isQuiescing = true
+        if isBusy {
+            keepAlive = false  // the response in flight says `connection: close` and the connection closes after it
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard !isHTTP2, error is HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // A malformed request: answer 400 unless a response is already on its way, then close.
+        if responseComplete || (exchange?.responseStarted == false) {
+            exchange?.abort()
+            exchange = nil
+            let body = "malformed request: \(error)\n"
+            var head = HTTPResponseHead(version: .http1_1, status: .badRequest)
+            head.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+            head.headers.add(name: "content-length", value: String(body.utf8.count))
+            head.headers.add(name: "connection", value: "close")
+            runtime.services.logger.info("malformed request", metadata: ["error": "\(error)", "listener": "\(listener.name)"])
+            context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
         }
     }
 
@@ -106,6 +185,7 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     private func replyDirectly(head: HTTPRequestHead, status: HTTPResponseStatus, body: String) {
         guard let context else { return }
         discarding = true
+        responseComplete = true
         var response = HTTPResponseHead(version: head.version, status: status)
         response.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         response.headers.add(name: "content-length", value: String(body.utf8.count))
@@ -170,5 +250,14 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
         guard exchange === finished else { return }
         exchange = nil
         if !finished.requestEnded { discarding = true }
+        responseComplete = true
+        requestFinished()
+    }
+}
+
+extension HTTPServerRequestPart {
+    var isHead: Bool {
+        if case .head = self { return true }
+        return false
     }
 }

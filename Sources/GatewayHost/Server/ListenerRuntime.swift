@@ -46,9 +46,12 @@ final class ListenerRuntime: Sendable {
                 try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(runtime: runtime, listener: self, isHTTP2: isHTTP2))
             }
         }
-        guard let sslContext else {
-            return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap { serve(channel) }
+        // HTTP/1.1 without NIO's pipelining and error handlers: HTTPServerHandler does their work.
+        let http1: NIOChannelInitializer = { channel in
+            channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+                .flatMap { serve(channel) }
         }
+        guard let sslContext else { return http1(channel) }
         let info = TLSConnectionInfo()
         do {
             try channel.pipeline.syncOperations.addHandlers([
@@ -62,7 +65,15 @@ final class ListenerRuntime: Sendable {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        return channel.configureCommonHTTPServerPipeline(serve)
+        return channel.configureHTTP2SecureUpgrade(
+            h2ChannelConfigurator: { connection in
+                connection.configureHTTP2Pipeline(mode: .server) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    }.flatMap { serve(stream) }
+                }.map { _ in () }
+            },
+            http1ChannelConfigurator: http1)
     }
 
     /// SNI and client certificate of a TLS connection (nil fields without TLS).
