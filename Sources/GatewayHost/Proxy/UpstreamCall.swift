@@ -20,7 +20,7 @@ final class UpstreamCall {
     private var pendingBody: [ByteBuffer] = []
     private var requestEnded = false
     private var endWritten = false
-    private var headTimeout: Scheduled<Void>?
+    private var headTimeout: UInt64?
     private var responseStarted = false
     private var keepAlive = true
     private var isDone = false
@@ -86,16 +86,9 @@ final class UpstreamCall {
         }
         head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
 
-        if let timeout = backend.requestTimeout {
-            headTimeout = eventLoop.scheduleTask(in: timeout) { [weak self] in
-                guard let self, !self.isDone, !self.responseStarted else { return }
-                self.abandonConnection()
-                self.finish()
-                self.exchange.upstreamFailed(status: .gatewayTimeout,
-                                             message: "no response from \(upstream.origin.host):\(upstream.origin.port) within \(timeout.nanoseconds / 1_000_000) ms")
-            }
-        }
-        connect(backend.pool(upstreamIndex, on: eventLoop).acquire())
+        let pool = backend.pool(upstreamIndex, on: eventLoop)
+        if let timeouts = pool.headTimeouts { headTimeout = timeouts.start(self) }
+        connect(pool.acquire())
     }
 
     private func connect(_ future: EventLoopFuture<UpstreamConnection>) {
@@ -168,7 +161,7 @@ final class UpstreamCall {
         case .head(let upstreamHead) where upstreamHead.status.code < 200 && upstreamHead.status != .switchingProtocols:
             break // an informational response (100 Continue, 103 Early Hints): the final one follows
         case .head(let upstreamHead):
-            headTimeout?.cancel()
+            cancelHeadTimeout()
             responseStarted = true
             keepAlive = upstreamHead.isKeepAlive
             var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
@@ -252,9 +245,25 @@ final class UpstreamCall {
 
     private func finish() {
         isDone = true
-        headTimeout?.cancel()
-        headTimeout = nil
+        cancelHeadTimeout()
         connection = nil
+    }
+
+    private func cancelHeadTimeout() {
+        guard let token = headTimeout else { return }
+        headTimeout = nil
+        backend.pool(upstreamIndex, on: eventLoop).headTimeouts?.cancel(token)
+    }
+
+    /// No response head within the backend's request timeout.
+    func headTimedOut() {
+        headTimeout = nil
+        guard !isDone, !responseStarted else { return }
+        abandonConnection()
+        finish()
+        let origin = backend.upstreams[upstreamIndex].origin
+        exchange.upstreamFailed(status: .gatewayTimeout, message:
+            "no response from \(origin.host):\(origin.port) within \((backend.requestTimeout?.nanoseconds ?? 0) / 1_000_000) ms")
     }
 
     static func ipOnly(_ address: String) -> String {

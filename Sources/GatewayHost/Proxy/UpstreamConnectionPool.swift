@@ -24,11 +24,15 @@ final class UpstreamConnectionPool {
     private let maxIdle = 512
     static let idleTimeout = TimeAmount.seconds(55)
 
-    init(origin: Origin, eventLoop: EventLoop, connectTimeout: TimeAmount, sslContext: NIOSSLContext?) {
+    /// Response-head deadlines of calls through this pool (nil: no request timeout).
+    let headTimeouts: HeadTimeouts?
+
+    init(origin: Origin, eventLoop: EventLoop, connectTimeout: TimeAmount, requestTimeout: TimeAmount?, sslContext: NIOSSLContext?) {
         self.origin = origin
         self.eventLoop = eventLoop
         self.connectTimeout = connectTimeout
         self.sslContext = sslContext
+        self.headTimeouts = requestTimeout.map { HeadTimeouts(eventLoop: eventLoop, timeout: $0) }
     }
 
     /// An idle connection if there is one (most recently used first), else a new one.

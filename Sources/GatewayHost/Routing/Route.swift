@@ -79,12 +79,13 @@ final class BackendPool: @unchecked Sendable {
             return Upstream(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
         }
         self.upstreams = upstreams
-        self.requestTimeout = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
+        let requestTimeout: TimeAmount? = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
+        self.requestTimeout = requestTimeout
         let connectTimeout = TimeAmount.milliseconds(Int64(config.connectTimeoutMilliseconds))
         let tls = upstreams.contains { $0.origin.scheme == "https" } ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
         self.loops = group.makeIterator().map { loop in
             (loop, upstreams.map { UpstreamConnectionPool(origin: $0.origin, eventLoop: loop, connectTimeout: connectTimeout,
-                                                          sslContext: $0.origin.scheme == "https" ? tls : nil) })
+                                                          requestTimeout: requestTimeout, sslContext: $0.origin.scheme == "https" ? tls : nil) })
         }
     }
 
