@@ -31,10 +31,6 @@ final class HostServices: Sendable {
     }
 
     func makeRequestID() -> UInt64 { nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue }
-
-    func shutdown() async {
-        try? await httpClient.shutdown()
-    }
 }
 
 /// The few host services the C ABI reaches without a stream or config handle (`log` with a NULL

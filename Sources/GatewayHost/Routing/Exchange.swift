@@ -511,9 +511,7 @@ final class Exchange {
     private func complete() {
         guard !isCompleting, phase != .complete else { return }
         isCompleting = true
-        let wasPhase = phase
         phase = .complete
-        _ = wasPhase
         upstream?.cancel()
         upstream = nil
         responseHeadersDone?.succeed()
