@@ -449,6 +449,31 @@ def test_sigterm_drains_in_flight_requests(gateway, backend):
     assert "draining" in gw.log() and "drained" in gw.log()
 
 
+def test_sigterm_drains_in_flight_http2_streams(gateway, backend, certificates):
+    gw = gateway(f"""
+    [[listeners]]
+    name = "tls"
+    address = "127.0.0.1:0"
+    [listeners.tls]
+    cert = "{certificates / 'server.pem'}"
+    key = "{certificates / 'server.key'}"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}"]
+    request_timeout_ms = 10000
+    """)
+    port = gw.address("tls").rsplit(":", 1)[1]
+    proc = subprocess.Popen(["curl", "-sS", "--http2", "--max-time", "15", "--cacert", str(certificates / "ca.pem"),
+                             "--resolve", f"localhost:{port}:127.0.0.1", "-w", "\n%{http_version} %{http_code}",
+                             f"https://localhost:{port}/sleep/1.5"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # the stream is open and waiting on the backend
+    gw.process.proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert out.rstrip().endswith("2 200"), out
+    assert gw.process.proc.wait(15) == 0
+
+
 def test_admin_endpoint_serves_metrics_and_health(gateway, backend):
     admin_port = free_port()
     gw = gateway(proxy_config(backend, extra=f"""

@@ -55,6 +55,8 @@ def test_scheduler_posted_from_another_thread_resumes_the_stream(gateway, backen
     for _ in range(5):
         resp = request(gw.url + "/t")
         assert resp.status == 200 and resp.json()["headers"]["x-resumed-by"] == "thread-42"
+        assert resp.json()["headers"]["x-off-loop-call"] == "refused"  # AGW_ERR_WRONG_THREAD
+        assert "x-from-thread" not in resp.json()["headers"]
 
 
 def test_body_hooks_rewrite_request_and_response(gateway, backend):

@@ -39,9 +39,13 @@ struct ThreadResume: Filter {
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
         guard let scheduler = stream.makeScheduler() else { return .continue }
-        stream.state = scheduler
         let delay = self.delay
+        let probe = OffLoopProbe()
+        stream.state = probe
+        let unsafeStream = UnsafeTransfer(stream)
         Thread.detachNewThread {
+            // Touching the stream off its event loop must be refused, not race the loop.
+            probe.setHeaderAccepted = unsafeStream.value.setHeader("x-from-thread", "1")
             usleep(UInt32(delay) * 1000)
             scheduler.post(42)
         }
@@ -51,7 +55,15 @@ struct ThreadResume: Filter {
     func event(_ event: PluginEvent, stream: FilterStream) {
         guard event.kind == .scheduled else { return }
         stream.setHeader("x-resumed-by", "thread-\(event.id)")
+        let probe = stream.state as? OffLoopProbe
+        stream.setHeader("x-off-loop-call", probe?.setHeaderAccepted == false ? "refused" : "accepted")
         stream.resume()
+    }
+
+    final class OffLoopProbe: @unchecked Sendable { var setHeaderAccepted: Bool? }
+    struct UnsafeTransfer<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
     }
 }
 
