@@ -45,6 +45,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         // posix_spawn with pipes, for plugins' child processes (host-internal).
         .target(name: "CProcessSpawn", path: "Sources/CProcessSpawn"),
+        // JSON-RPC messages read once, only as far as routing needs (for the MCP and A2A plugins).
+        .target(name: "JSONRPC", path: "Sources/JSONRPC"),
         // The Swift SDK for plugin authors.
         .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
         .executableTarget(
@@ -68,6 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], path: "Tests/JSONRPCTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")

@@ -1,0 +1,273 @@
+/// A validating cursor over JSON bytes that skips values without building them.
+///
+/// Checks the grammar (RFC 8259: structure, string escapes, control characters, numbers,
+/// literals) but not UTF-8 validity, which decoding repairs. Nesting deeper than `maxDepth` is
+/// refused, so hostile input cannot exhaust the stack.
+struct JSONReader {
+    let bytes: UnsafeRawBufferPointer
+    private(set) var index: Int
+    private let end: Int
+    static let maxDepth = 128
+
+    init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+        self.bytes = bytes
+        self.index = range?.lowerBound ?? 0
+        self.end = range?.upperBound ?? bytes.count
+    }
+
+    func peek() -> UInt8? { index < end ? bytes[index] : nil }
+
+    func text(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    mutating func skipWhitespace() {
+        while index < end {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// Only whitespace may follow.
+    mutating func expectEnd() throws(JSONRPCScanError) {
+        skipWhitespace()
+        guard index == end else { throw .invalidJSON("unexpected data after the value at byte \(index)") }
+    }
+
+    /// Calls body for each member of the object at the cursor, with the cursor on the member's
+    /// value; body must consume the value.
+    mutating func forEachMember(_ body: (String, inout JSONReader) throws(JSONRPCScanError) -> Void) throws(JSONRPCScanError) {
+        skipWhitespace()
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard let key = try readString() else { throw .invalidJSON("expected a member name at byte \(index)") }
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            try body(key, &self)
+            skipWhitespace()
+            guard let next = peek() else { throw .invalidJSON("unterminated object") }
+            index += 1
+            if next == UInt8(ascii: "}") { return }
+            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
+        }
+    }
+
+    /// Skips one value (after whitespace), checking it; returns its range.
+    @discardableResult
+    mutating func skipValue() throws(JSONRPCScanError) -> Range<Int> {
+        skipWhitespace()
+        let start = index
+        try skipValue(depth: 0)
+        return start..<index
+    }
+
+    /// The string at the cursor, decoded; nil (cursor unmoved) when the value is not a string.
+    mutating func readString() throws(JSONRPCScanError) -> String? {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { return nil }
+        let start = index
+        let hasEscapes = try skipString()
+        let contents = (start + 1)..<(index - 1)
+        if !hasEscapes { return text(contents) }
+        return try Self.unescape(UnsafeRawBufferPointer(rebasing: bytes[contents]))
+    }
+
+    // MARK: - private
+
+    private mutating func expect(_ byte: UInt8) throws(JSONRPCScanError) {
+        guard peek() == byte else {
+            throw .invalidJSON("expected '\(Character(Unicode.Scalar(byte)))' at byte \(index)")
+        }
+        index += 1
+    }
+
+    private mutating func skipValue(depth: Int) throws(JSONRPCScanError) {
+        guard depth < Self.maxDepth else { throw .invalidJSON("nesting deeper than \(Self.maxDepth)") }
+        guard let byte = peek() else { throw .invalidJSON("expected a value at byte \(index)") }
+        switch byte {
+        case UInt8(ascii: "\""):
+            _ = try skipString()
+        case UInt8(ascii: "{"):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
+                _ = try skipString()
+                skipWhitespace()
+                try expect(UInt8(ascii: ":"))
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard let next = peek() else { throw .invalidJSON("unterminated object") }
+                index += 1
+                if next == UInt8(ascii: "}") { return }
+                guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard let next = peek() else { throw .invalidJSON("unterminated array") }
+                index += 1
+                if next == UInt8(ascii: "]") { return }
+                guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or ']' at byte \(index - 1)") }
+            }
+        case UInt8(ascii: "t"): try skipLiteral("true")
+        case UInt8(ascii: "f"): try skipLiteral("false")
+        case UInt8(ascii: "n"): try skipLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw .invalidJSON("unexpected character at byte \(index)")
+        }
+    }
+
+    /// Skips a string at the cursor; returns whether it contains escapes.
+    private mutating func skipString() throws(JSONRPCScanError) -> Bool {
+        index += 1  // opening quote
+        var hasEscapes = false
+        while index < end {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return hasEscapes
+            case UInt8(ascii: "\\"):
+                hasEscapes = true
+                guard index + 1 < end else { throw .invalidJSON("unterminated string") }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 2
+                case UInt8(ascii: "u"):
+                    guard index + 6 <= end, (2..<6).allSatisfy({ Self.hexValue(bytes[index + $0]) != nil }) else {
+                        throw .invalidJSON("bad \\u escape at byte \(index)")
+                    }
+                    index += 6
+                default:
+                    throw .invalidJSON("bad escape at byte \(index)")
+                }
+            case 0x00..<0x20:
+                throw .invalidJSON("control character in a string at byte \(index)")
+            default:
+                index += 1
+            }
+        }
+        throw .invalidJSON("unterminated string")
+    }
+
+    private mutating func skipLiteral(_ literal: StaticString) throws(JSONRPCScanError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= end,
+              UnsafeRawBufferPointer(rebasing: bytes[index..<(index + count)]).elementsEqual(
+                UnsafeRawBufferPointer(start: literal.utf8Start, count: count)) else {
+            throw .invalidJSON("unexpected character at byte \(index)")
+        }
+        index += count
+    }
+
+    private mutating func skipNumber() throws(JSONRPCScanError) {
+        let start = index
+        func digits() -> Int {
+            let from = index
+            while index < end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            return index - from
+        }
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        if peek() == UInt8(ascii: "0") {
+            index += 1
+        } else if digits() == 0 {
+            throw .invalidJSON("bad number at byte \(start)")
+        }
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { throw .invalidJSON("bad number at byte \(start)") }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw .invalidJSON("bad number at byte \(start)") }
+        }
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+
+    /// Decodes a string body with escapes (already validated); lone surrogates become U+FFFD.
+    static func unescape(_ raw: UnsafeRawBufferPointer) throws(JSONRPCScanError) -> String {
+        var scalars = String.UnicodeScalarView()
+        var utf8: [UInt8] = []
+        func flush() {
+            if !utf8.isEmpty {
+                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+                utf8.removeAll(keepingCapacity: true)
+            }
+        }
+        func hex4(_ at: Int) -> UInt32 {
+            (0..<4).reduce(0) { $0 << 4 | hexValue(raw[at + $1])! }
+        }
+        var i = 0
+        while i < raw.count {
+            let byte = raw[i]
+            guard byte == UInt8(ascii: "\\") else {
+                utf8.append(byte)
+                i += 1
+                continue
+            }
+            let kind = raw[i + 1]
+            i += 2
+            let simple: UInt8?
+            switch kind {
+            case UInt8(ascii: "b"): simple = 0x08
+            case UInt8(ascii: "f"): simple = 0x0C
+            case UInt8(ascii: "n"): simple = 0x0A
+            case UInt8(ascii: "r"): simple = 0x0D
+            case UInt8(ascii: "t"): simple = 0x09
+            case UInt8(ascii: "u"): simple = nil
+            default: simple = kind  // " \ /
+            }
+            if let simple {
+                utf8.append(simple)
+                continue
+            }
+            flush()
+            var code = hex4(i)
+            i += 4
+            if (0xD800..<0xDC00).contains(code), i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") {
+                let low = hex4(i + 2)
+                if (0xDC00..<0xE000).contains(low) {
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+            }
+            scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+        }
+        flush()
+        return String(scalars)
+    }
+}
