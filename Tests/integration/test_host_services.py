@@ -2,6 +2,7 @@
 from another thread, timers, buffered body hooks, streaming handler responses (SSE), child
 processes, and the protocol (JSON-RPC) message hook."""
 import json
+import select
 import socket
 import subprocess
 import time
@@ -235,3 +236,42 @@ def test_client_leaving_an_sse_stream_cancels_its_timers(gateway, backend):
     proc.kill()
     proc.wait()
     assert gw.process.proc.poll() is None
+
+
+def test_response_filter_pausing_a_streamed_response(gateway, backend):
+    """The head is flushed when the filter resumes, not held back until the handler's first event."""
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.response-delay"
+    config = { delay_ms = 50 }
+    """, handler="""
+    [routes.handler]
+    plugin = "tf.sse-counter"
+    config = { count = 2, interval_ms = 1500 }
+    """))
+    host, port = gw.address("main").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        assert b"x-delayed: 1" in head.lower()
+        # The first event is produced 1.5 s after the head: nothing else can be here yet.
+        readable, _, _ = select.select([sock], [], [], 0.3)
+        assert not readable, "the head was held back until the first event"
+        body = b""
+        while b"id: 2" not in body:
+            body += sock.recv(4096)
+    assert body.count(b"data: ") == 2
+
+
+def test_response_filter_pausing_a_proxied_response(gateway, backend):
+    gw = gateway(chain(backend, """
+    [[routes.filters]]
+    plugin = "tf.response-delay"
+    config = { delay_ms = 50 }
+    """))
+    for path in ["/small", "/bytes/3000000"]:
+        resp = request(gw.url + path)
+        assert resp.status == 200 and resp.headers["x-delayed"] == "1"
+    assert len(resp.body) == 3000000

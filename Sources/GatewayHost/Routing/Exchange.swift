@@ -286,7 +286,12 @@ final class Exchange {
                     responseBody = nil
                     responder?.writeBody(body, promise: nil)
                 }
-                if responseEnded { finishResponse() }
+                if responseEnded {
+                    finishResponse()
+                } else if responseHeadersDone != nil {
+                    // Resumed after a pause (from an event): nobody else flushes now.
+                    responder?.flush()
+                }
             }
             responseHeadersDone?.succeed()
             responseHeadersDone = nil

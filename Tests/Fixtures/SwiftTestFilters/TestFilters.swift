@@ -324,10 +324,29 @@ struct StreamRelay: Filter {
     }
 }
 
+/// Holds every response head for `delay_ms` (a timer), then lets it go with `x-delayed: 1`.
+struct ResponseDelay: Filter {
+    static let name = "response-delay"
+    struct Config: Decodable { var delay_ms: UInt32 }
+    let delay: UInt32
+    init(configuration: FilterConfiguration) throws { delay = try configuration.decode(Config.self).delay_ms }
+
+    func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        _ = stream.scope.startTimer(milliseconds: delay)
+        return .stop
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard event.kind == .timer else { return }
+        stream.setHeader("x-delayed", "1", in: .response)
+        stream.resume()
+    }
+}
+
 @c(agw_plugin_entry_v1)
 public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
     PluginExport.plugin(name: "test-filters", version: "0.0.1",
                         filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
-                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self],
+                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self],
                         host: host)
 }
