@@ -158,3 +158,39 @@ def test_validate_accepts_a_good_config_and_version_prints(tmp_path, c_fixtures)
     assert "configuration OK: 1 listener(s), 1 route(s), 1 plugin(s)" in result.stdout
     version = subprocess.run([str(GATEWAY), "--version"], capture_output=True, text=True)
     assert re.fullmatch(r"\d+\.\d+\.\d+\n", version.stdout)
+
+
+def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, backend, tmp_path):
+    plugin = tmp_path / "libmisuse.so"
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
+                    "-I", str(HEADER_DIR), str(ROOT / "Tests" / "Fixtures" / "c" / "host_api_misuse.c"), "-o", str(plugin)],
+                   check=True)
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.misuse]
+    path = "{plugin}"
+    [[routes]]
+    name = "r"
+    [[routes.filters]]
+    plugin = "misuse"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    for _ in range(2):  # and the gateway still serves afterwards
+        resp = request(gw.url + "/abuse")
+        assert resp.status == 200
+        results = dict(item.split("=") for item in resp.json()["headers"]["x-misuse"].split(","))
+    OK, NOT_FOUND, INVALID, WRONG_STATE, GONE = "0", "1", "2", "3", "6"
+    assert results == {
+        "header_get_bad_map": INVALID, "header_get_null_out": INVALID, "header_count_null": INVALID,
+        "header_at_past_end": NOT_FOUND, "header_set_response_early": WRONG_STATE, "body_get_in_headers": WRONG_STATE,
+        "reply_bad_status": INVALID, "respond_from_filter": WRONG_STATE, "respond_body_from_filter": WRONG_STATE,
+        "resume_inside_own_hook": OK, "kv_get_missing": NOT_FOUND, "attribute_unknown": NOT_FOUND,
+        "metric_add_unknown": NOT_FOUND, "http_call_zero_size": INVALID, "http_call_bad_url": INVALID,
+        "http_call_null_scope": INVALID, "timer_cancel_unknown": NOT_FOUND, "process_write_unknown": NOT_FOUND,
+        "process_spawn_null_argv": INVALID, "rpc_reject_outside_hook": WRONG_STATE,
+        "rpc_set_params_outside_hook": WRONG_STATE, "rpc_resume_nothing_paused": WRONG_STATE,
+        "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
+    }, results

@@ -51,7 +51,7 @@ def test_scheduler_posted_from_another_thread_resumes_the_stream(gateway, backen
     gw = gateway(chain(backend, """
     [[routes.filters]]
     plugin = "tf.thread-resume"
-    config = { delay_ms = 20 }
+    config = { delay_ms = 20, probe_off_loop = true }
     """))
     for _ in range(5):
         resp = request(gw.url + "/t")

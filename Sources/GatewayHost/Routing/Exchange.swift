@@ -56,6 +56,8 @@ final class Exchange {
     private var currentStage = -1
     private var hookDepth = 0
     private var pausedStage: Int?
+    /// The stage whose pausable chain hook is running now (`resume` inside it pre-empts its STOP).
+    private var pausableHookStage: Int?
     private var resumeRequested = false
     private var resumePending = false
     private var completionPending = false
@@ -211,16 +213,18 @@ final class Exchange {
         var index = start
         while forward ? index < filterCount : index >= 0 {
             defer { index += forward ? 1 : -1 }
-            guard let status = invokeHook(stage: index) else { continue }
+            pausableHookStage = index
+            let status = invokeHook(stage: index)
+            pausableHookStage = nil
+            let resumedEarly = resumeRequested
+            resumeRequested = false
+            guard let status else { continue }
             if isComplete || localReplied { return }
             switch status {
             case AGW_STATUS_CONTINUE:
                 continue
             case AGW_STATUS_STOP:
-                if resumeRequested {
-                    resumeRequested = false
-                    continue
-                }
+                if resumedEarly { continue }
                 pausedStage = index
                 return
             case AGW_STATUS_REPLIED:
@@ -347,8 +351,8 @@ final class Exchange {
     func resume() -> agw_result {
         guard !isComplete else { return AGW_ERR_GONE }
         if pausedStage == nil {
-            // Called inside the very hook that is about to return STOP.
-            guard isInHook else { return AGW_ERR_WRONG_STATE }
+            // Called inside the very chain hook that is about to return STOP.
+            guard isInHook, pausableHookStage == currentStage else { return AGW_ERR_WRONG_STATE }
             resumeRequested = true
             return AGW_OK
         }

@@ -32,7 +32,8 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     static func spawn(scope: AsyncScope, spec: agw_process_spec, processID: UnsafeMutablePointer<UInt64>) -> agw_result {
-        let arguments = (0..<spec.argc).map { spec.argv[$0].string }
+        guard spec.argc > 0, let argv = spec.argv else { return AGW_ERR_INVALID_ARGUMENT }
+        let arguments = (0..<spec.argc).map { argv[$0].string }
         guard let program = arguments.first, !program.isEmpty else { return AGW_ERR_INVALID_ARGUMENT }
         var environment: [String] = []
         if spec.flags & AGW_PROCESS_INHERIT_ENV != 0 {

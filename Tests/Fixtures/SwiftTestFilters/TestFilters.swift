@@ -33,9 +33,16 @@ struct AsyncLookup: Filter {
 /// Pauses; a background thread posts to a scheduler after `delay_ms`; the event resumes.
 struct ThreadResume: Filter {
     static let name = "thread-resume"
-    struct Config: Decodable { var delay_ms: Int? }
+    struct Config: Decodable { var delay_ms: Int?; var probe_off_loop: Bool? }
     let delay: Int
-    init(configuration: FilterConfiguration) throws { delay = try configuration.decode(Config.self).delay_ms ?? 10 }
+    /// Also try a host call from the background thread (only where the client stays: a stream
+    /// must never be touched after it may have ended).
+    let probeOffLoop: Bool
+    init(configuration: FilterConfiguration) throws {
+        let config = try configuration.decode(Config.self)
+        delay = config.delay_ms ?? 10
+        probeOffLoop = config.probe_off_loop ?? false
+    }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
         guard let scheduler = stream.makeScheduler() else { return .continue }
@@ -43,9 +50,10 @@ struct ThreadResume: Filter {
         let probe = OffLoopProbe()
         stream.state = probe
         let unsafeStream = UnsafeTransfer(stream)
+        let probeOffLoop = self.probeOffLoop
         Thread.detachNewThread {
             // Touching the stream off its event loop must be refused, not race the loop.
-            probe.setHeaderAccepted = unsafeStream.value.setHeader("x-from-thread", "1")
+            if probeOffLoop { probe.setHeaderAccepted = unsafeStream.value.setHeader("x-from-thread", "1") }
             usleep(UInt32(delay) * 1000)
             scheduler.post(42)
         }

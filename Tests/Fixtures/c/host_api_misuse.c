@@ -1,0 +1,76 @@
+/* A filter that calls host functions wrongly (NULL outputs, unknown enums and ids, the wrong
+ * phase) and reports each agw_result in request header x-misuse. The gateway must answer every
+ * call with an error code and keep serving. Built against agw_plugin.h alone. */
+#include <stdio.h>
+#include <string.h>
+#include "agw_plugin.h"
+
+static const agw_host_api *host;
+static agw_str str(const char *s) { agw_str r = { s, strlen(s) }; return r; }
+
+static void *config_new(const agw_filter_type *t, agw_config_host *c, agw_str n, agw_str j) {
+    (void)t; (void)c; (void)n; (void)j;
+    return (void *)&host;
+}
+
+static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos) {
+    (void)ctx; (void)eos;
+    char out[1024];
+    size_t used = 0;
+    agw_str value;
+    size_t count;
+    uint64_t id;
+#define REPORT(name, call) used += (size_t)snprintf(out + used, sizeof out - used, "%s%s=%d", used ? "," : "", name, (int)(call))
+    REPORT("header_get_bad_map", host->header_get(s, (agw_map)99, str("host"), 0, &value));
+    REPORT("header_get_null_out", host->header_get(s, AGW_MAP_REQUEST, str("host"), 0, NULL));
+    REPORT("header_count_null", host->header_count(s, AGW_MAP_REQUEST, NULL));
+    REPORT("header_at_past_end", host->header_at(s, AGW_MAP_REQUEST, 1000, &value, &value));
+    REPORT("header_set_response_early", host->header_set(s, AGW_MAP_RESPONSE, str("x"), str("y")));
+    REPORT("body_get_in_headers", host->body_get(s, AGW_MAP_REQUEST, &value));
+    REPORT("reply_bad_status", host->send_local_reply(s, 42, NULL, 3, str("")));
+    REPORT("respond_from_filter", host->respond_headers(s, 200, NULL, 0, 1));
+    REPORT("respond_body_from_filter", host->respond_body(s, str("x"), 1));
+    REPORT("resume_inside_own_hook", host->resume(s)); /* allowed: pre-empts a STOP; cleared on CONTINUE */
+    REPORT("kv_get_missing", host->kv_get(s, str("nope"), &value));
+    REPORT("attribute_unknown", host->attribute_get(s, (agw_attribute)999, &value));
+    REPORT("metric_add_unknown", host->metric_add(999999, 1));
+    agw_scope_host *scope = host->stream_scope(s);
+    agw_http_call_request bad_call = { 0 };
+    REPORT("http_call_zero_size", host->http_call(scope, &bad_call, &id));
+    agw_http_call_request bad_url = { sizeof bad_url, 0, str("GET"), str("not a url"), NULL, 0, str(""), 0 };
+    REPORT("http_call_bad_url", host->http_call(scope, &bad_url, &id));
+    REPORT("http_call_null_scope", host->http_call(NULL, &bad_url, &id));
+    REPORT("timer_cancel_unknown", host->timer_cancel(scope, 424242));
+    REPORT("process_write_unknown", host->process_write(scope, 424242, str("x")));
+    agw_process_spec no_argv = { sizeof no_argv, 0, NULL, 2, NULL, 0, { NULL, 0 } };
+    REPORT("process_spawn_null_argv", host->process_spawn(scope, &no_argv, &id));
+    REPORT("rpc_reject_outside_hook", host->rpc_reject(s, -1, str("x")));
+    REPORT("rpc_set_params_outside_hook", host->rpc_set_params(s, str("{}")));
+    REPORT("rpc_resume_nothing_paused", host->rpc_resume(s, AGW_RPC_ALLOW, 0, str("")));
+    agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
+                                { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
+    agw_rpc_verdict verdict;
+    REPORT("rpc_publish_from_filter", host->rpc_publish(s, &message, 1, &verdict));
+    REPORT("scheduler_new_null_is_null", host->scheduler_new(NULL) == NULL);
+    host->scheduler_post(NULL, 1);
+    host->scheduler_free(NULL);
+    host->log(NULL, (agw_log_level)99, str("misuse fixture: an unknown log level"));
+    REPORT("stream_scope_null_is_null", host->stream_scope(NULL) == NULL);
+    (void)count;
+#undef REPORT
+    host->header_set(s, AGW_MAP_REQUEST, str("x-misuse"), (agw_str){ out, used });
+    return AGW_STATUS_CONTINUE;
+}
+
+static agw_filter_type type;
+static const agw_filter_type *types[] = { &type };
+static agw_plugin plugin;
+
+AGW_EXPORT const agw_plugin *agw_plugin_entry_v1(const agw_host_api *h) {
+    host = h;
+    type = (agw_filter_type){ sizeof type, AGW_ABI_MAJOR, AGW_ABI_MINOR, "misuse", AGW_KIND_FILTER, 0, NULL,
+                              config_new, NULL, NULL, NULL, NULL, on_request_headers,
+                              NULL, NULL, NULL, NULL, NULL, NULL };
+    plugin = (agw_plugin){ sizeof plugin, AGW_ABI_MAJOR, AGW_ABI_MINOR, "misuse", "0", AGW_RUNTIME_C, 1, types };
+    return &plugin;
+}
