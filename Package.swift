@@ -19,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "agentgateway", targets: ["GatewayHost"]),
+        .executable(name: "demo-mcp-server", targets: ["DemoMCPServer"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         // Plugins: each a shared library the gateway dlopens (lib<name>.so next to the executable).
         .library(name: "noop", type: .dynamic, targets: ["NoopPlugin"]),
@@ -68,6 +69,8 @@ let package = Package(
             ],
             path: "Sources/GatewayHost"
         ),
+        // A small stdio MCP server for the quick start and the tests.
+        .executableTarget(name: "DemoMCPServer", path: "examples/demo-mcp-server"),
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], path: "Tests/JSONRPCTests"),
