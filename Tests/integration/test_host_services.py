@@ -2,12 +2,13 @@
 from another thread, timers, buffered body hooks, streaming handler responses (SSE), child
 processes, and the protocol (JSON-RPC) message hook."""
 import json
+import os
 import select
 import socket
 import subprocess
 import time
 
-from conftest import BUILD, free_port, request
+from conftest import BUILD, free_port, request, wait_for
 
 
 def chain(backend, filters, handler=None):
@@ -275,3 +276,32 @@ def test_response_filter_pausing_a_proxied_response(gateway, backend):
         resp = request(gw.url + path)
         assert resp.status == 200 and resp.headers["x-delayed"] == "1"
     assert len(resp.body) == 3000000
+
+
+def test_config_new_starts_config_scope_work_on_the_home_loop(gateway, backend):
+    marker = f"30.{os.getpid()}{int(time.time() * 1000) % 100000}"  # a sleep argument nothing else uses
+    gw = gateway(chain(backend, f"""
+    [[routes.filters]]
+    plugin = "tf.config-process"
+    config = {{ command = ["sh", "-c", "echo started-at-config-time; sleep {marker}"] }}
+    """))
+    line = wait_for(lambda: request(gw.url + "/c").json()["headers"]["x-config-process"] != "-" and
+                    request(gw.url + "/c").json()["headers"]["x-config-process"], what="config-scope process output")
+    assert line == "started-at-config-time"
+    assert leftover(marker), "the child (and its own child) should be running"
+    assert gw.stop() == 0
+    # Shutdown stopped the child's whole process group, grandchild included, before exiting.
+    assert not leftover(marker)
+
+
+def leftover(marker):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found

@@ -1,5 +1,6 @@
 import NIOCore
 import PluginABI
+import Synchronization
 
 /// An event for a plugin, in Swift form; turned into an `agw_event` only for the call.
 struct PluginEvent {
@@ -43,7 +44,13 @@ final class AsyncScope: @unchecked Sendable {
     private var timers: [UInt64: Scheduled<Void>] = [:]
     private var calls: [UInt64: HTTPCall] = [:]
     private var processes: [UInt64: ChildProcess] = [:]
-    private(set) var isClosed = false
+    private(set) var isClosed: Bool {
+        get { closed.load(ordering: .acquiring) }
+        set { closed.store(newValue, ordering: .releasing) }
+    }
+    private let closed = Atomic<Bool>(false)
+    /// Readable from any thread (for `scheduler_new`).
+    var isClosedForScheduling: Bool { isClosed }
 
     init(eventLoop: EventLoop, owner: Owner) {
         self.eventLoop = eventLoop
@@ -66,6 +73,10 @@ final class AsyncScope: @unchecked Sendable {
         guard !isClosed, let owner else { return }
         switch owner {
         case .config(let instance):
+            guard instance.isConfigured else {
+                instance.eventsBeforeConfigured.append(event)  // delivered once config_new returned
+                return
+            }
             guard let hook = instance.type.hooks.on_config_event, let context = instance.context else { return }
             event.withCEvent { hook(context, instance.handle, $0) }
         case .stream(let exchange, let stage):
@@ -103,18 +114,32 @@ final class AsyncScope: @unchecked Sendable {
     func process(_ id: UInt64) -> ChildProcess? { processes[id] }
     func exited(processID: UInt64) { processes[processID] = nil }
 
+    /// Closes the scope and waits until its processes have exited (stdin closed, then SIGTERM and
+    /// SIGKILL to their process groups, `graceMilliseconds` apart).
+    func closeAndWait(graceMilliseconds: UInt32) async {
+        let exits: [EventLoopFuture<Void>] = (try? await eventLoop.submit { () -> [EventLoopFuture<Void>] in
+            let running = Array(self.processes.values)
+            for process in running { process.terminate(graceMilliseconds: graceMilliseconds) }
+            self.close(terminatingWith: graceMilliseconds)
+            return running.map { $0.exited.futureResult }
+        }.get()) ?? []
+        for exit in exits { try? await exit.get() }
+    }
+
     /// Cancels everything still running; later events are dropped.
-    func close() {
+    func close() { close(terminatingWith: 500) }
+
+    private func close(terminatingWith graceMilliseconds: UInt32) {
         guard !isClosed else { return }
         if !eventLoop.inEventLoop {
-            eventLoop.execute { self.close() }
+            eventLoop.execute { self.close(terminatingWith: graceMilliseconds) }
             return
         }
         isClosed = true
         owner = nil
         for timer in timers.values { timer.cancel() }
         for call in calls.values { call.cancel() }
-        for process in processes.values { process.terminate(graceMilliseconds: 500) }
+        for process in processes.values { process.terminate(graceMilliseconds: graceMilliseconds) }
         timers = [:]
         calls = [:]
         processes = [:]

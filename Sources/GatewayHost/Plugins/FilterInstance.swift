@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOConcurrencyHelpers
 import PluginABI
+import Synchronization
 
 /// One configured filter (or handler) of a route: a filter type plus the plugin's config context.
 ///
@@ -15,6 +16,12 @@ final class FilterInstance: @unchecked Sendable {
     private(set) var context: UnsafeMutableRawPointer?
     /// Set by `config_set_error` while `config_new` runs.
     var rejection: String?
+    /// Set (release) once `config_new` returned a context; events may be delivered from then on.
+    private let configured = Atomic<Bool>(false)
+    var isConfigured: Bool { configured.load(ordering: .acquiring) }
+    /// Config-scope events that arrived while `config_new` was still running (e.g. a scheduler
+    /// post made inside it). Home loop only.
+    var eventsBeforeConfigured: [PluginEvent] = []
     /// Config-scope async work; created on first use.
     private let scopeLock = NIOLock()
     private var _scope: AsyncScope?
@@ -47,6 +54,12 @@ final class FilterInstance: @unchecked Sendable {
                 "filter '\(instanceName)' rejected its config: \(rejection ?? "config_new returned NULL without saying why")")
         }
         context = created
+        configured.store(true, ordering: .releasing)
+        homeLoop.execute { [self] in
+            let early = eventsBeforeConfigured
+            eventsBeforeConfigured = []
+            for event in early { scope.deliver(event) }
+        }
     }
 
     /// The scope for config-owned async work; events go to `on_config_event` on `homeLoop`.
@@ -59,9 +72,10 @@ final class FilterInstance: @unchecked Sendable {
         }
     }
 
-    /// Cancels config-owned work and calls `config_destroy`. Control thread, after the last stream.
-    func destroy() {
-        scopeLock.withLock { _scope }?.close()
+    /// Stops config-owned work (waiting for its child processes to exit) and calls
+    /// `config_destroy`. Control thread, after the last stream.
+    func destroy() async {
+        await scopeLock.withLock { _scope }?.closeAndWait(graceMilliseconds: 500)
         if let context { type.hooks.config_destroy?(context) }
         context = nil
     }

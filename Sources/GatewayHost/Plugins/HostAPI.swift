@@ -236,8 +236,9 @@ enum HostAPI {
         // Scheduling.
         api.scheduler_new = { scope in
             guard let scope else { return nil }
+            // Any thread: a scheduler only captures the scope (weakly) and its loop.
             let asyncScope = AsyncScope.from(scope)
-            guard asyncScope.eventLoop.inEventLoop, !asyncScope.isClosed else { return nil }
+            guard !asyncScope.isClosedForScheduling else { return nil }
             return OpaquePointer(Unmanaged.passRetained(PluginScheduler(scope: asyncScope)).toOpaque())
         }
         api.scheduler_post = { scheduler, eventID in

@@ -67,7 +67,7 @@ final class GatewayRuntime: Sendable {
 
     /// Destroys filter configs (after the last stream) and closes upstream pools.
     func shutdown() async {
-        for instance in instances { instance.destroy() }
+        for instance in instances { await instance.destroy() }
         for backend in backends { await backend.shutdown() }
     }
 

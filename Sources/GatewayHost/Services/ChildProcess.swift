@@ -23,12 +23,16 @@ final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
     private var exitDelivered = false
     private var reaper: RepeatedTask?
+    private var terminating = false
+    /// Completes once the process has exited and was reaped.
+    let exited: EventLoopPromise<Void>
 
     private init(scope: AsyncScope, id: UInt64, pid: pid_t) {
         self.scope = scope
         self.id = id
         self.pid = pid
         self.eventLoop = scope.eventLoop
+        self.exited = scope.eventLoop.makePromise(of: Void.self)
     }
 
     static func spawn(scope: AsyncScope, spec: agw_process_spec, processID: UnsafeMutablePointer<UInt64>) -> agw_result {
@@ -100,7 +104,12 @@ final class ChildProcess: @unchecked Sendable {
     /// After both stdout and stderr closed, reap the child and report its exit.
     fileprivate func outputClosed() {
         openOutputs -= 1
-        guard openOutputs == 0 else { return }
+        if openOutputs == 0 { startReaping() }
+    }
+
+    /// Polls waitpid until the child is gone (it may exit while a grandchild holds the pipes).
+    private func startReaping() {
+        guard reaper == nil, !exitDelivered else { return }
         reaper = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { task in
             var status: Int32 = 0
             let reaped = waitpid(self.pid, &status, WNOHANG)
@@ -116,8 +125,10 @@ final class ChildProcess: @unchecked Sendable {
         exitDelivered = true
         exitStatus = code
         stdin?.close(promise: nil)
+        if terminating { kill(-pid, SIGKILL) }  // whatever the child left behind in its group
         scope?.exited(processID: id)
         scope?.deliver(PluginEvent(type: AGW_EVENT_PROCESS_EXIT, id: id, code: code))
+        exited.succeed()
     }
 
     func write(_ data: ByteBuffer) -> agw_result {
@@ -126,17 +137,21 @@ final class ChildProcess: @unchecked Sendable {
         return AGW_OK
     }
 
-    /// Close stdin; SIGTERM after `graceMilliseconds`; SIGKILL after as long again.
+    /// Close stdin; SIGTERM after `graceMilliseconds`; SIGKILL after as long again. Signals go to
+    /// the child's process group, so its own children stop too.
     func terminate(graceMilliseconds: UInt32) {
         let pid = self.pid
         eventLoop.execute {
+            guard !self.terminating, !self.exitDelivered else { return }
+            self.terminating = true
             self.stdin?.close(promise: nil)
+            self.startReaping()
             let grace = TimeAmount.milliseconds(Int64(max(graceMilliseconds, 1)))
             self.eventLoop.scheduleTask(in: grace) {
                 guard !self.exitDelivered else { return }
-                kill(pid, SIGTERM)
+                kill(-pid, SIGTERM)
                 self.eventLoop.scheduleTask(in: grace) {
-                    if !self.exitDelivered { kill(pid, SIGKILL) }
+                    if !self.exitDelivered { kill(-pid, SIGKILL) }
                 }
             }
         }

@@ -9,6 +9,7 @@
  *   1.0  2026-11-25  First stable release: entry symbol agw_plugin_entry_v1, agw_plugin,
  *                    agw_filter_type, agw_host_api, HTTP hooks, protocol (JSON-RPC) message hook,
  *                    events (scheduler, timers, HTTP calls with streamed bodies, child processes).
+ *                    scheduler_new may be called from any thread (config_new starts config-scope work).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -48,8 +49,9 @@
  *    home event loop, one at a time, possibly concurrently with stream hooks on other loops.
  *  - Host functions that take an agw_stream_host must be called on that stream's event loop
  *    (inside one of its hooks or events); elsewhere they return AGW_ERR_WRONG_THREAD.
- *  - Callable from ANY thread: log, log_enabled, metric_add, metric_record, scheduler_post,
- *    scheduler_free, now_unix_ns.
+ *  - Callable from ANY thread: log, log_enabled, metric_add, metric_record, scheduler_new,
+ *    scheduler_post, scheduler_free, now_unix_ns. (So config_new, on the control thread, can make a
+ *    config-scope scheduler and post to it to start work on the instance's home loop.)
  *  - To get from another thread (a Swift Task, a worker) back to a stream, create a scheduler on
  *    the stream and post to it; posting after the stream is gone is a harmless no-op.
  */
@@ -357,7 +359,8 @@ typedef struct agw_host_api {
     agw_result (*process_terminate)(agw_scope_host *scope, uint64_t process_id, uint32_t grace_ms);
 
     /* --- cross-thread scheduling ------------------------------------------------------------- */
-    /** Creates a scheduler bound to the scope's loop. The plugin owns it: scheduler_free it. */
+    /** Any thread. Creates a scheduler bound to the scope's loop (NULL once the scope is closed).
+     *  The plugin owns it: scheduler_free it. */
     agw_scheduler_host *(*scheduler_new)(agw_scope_host *scope);
     /** Any thread. Delivers AGW_EVENT_SCHEDULED with id = event_id; no-op once the scope is gone. */
     void (*scheduler_post)(agw_scheduler_host *scheduler, uint64_t event_id);

@@ -351,10 +351,55 @@ struct ResponseDelay: Filter {
     }
 }
 
+/// Starts work at configuration time, the way the MCP plugin starts stdio upstreams: `init` (on the
+/// control thread) posts to a config-scope scheduler; on the instance's home loop that event spawns
+/// `command` as a config-scope process; its first stdout line is then stamped on every request.
+final class ConfigScopeProcess: Filter, @unchecked Sendable {
+    static let name = "config-process"
+    struct Config: Decodable { var command: [String] }
+    let command: [String]
+    private let lock = NSLock()
+    private var firstLine = "-"
+    private var scheduler: Scheduler?
+
+    init(configuration: FilterConfiguration) throws {
+        command = try configuration.decode(Config.self).command
+        scheduler = configuration.scope.makeScheduler()
+        scheduler?.post(1)
+    }
+
+    func configurationEvent(_ event: PluginEvent, scope: Scope) {
+        switch event.kind {
+        case .scheduled:
+            if scope.spawnProcess(command) == nil { setLine("spawn failed") }
+        case .processStdout:
+            lock.lock()
+            if firstLine == "-" { firstLine = event.text }
+            lock.unlock()
+        default:
+            break
+        }
+    }
+
+    private func setLine(_ line: String) {
+        lock.lock()
+        firstLine = line
+        lock.unlock()
+    }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        lock.lock()
+        let line = firstLine
+        lock.unlock()
+        stream.setHeader("x-config-process", line)
+        return .continue
+    }
+}
+
 @c(agw_plugin_entry_v1)
 public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
     PluginExport.plugin(name: "test-filters", version: "0.0.1",
                         filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
-                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self],
+                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self, ConfigScopeProcess.self],
                         host: host)
 }
