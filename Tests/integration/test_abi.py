@@ -194,3 +194,32 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "rpc_set_params_outside_hook": WRONG_STATE, "rpc_resume_nothing_paused": WRONG_STATE,
         "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
     }, results
+
+
+def test_resume_inside_a_hook_that_continues_does_not_skip_a_later_stop(gateway, backend, tmp_path):
+    """The misuse filter calls resume() inside its own hook and then continues; a later filter's STOP
+    (on the response) must still pause the stream until that filter resumes it."""
+    plugin = tmp_path / "libmisuse.so"
+    subprocess.run(["cc", "-std=c11", "-shared", "-fPIC", "-fvisibility=hidden", "-I", str(HEADER_DIR),
+                    str(ROOT / "Tests" / "Fixtures" / "c" / "host_api_misuse.c"), "-o", str(plugin)], check=True)
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.misuse]
+    path = "{plugin}"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    [[routes]]
+    name = "r"
+    [[routes.filters]]
+    plugin = "tf.response-delay"
+    config = {{ delay_ms = 30 }}
+    [[routes.filters]]
+    plugin = "misuse"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    resp = request(gw.url + "/x")
+    assert resp.status == 200
+    assert resp.headers.get("x-delayed") == "1"  # the STOP was honored and the timer resumed it
