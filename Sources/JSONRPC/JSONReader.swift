@@ -40,6 +40,13 @@ struct JSONReader {
     /// value; body must consume the value.
     mutating func forEachMember(_ body: (String, inout JSONReader) throws(JSONRPCScanError) -> Void) throws(JSONRPCScanError) {
         skipWhitespace()
+        try walkObject(decodingNames: true, body)
+    }
+
+    /// The one object loop: `{`, then name `:` value pairs separated by `,`, then `}`. Member names
+    /// are decoded only when asked (skipping a nested object needs none; body then gets "").
+    private mutating func walkObject(decodingNames: Bool,
+                                     _ body: (String, inout JSONReader) throws(JSONRPCScanError) -> Void) throws(JSONRPCScanError) {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -48,11 +55,18 @@ struct JSONReader {
         }
         while true {
             skipWhitespace()
-            guard let key = try readString() else { throw .invalidJSON("expected a member name at byte \(index)") }
+            guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
+            let name: String
+            if decodingNames {
+                name = try readString() ?? ""
+            } else {
+                _ = try skipString()
+                name = ""
+            }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
-            try body(key, &self)
+            try body(name, &self)
             skipWhitespace()
             guard let next = peek() else { throw .invalidJSON("unterminated object") }
             index += 1
@@ -97,26 +111,7 @@ struct JSONReader {
         case UInt8(ascii: "\""):
             _ = try skipString()
         case UInt8(ascii: "{"):
-            index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
-                _ = try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard let next = peek() else { throw .invalidJSON("unterminated object") }
-                index += 1
-                if next == UInt8(ascii: "}") { return }
-                guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
-            }
+            try walkObject(decodingNames: false) { _, reader throws(JSONRPCScanError) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             index += 1
             skipWhitespace()

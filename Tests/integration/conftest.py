@@ -147,17 +147,19 @@ def free_port():
 
 @pytest.fixture(scope="session")
 def c_fixtures(tmp_path_factory):
-    """Tests/Fixtures/c/abi_fixture.c built once per broken-in-one-way case, header only."""
+    """Tests/Fixtures/c/abi_fixture.c built once per broken-in-one-way case, and host_api_misuse.c as
+    "MISUSE"; header only, warnings as errors."""
     out = tmp_path_factory.mktemp("c-fixtures")
     cases = ["PLAIN", "CONFIG_NULL", "UNKNOWN_STATUS", "NO_ENTRY", "WRONG_MAJOR_SYMBOL", "WRONG_MAJOR_FIELD",
              "ENTRY_NULL", "SMALL_STRUCT", "FOREIGN_SWIFT"]
+    sources = [(case, "abi_fixture.c", [f"-D{case}"]) for case in cases] + [("MISUSE", "host_api_misuse.c", [])]
     built = {}
-    for case in cases:
-        target = out / f"lib{case.lower()}.so"
+    for name, source, defines in sources:
+        target = out / f"lib{name.lower()}.so"
         subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC",
-                        "-fvisibility=hidden", f"-D{case}", "-I", str(HEADER_DIR),
-                        str(ROOT / "Tests" / "Fixtures" / "c" / "abi_fixture.c"), "-o", str(target)], check=True)
-        built[case] = target
+                        "-fvisibility=hidden", *defines, "-I", str(HEADER_DIR),
+                        str(ROOT / "Tests" / "Fixtures" / "c" / source), "-o", str(target)], check=True)
+        built[name] = target
     return built
 
 

@@ -39,7 +39,7 @@ def test_c_example_exports_only_its_entry(c_example):
     assert exported(c_example) == ["agw_plugin_entry_v1"]
 
 
-def validate(tmp_path, plugin_path, filter_config="{}"):
+def validate(tmp_path, plugin_path, filter_config="{}", plugin="fx"):
     config = tmp_path / "gw.toml"
     config.write_text(f"""
 [[listeners]]
@@ -50,7 +50,7 @@ path = "{plugin_path}"
 [[routes]]
 name = "r"
 [[routes.filters]]
-plugin = "fx"
+plugin = "{plugin}"
 config = {filter_config}
 [routes.backend]
 urls = ["http://127.0.0.1:9"]
@@ -99,22 +99,7 @@ def test_swift_plugin_rejecting_its_config_says_why(tmp_path):
 
 
 def test_swift_plugin_throwing_config_error(tmp_path):
-    config = tmp_path / "gw.toml"
-    config.write_text(f"""
-[[listeners]]
-name = "main"
-address = "127.0.0.1:0"
-[plugins.tf]
-path = "{BUILD / 'libtest_filters.so'}"
-[[routes]]
-name = "r"
-[[routes.filters]]
-plugin = "tf.picky"
-config = {{ reject = true }}
-[routes.backend]
-urls = ["http://127.0.0.1:9"]
-""")
-    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    result = validate(tmp_path, BUILD / "libtest_filters.so", filter_config="{ reject = true }", plugin="fx.picky")
     assert result.returncode == 1
     assert "this instance was configured with reject = true" in result.stderr
 
@@ -160,11 +145,8 @@ def test_validate_accepts_a_good_config_and_version_prints(tmp_path, c_fixtures)
     assert re.fullmatch(r"\d+\.\d+\.\d+\n", version.stdout)
 
 
-def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, backend, tmp_path):
-    plugin = tmp_path / "libmisuse.so"
-    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
-                    "-I", str(HEADER_DIR), str(ROOT / "Tests" / "Fixtures" / "c" / "host_api_misuse.c"), "-o", str(plugin)],
-                   check=True)
+def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, backend, c_fixtures):
+    plugin = c_fixtures["MISUSE"]
     gw = gateway(f"""
     [[listeners]]
     name = "main"
@@ -196,12 +178,10 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
     }, results
 
 
-def test_resume_inside_a_hook_that_continues_does_not_skip_a_later_stop(gateway, backend, tmp_path):
+def test_resume_inside_a_hook_that_continues_does_not_skip_a_later_stop(gateway, backend, c_fixtures):
     """The misuse filter calls resume() inside its own hook and then continues; a later filter's STOP
     (on the response) must still pause the stream until that filter resumes it."""
-    plugin = tmp_path / "libmisuse.so"
-    subprocess.run(["cc", "-std=c11", "-shared", "-fPIC", "-fvisibility=hidden", "-I", str(HEADER_DIR),
-                    str(ROOT / "Tests" / "Fixtures" / "c" / "host_api_misuse.c"), "-o", str(plugin)], check=True)
+    plugin = c_fixtures["MISUSE"]
     gw = gateway(f"""
     [[listeners]]
     name = "main"

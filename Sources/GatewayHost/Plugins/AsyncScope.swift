@@ -48,9 +48,8 @@ final class AsyncScope: @unchecked Sendable {
         get { closed.load(ordering: .acquiring) }
         set { closed.store(newValue, ordering: .releasing) }
     }
+    /// Atomic, so `scheduler_new` may read `isClosed` from any thread.
     private let closed = Atomic<Bool>(false)
-    /// Readable from any thread (for `scheduler_new`).
-    var isClosedForScheduling: Bool { isClosed }
 
     init(eventLoop: EventLoop, owner: Owner) {
         self.eventLoop = eventLoop

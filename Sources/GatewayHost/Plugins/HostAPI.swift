@@ -238,7 +238,7 @@ enum HostAPI {
             guard let scope else { return nil }
             // Any thread: a scheduler only captures the scope (weakly) and its loop.
             let asyncScope = AsyncScope.from(scope)
-            guard !asyncScope.isClosedForScheduling else { return nil }
+            guard !asyncScope.isClosed else { return nil }
             return OpaquePointer(Unmanaged.passRetained(PluginScheduler(scope: asyncScope)).toOpaque())
         }
         api.scheduler_post = { scheduler, eventID in

@@ -7,27 +7,20 @@ import PluginABI
 import Prometheus
 import Synchronization
 
-/// What the host offers every exchange and plugin: the event loops, the shared HTTP client,
-/// logging and metrics. Created once at startup; immutable or internally synchronized.
+/// What the host offers every exchange: the event loops, logging and the metrics registry.
+/// Created once at startup; immutable or internally synchronized. (What plugins reach without a
+/// handle, and their HTTP client, live in `ProcessWide`.)
 final class HostServices: Sendable {
     let group: EventLoopGroup
-    let httpClient: HTTPClient
     let logger: Logger
-    let pluginLogger: Logger
     let metrics: PrometheusCollectorRegistry
-    let pluginMetrics: PluginMetrics
     let allocator = ByteBufferAllocator()
     private let nextRequestID = Atomic<UInt64>(1)
 
     init(group: EventLoopGroup, logger: Logger) {
         self.group = group
         self.logger = logger
-        var pluginLogger = logger
-        pluginLogger[metadataKey: "source"] = "plugin"
-        self.pluginLogger = pluginLogger
         self.metrics = ProcessWide.metricsRegistry
-        self.pluginMetrics = ProcessWide.pluginMetrics
-        self.httpClient = ProcessWide.httpClient
     }
 
     func makeRequestID() -> UInt64 { nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue }

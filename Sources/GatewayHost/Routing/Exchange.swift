@@ -432,12 +432,7 @@ final class Exchange {
     func upstreamFailed(status: HTTPResponseStatus, message: String) {
         guard !isComplete else { return }
         services.logger.warning("upstream failed", metadata: ["route": "\(route.name)", "status": "\(status.code)", "reason": "\(message)"])
-        if responseStarted {
-            responder?.abortResponse()
-            markComplete()
-        } else {
-            fail(status: status, message, log: false)
-        }
+        fail(status: status, message, log: false)
     }
 
     private func writeResponseHead() {
