@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PluginKit", targets: ["PluginKit"]),
         // Plugins: each a shared library the gateway dlopens (lib<name>.so next to the executable).
         .library(name: "noop", type: .dynamic, targets: ["NoopPlugin"]),
+        .library(name: "mcp", type: .dynamic, targets: ["MCPPlugin"]),
         .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
         .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
@@ -74,8 +75,12 @@ let package = Package(
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], path: "Tests/JSONRPCTests"),
+        // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
+        .target(name: "MCPCore", dependencies: ["JSONRPC"], path: "Plugins/MCP/Core"),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"], path: "Tests/MCPCoreTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
+        + swiftPlugin("MCPPlugin", path: "Plugins/MCP/Plugin", dependencies: ["MCPCore"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

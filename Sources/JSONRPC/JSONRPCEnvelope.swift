@@ -87,6 +87,14 @@ public enum JSONRPCScanError: Error, Equatable, Sendable {
     /// A JSON array of messages; MCP since 2025-06-18 does not allow batches (-32600).
     case batch
 
+    /// What was wrong, for an error message.
+    public var reason: String {
+        switch self {
+        case .invalidJSON(let reason), .notAMessage(let reason): return reason
+        case .batch: return "batches are not supported"
+        }
+    }
+
     /// The JSON-RPC error code to answer with.
     public var code: Int {
         if case .invalidJSON = self { return -32700 }
@@ -102,6 +110,37 @@ public enum JSONObjectFields {
     public static func string(_ key: String, in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> String? {
         guard let value = value(key, in: range, of: bytes) else { return nil }
         var reader = JSONReader(bytes, range: value)
+        return (try? reader.readString()) ?? nil
+    }
+
+    /// Every member of the object at `range`: its decoded name and the raw range of its value, in
+    /// order. Nil when `range` is not an object.
+    public static func members(in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> [(name: String, value: Range<Int>)]? {
+        var reader = JSONReader(bytes, range: range)
+        var members: [(name: String, value: Range<Int>)] = []
+        do {
+            try reader.forEachMember { member, reader throws(JSONRPCScanError) in members.append((member, try reader.skipValue())) }
+        } catch {
+            return nil
+        }
+        return members
+    }
+
+    /// The raw ranges of the elements of the array at `range`; nil when it is not an array.
+    public static func elements(in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        var reader = JSONReader(bytes, range: range)
+        var elements: [Range<Int>] = []
+        do {
+            try reader.forEachElement { elements.append($0) }
+        } catch {
+            return nil
+        }
+        return elements
+    }
+
+    /// The decoded string at `range` (a JSON string literal), nil when it is not one.
+    public static func string(at range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> String? {
+        var reader = JSONReader(bytes, range: range)
         return (try? reader.readString()) ?? nil
     }
 

@@ -75,6 +75,25 @@ struct JSONReader {
         }
     }
 
+    /// Calls body with the range of each element of the array at the cursor.
+    mutating func forEachElement(_ body: (Range<Int>) -> Void) throws(JSONRPCScanError) {
+        skipWhitespace()
+        try expect(UInt8(ascii: "["))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        while true {
+            body(try skipValue())
+            skipWhitespace()
+            guard let next = peek() else { throw .invalidJSON("unterminated array") }
+            index += 1
+            if next == UInt8(ascii: "]") { return }
+            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or ']' at byte \(index - 1)") }
+        }
+    }
+
     /// Skips one value (after whitespace), checking it; returns its range.
     @discardableResult
     mutating func skipValue() throws(JSONRPCScanError) -> Range<Int> {

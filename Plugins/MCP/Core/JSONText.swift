@@ -1,0 +1,166 @@
+import JSONRPC
+
+/// Writing JSON text by hand, for the few small objects the gateway composes itself (envelopes,
+/// merged lists, errors). Everything an upstream or a client sent is copied through as bytes.
+public enum JSONText {
+    /// `value` as a JSON string literal, quotes included.
+    public static func quoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A JSON-RPC response carrying `result` (raw JSON) for the request with `id` (raw JSON).
+    public static func response(id: String, result: some Collection<UInt8>) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",\"id\":\(id),\"result\":".utf8)
+        out.reserveCapacity(out.count + result.count + 1)
+        out.append(contentsOf: result)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A JSON-RPC error response; `data` is raw JSON.
+    public static func errorResponse(id: String?, code: Int, message: String, data: String? = nil) -> [UInt8] {
+        var error = "{\"code\":\(code),\"message\":\(quoted(message))"
+        if let data { error += ",\"data\":\(data)" }
+        error += "}"
+        return errorResponse(id: id, error: Array(error.utf8))
+    }
+
+    /// A JSON-RPC error response carrying an error object (raw JSON) as an upstream sent it.
+    public static func errorResponse(id: String?, error: some Collection<UInt8>) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",\"id\":\(id ?? "null"),\"error\":".utf8)
+        out.append(contentsOf: error)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A request or notification (`id` nil) with raw JSON params.
+    public static func request(id: String?, method: String, params: (some Collection<UInt8>)?) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",".utf8)
+        if let id { out += Array("\"id\":\(id),".utf8) }
+        out += Array("\"method\":\(quoted(method))".utf8)
+        if let params {
+            out += Array(",\"params\":".utf8)
+            out.append(contentsOf: params)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// An object built from members whose values are raw JSON, in order.
+    public static func object(_ members: [(String, [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, (name, value)) in members.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += Array(quoted(name).utf8)
+            out.append(UInt8(ascii: ":"))
+            out += value
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// An array of raw JSON values.
+    public static func array(_ values: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += value
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The object `json` with the `missing` members (raw JSON values) added in front when it does
+    /// not have them already. Returns `json` unchanged when it is not an object.
+    public static func addingMembers(_ missing: [(String, String)], to json: [UInt8]) -> [UInt8] {
+        let present = JSONValue(json).members.map { Set($0.map(\.name)) }
+        guard let present else { return json }
+        let added = missing.filter { !present.contains($0.0) }
+        guard !added.isEmpty, let open = json.firstIndex(of: UInt8(ascii: "{")) else { return json }
+        var prefix = added.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",")
+        if present.count > 0 { prefix += "," }
+        var out = Array(json[...open])
+        out += Array(prefix.utf8)
+        out += json[(open + 1)...]
+        return out
+    }
+}
+
+/// A JSON value held as bytes, read lazily: members and elements are ranges into `bytes`.
+public struct JSONValue: Sendable {
+    public let bytes: [UInt8]
+    public let range: Range<Int>
+
+    public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
+        self.bytes = bytes
+        self.range = range ?? 0..<bytes.count
+    }
+
+    public var raw: ArraySlice<UInt8> { bytes[range] }
+    public var text: String { String(decoding: raw, as: UTF8.self) }
+
+    /// The object's members, or nil when this is not an object.
+    public var members: [(name: String, value: JSONValue)]? {
+        bytes.withUnsafeBytes { buffer in
+            JSONObjectFields.members(in: trimmed, of: buffer)?.map { ($0.name, JSONValue(bytes, range: $0.value)) }
+        }
+    }
+
+    /// The array's elements, or nil when this is not an array.
+    public var elements: [JSONValue]? {
+        bytes.withUnsafeBytes { buffer in
+            JSONObjectFields.elements(in: trimmed, of: buffer)?.map { JSONValue(bytes, range: $0) }
+        }
+    }
+
+    /// A member's value.
+    public subscript(_ name: String) -> JSONValue? {
+        bytes.withUnsafeBytes { buffer in
+            JSONObjectFields.value(name, in: trimmed, of: buffer).map { JSONValue(bytes, range: $0) }
+        }
+    }
+
+    /// The decoded string, when this is a string.
+    public var string: String? {
+        guard raw.first == UInt8(ascii: "\"") else { return nil }
+        return bytes.withUnsafeBytes { buffer in
+            JSONObjectFields.string(at: trimmed, of: buffer)
+        }
+    }
+
+    /// The integer, when this is one.
+    public var int: Int? { Int(text.trimmingWhitespace) }
+    public var isNull: Bool { text.trimmingWhitespace == "null" }
+
+    private var trimmed: Range<Int> {
+        var lower = range.lowerBound, upper = range.upperBound
+        while lower < upper, Self.isSpace(bytes[lower]) { lower += 1 }
+        while upper > lower, Self.isSpace(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var view = Substring(self)
+        while let first = view.first, first.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.isWhitespace { view.removeLast() }
+        return String(view)
+    }
+}

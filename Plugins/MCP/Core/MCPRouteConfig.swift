@@ -1,0 +1,216 @@
+/// The MCP handler's configuration (a route's `[routes.handler] config` table), checked strictly:
+/// an unknown key, a wrong type or a bad value is an error that names the key.
+public struct MCPRouteConfig: Sendable, Equatable {
+    /// How tool and prompt names (and resource URIs) are made unique across targets.
+    public enum PrefixMode: String, Sendable {
+        /// Prefix only when the route has more than one target (the default).
+        case conditional
+        case always
+        /// Never prefix; route by lookup. A name offered by two targets goes to the first, and the
+        /// collision is logged.
+        case never
+    }
+
+    /// What a route does when a target cannot be reached.
+    public enum FailureMode: String, Sendable {
+        /// Fail `initialize` and the merged lists while a target is down.
+        case closed
+        /// Serve from the healthy targets; the failed one is logged.
+        case open
+    }
+
+    public var targets: [MCPTarget]
+    public var prefix: PrefixMode = .conditional
+    public var failureMode: FailureMode = .closed
+    /// Issue `Mcp-Session-Id`s to handshake-era clients (false: stateless, no session header).
+    public var sessions = true
+    public var sessionTTLSeconds = 1800
+    /// Items per page of a merged list; 0 = everything in one page (the default, see README).
+    public var pageSize = 0
+    /// How long a target may take to answer one request.
+    public var requestTimeoutMilliseconds = 30_000
+    /// The server name the gateway reports to clients.
+    public var serverName = "agentgateway"
+
+    /// Whether `{target}_` prefixes apply.
+    public var prefixes: Bool {
+        switch prefix {
+        case .always: return true
+        case .never: return false
+        case .conditional: return targets.count > 1
+        }
+    }
+
+    public init(targets: [MCPTarget]) { self.targets = targets }
+
+    /// Reads the config table, given as JSON text.
+    public init(json: String) throws(MCPConfigError) {
+        var reader = try TableReader(table: JSONValue(Array(json.utf8)), path: "")
+        guard let targetTables = try reader.tables("targets"), !targetTables.isEmpty else {
+            throw MCPConfigError("'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
+        }
+        targets = []
+        for (index, targetTable) in targetTables.enumerated() {
+            targets.append(try MCPTarget(table: targetTable, path: "targets[\(index)]"))
+        }
+        var seen = Set<String>()
+        for target in targets where !seen.insert(target.name).inserted {
+            throw MCPConfigError("two targets are named '\(target.name)'; target names must be unique")
+        }
+        if let value = try reader.string("prefix") {
+            guard let mode = PrefixMode(rawValue: value) else {
+                throw MCPConfigError("prefix = \"\(value)\": use \"conditional\", \"always\" or \"never\"")
+            }
+            prefix = mode
+        }
+        let snakeCase = try reader.string("failure_mode")
+        let camelCase = try reader.string("failureMode")
+        if let value = snakeCase ?? camelCase {
+            guard let mode = FailureMode(rawValue: value) else {
+                throw MCPConfigError("failure_mode = \"\(value)\": use \"closed\" or \"open\"")
+            }
+            failureMode = mode
+        }
+        sessions = try reader.bool("sessions") ?? true
+        sessionTTLSeconds = try reader.int("session_ttl_seconds", range: 1...604_800) ?? 1800
+        pageSize = try reader.int("page_size", range: 0...100_000) ?? 0
+        requestTimeoutMilliseconds = try reader.int("request_timeout_ms", range: 1...3_600_000) ?? 30_000
+        serverName = try reader.string("server_name") ?? "agentgateway"
+        try reader.finish()
+    }
+}
+
+/// One upstream MCP server.
+public struct MCPTarget: Sendable, Equatable {
+    public enum Transport: Sendable, Equatable {
+        /// A child process speaking one JSON-RPC message per line.
+        case stdio(command: String, arguments: [String], environment: [String: String], workingDirectory: String)
+        /// The 2024-11-05 HTTP+SSE transport: GET the SSE URL, POST to the `endpoint` it names.
+        case sse(url: String)
+        /// Streamable HTTP.
+        case http(url: String)
+    }
+
+    /// Letters, digits and `-`; the prefix of the target's names.
+    public var name: String
+    public var transport: Transport
+    /// Extra headers on every request to the target (e.g. a static bearer token).
+    public var headers: [String: String] = [:]
+    /// Overrides the route's `request_timeout_ms`.
+    public var timeoutMilliseconds: Int?
+
+    public init(name: String, transport: Transport) {
+        self.name = name
+        self.transport = transport
+    }
+
+    init(table: JSONValue, path: String) throws(MCPConfigError) {
+        var reader = try TableReader(table: table, path: path)
+        guard let name = try reader.string("name") else { throw MCPConfigError("\(path): 'name' is required") }
+        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII,
+              name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }),
+              name.count <= 32 else {
+            throw MCPConfigError("\(path).name = \"\(name)\": use 1-32 ASCII letters, digits and '-', starting with a letter (it becomes the '\(name)_' prefix)")
+        }
+        self.name = name
+        let type = try reader.string("type") ?? ""
+        switch type {
+        case "stdio":
+            guard let command = try reader.string("command"), !command.isEmpty else {
+                throw MCPConfigError("\(path): a stdio target needs 'command'")
+            }
+            transport = .stdio(command: command, arguments: try reader.strings("args") ?? [],
+                               environment: try reader.stringTable("env") ?? [:], workingDirectory: try reader.string("cwd") ?? "")
+        case "sse", "http":
+            guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw MCPConfigError("\(path): a \(type) target needs 'url' (http:// or https://)")
+            }
+            transport = type == "sse" ? .sse(url: url) : .http(url: url)
+        default:
+            throw MCPConfigError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
+        }
+        headers = try reader.stringTable("headers") ?? [:]
+        timeoutMilliseconds = try reader.int("timeout_ms", range: 1...3_600_000)
+        try reader.finish()
+    }
+}
+
+/// A configuration mistake, with a message that says what to change.
+public struct MCPConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Reads typed values out of a table and remembers which keys were read, so leftovers are errors.
+struct TableReader {
+    let members: [String: JSONValue]
+    let path: String
+    private var used = Set<String>()
+
+    init(table: JSONValue, path: String) throws(MCPConfigError) {
+        guard let members = table.members else { throw MCPConfigError("\(path.isEmpty ? "the config" : path) must be a table") }
+        self.members = Dictionary(members.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.path = path.isEmpty ? "" : path + "."
+    }
+
+    private mutating func value(_ key: String) -> JSONValue? {
+        used.insert(key)
+        return members[key]
+    }
+
+    private func wrong(_ key: String, _ what: String) -> MCPConfigError { MCPConfigError("\(path)\(key) must be \(what)") }
+
+    mutating func string(_ key: String) throws(MCPConfigError) -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value.string else { throw wrong(key, "a string") }
+        return string
+    }
+
+    mutating func bool(_ key: String) throws(MCPConfigError) -> Bool? {
+        guard let value = value(key) else { return nil }
+        switch value.text.trimmingWhitespace {
+        case "true": return true
+        case "false": return false
+        default: throw wrong(key, "true or false")
+        }
+    }
+
+    mutating func int(_ key: String, range: ClosedRange<Int>) throws(MCPConfigError) -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let number = value.int else { throw wrong(key, "an integer") }
+        guard range.contains(number) else { throw MCPConfigError("\(path)\(key) = \(number) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return number
+    }
+
+    mutating func strings(_ key: String) throws(MCPConfigError) -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard let strings = value.elements?.compactMap(\.string), strings.count == value.elements?.count else {
+            throw wrong(key, "an array of strings")
+        }
+        return strings
+    }
+
+    mutating func stringTable(_ key: String) throws(MCPConfigError) -> [String: String]? {
+        guard let value = value(key) else { return nil }
+        guard let members = value.members else { throw wrong(key, "a table of strings") }
+        var table: [String: String] = [:]
+        for member in members {
+            guard let string = member.value.string else { throw wrong(key + "." + member.name, "a string") }
+            table[member.name] = string
+        }
+        return table
+    }
+
+    mutating func tables(_ key: String) throws(MCPConfigError) -> [JSONValue]? {
+        guard let value = value(key) else { return nil }
+        guard let elements = value.elements, elements.allSatisfy({ $0.members != nil }) else { throw wrong(key, "an array of tables") }
+        return elements
+    }
+
+    /// Fails on the first key nobody asked for.
+    func finish() throws(MCPConfigError) {
+        if let unknown = members.keys.sorted().first(where: { !used.contains($0) }) {
+            throw MCPConfigError("unknown key '\(path)\(unknown)'")
+        }
+    }
+}

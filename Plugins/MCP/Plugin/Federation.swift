@@ -1,0 +1,658 @@
+import Foundation
+import JSONRPC
+import MCPCore
+import PluginKit
+
+/// The federated server behind one MCP route: the targets' connections, the requests in flight,
+/// and the merging of lists. Everything here runs on the route configuration's home loop (its
+/// config-scope events); streams on other loops hand work in through ``submit(_:)`` and get
+/// answers through their ``Mailbox``.
+final class Federation: UpstreamDelegate, @unchecked Sendable {
+    /// A client request routed to one target.
+    final class Call: @unchecked Sendable {
+        let mailbox: Mailbox
+        /// The client's id, as raw JSON.
+        let clientID: String
+        let method: String
+        let target: String
+        let params: JSONValue?
+        var rewrite: ParamsRewrite
+        /// Stateless-era exchanges cancel when the client goes away; handshake-era ones do not.
+        let cancelsWhenAbandoned: Bool
+        fileprivate var upstreamID: Int?
+
+        init(mailbox: Mailbox, clientID: String, method: String, target: String, params: JSONValue?, rewrite: ParamsRewrite,
+             cancelsWhenAbandoned: Bool) {
+            self.mailbox = mailbox
+            self.clientID = clientID
+            self.method = method
+            self.target = target
+            self.params = params
+            self.rewrite = rewrite
+            self.cancelsWhenAbandoned = cancelsWhenAbandoned
+        }
+
+        var clientProgressToken: String? { params.flatMap(ParamsRewrite.progressToken(in:)) }
+    }
+
+    enum Work: Sendable {
+        case call(Call)
+        case list(ListKind, Mailbox)
+        case describe(Mailbox)
+        /// The client's answer to a relayed server→client request.
+        case clientResponse(JSONValue, JSONRPCEnvelope)
+        /// `notifications/cancelled` from a client (its raw request id).
+        case cancel(sessionID: String?, requestID: String)
+        /// The client left before the answer.
+        case abandon(Mailbox)
+        case setLogLevel(JSONValue)
+    }
+
+    private enum TargetState { case starting, ready, down(String) }
+
+    private final class Target {
+        let upstream: Upstream
+        var state = TargetState.starting
+        /// False until the first start succeeded or failed (`initialize` waits for that).
+        var settled = false
+        var capabilities: JSONValue?
+        var instructions: String?
+        var nextID = 1
+        var pending: [Int: Pending] = [:]
+        var waiting: [() -> Void] = []
+        var restartAttempts = 0
+        let timeout: TimeInterval
+        var name: String { upstream.target.name }
+        init(upstream: Upstream, timeout: TimeInterval) {
+            self.upstream = upstream
+            self.timeout = timeout
+        }
+        var downReason: String? { if case .down(let reason) = state { return reason } else { return nil } }
+        var isReady: Bool { if case .ready = state { return true } else { return false } }
+    }
+
+    private struct Pending {
+        enum Purpose {
+            case handshake
+            case call(Call)
+            case listPage(ListJob, targetIndex: Int)
+            case ignore
+        }
+        var purpose: Purpose
+        var deadline: Date
+    }
+
+    /// One merged list being collected from every target.
+    private final class ListJob {
+        let kind: ListKind
+        let mailbox: Mailbox?
+        var items: [[MergedList.Item]?]
+        var failures: [(target: String, reason: String)] = []
+        var pages = 0
+        init(kind: ListKind, mailbox: Mailbox?, targetCount: Int) {
+            self.kind = kind
+            self.mailbox = mailbox
+            items = Array(repeating: nil, count: targetCount)
+        }
+        var isComplete: Bool { items.allSatisfy { $0 != nil } }
+    }
+
+    static let startEventID: UInt64 = 1
+    static let inboxEventID: UInt64 = 2
+    static let handshakeVersion = "2025-11-25"
+
+    let config: MCPRouteConfig
+    let names: NameMapper
+    let sessions: SessionStore
+    /// Name → target for `prefix = "never"` (and to report collisions); shared with streams.
+    let index = Locked<[String: String]>([:])
+    private let inbox = Locked<[Work]>([])
+    private let scheduler: Scheduler?
+    private var targets: [Target] = []
+    private var describeWaiters: [Mailbox] = []
+    /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
+    private var relayed: [String: (target: Int, upstreamID: String)] = [:]
+    private var nextRelayID = 1
+    /// Client requests in flight, by session and client id, for cancellation.
+    private var inFlight: [String: (target: Int, upstreamID: Int)] = [:]
+    private var sweepTimer: UInt64?
+    private var restartTimers: [UInt64: Int] = [:]
+    private var lastSessionSweep = Date()
+
+    init(config: MCPRouteConfig, scope: Scope) {
+        self.config = config
+        names = NameMapper(targetNames: config.targets.map(\.name), prefixes: config.prefixes)
+        sessions = SessionStore(ttlSeconds: config.sessionTTLSeconds)
+        scheduler = scope.makeScheduler()
+        targets = config.targets.map { target in
+            let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds
+            return Target(upstream: Upstream.make(target, timeoutMilliseconds: timeout), timeout: TimeInterval(timeout) / 1000)
+        }
+        for target in targets { target.upstream.delegate = self }
+        // Targets start on the home loop, once the configuration exists.
+        scheduler?.post(Self.startEventID)
+    }
+
+    /// Hands work to the home loop (any thread).
+    func submit(_ work: Work) {
+        inbox.withLock { $0.append(work) }
+        scheduler?.post(Self.inboxEventID)
+    }
+
+    /// The target name for a client's tool/prompt name or resource URI, and the target's own name.
+    func resolve(_ clientName: String, uri: Bool) -> (target: String, name: String)? {
+        if let resolved = names.resolve(clientName, uri: uri) { return resolved }
+        if names.prefixes { return nil }
+        if config.targets.count == 1 { return (config.targets[0].name, clientName) }
+        return index.withLock { $0[(uri ? "uri:" : "name:") + clientName] }.map { ($0, clientName) }
+    }
+
+    // MARK: - home loop
+
+    /// Every config-scope event of the route lands here.
+    func handle(_ event: PluginEvent, scope: Scope) {
+        homeScope = scope
+        switch event.kind {
+        case .scheduled where event.id == Self.startEventID:
+            for target in targets { start(target, scope: scope) }
+            sweepTimer = scope.startTimer(milliseconds: 250)
+        case .scheduled where event.id == Self.inboxEventID:
+            for work in inbox.withLock({ inbox in defer { inbox.removeAll() }; return inbox }) { perform(work, scope: scope) }
+        case .timer where event.id == sweepTimer:
+            sweep(scope: scope)
+            sweepTimer = scope.startTimer(milliseconds: 250)
+        case .timer:
+            if let index = restartTimers.removeValue(forKey: event.id) { start(targets[index], scope: scope) }
+        default:
+            for target in targets where target.upstream.handle(event, scope: scope) { return }
+        }
+    }
+
+    /// The route configuration's scope (set by the first event; the same handle every time).
+    private var homeScope: Scope?
+
+    private func start(_ target: Target, scope: Scope) {
+        homeScope = scope
+        target.state = .starting
+        target.upstream.start(scope)
+    }
+
+    private func perform(_ work: Work, scope: Scope) {
+        homeScope = scope
+        switch work {
+        case .call(let call): dispatch(call)
+        case .list(let kind, let mailbox): startList(kind, mailbox: mailbox)
+        case .describe(let mailbox): describe(to: mailbox)
+        case .clientResponse(let message, let envelope): relayBack(message, envelope)
+        case .cancel(let sessionID, let requestID): cancel(key: Self.key(sessionID, requestID), reason: "cancelled by the client")
+        case .abandon(let mailbox): abandon(mailbox)
+        case .setLogLevel(let params):
+            for target in targets where target.isReady && target.capabilities?["logging"] != nil {
+                send(request: "logging/setLevel", params: Array(params.raw), to: target, purpose: .ignore)
+            }
+        }
+    }
+
+    private static func key(_ sessionID: String?, _ requestID: String) -> String { (sessionID ?? "") + "|" + requestID }
+
+    // MARK: targets
+
+    func upstreamConnected(_ upstream: Upstream) {
+        guard let target = target(of: upstream) else { return }
+        let params = """
+            {"protocolVersion":"\(Self.handshakeVersion)","capabilities":{"elicitation":{},"sampling":{},"roots":{"listChanged":true}},\
+            "clientInfo":{"name":"agentgateway","version":"0.1.0"}}
+            """
+        send(request: "initialize", params: Array(params.utf8), to: target, purpose: .handshake)
+    }
+
+    private func handshakeCompleted(_ target: Target, result: JSONValue) {
+        target.capabilities = result["capabilities"]
+        target.instructions = result["instructions"]?.string
+        target.upstream.protocolVersion = result["protocolVersion"]?.string ?? Self.handshakeVersion
+        target.upstream.send(JSONText.request(id: nil, method: "notifications/initialized", params: nil as [UInt8]?), requestID: nil, scope: scope)
+        target.state = .ready
+        target.settled = true
+        target.restartAttempts = 0
+        let server = result["serverInfo"]?["name"]?.string ?? "?"
+        log(.info, "target '\(target.name)' is ready (server '\(server)', protocol \(target.upstream.protocolVersion ?? "?"))")
+        runWaiting(target)
+        answerDescribeWaiters()
+        if !names.prefixes, targets.count > 1 {
+            // Route by lookup: learn who owns which name now.
+            for kind in ListKind.allCases { startList(kind, mailbox: nil) }
+        }
+    }
+
+    func upstream(_ upstream: Upstream, failed reason: String) {
+        guard let target = target(of: upstream), let index = targets.firstIndex(where: { $0 === target }) else { return }
+        if case .down = target.state { return }
+        target.state = .down(reason)
+        target.settled = true
+        upstream.stop(scope)
+        let pending = target.pending
+        target.pending.removeAll()
+        for (id, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, of: target, upstreamID: id, reason: reason) }
+        runWaiting(target)
+        let delay = min(30_000, 500 << min(target.restartAttempts, 6))
+        target.restartAttempts += 1
+        log(.warning, "target '\(target.name)' is down: \(reason); restarting in \(delay) ms")
+        if let timer = scope.startTimer(milliseconds: UInt32(delay)) { restartTimers[timer] = index }
+        answerDescribeWaiters()
+    }
+
+    func upstream(_ upstream: Upstream, requestFailed requestID: Int, reason: String) {
+        guard let target = target(of: upstream), let entry = target.pending.removeValue(forKey: requestID) else { return }
+        if case .handshake = entry.purpose {
+            self.upstream(upstream, failed: "initialize failed: \(reason)")
+            return
+        }
+        fail(entry, of: target, upstreamID: requestID, reason: reason)
+    }
+
+    func upstream(_ upstream: Upstream, log line: String) {
+        log(.debug, "target '\(upstream.target.name)' stderr: \(line)")
+    }
+
+    func upstream(_ upstream: Upstream, received bytes: [UInt8], relatedTo requestID: Int?) {
+        guard let target = target(of: upstream) else { return }
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.scan(bytes)
+        } catch {
+            log(.warning, "target '\(target.name)' sent a message that is not JSON-RPC (\(error)); ignored")
+            return
+        }
+        let message = JSONValue(bytes)
+        let params = envelope.params.map { JSONValue(bytes, range: $0) }
+        switch envelope.kind {
+        case .result, .error:
+            guard let idRange = envelope.id, let id = JSONValue(bytes, range: idRange).int,
+                  let entry = target.pending.removeValue(forKey: id) else { return }
+            let result = envelope.result.map { JSONValue(bytes, range: $0) }
+            let error = envelope.error.map { JSONValue(bytes, range: $0) }
+            complete(entry, of: target, upstreamID: id, result: result, error: error)
+        case .request:
+            let id = envelope.id.map { JSONValue(bytes, range: $0).text } ?? "null"
+            serverRequest(envelope.method ?? "", id: id, params: params, from: target, relatedTo: requestID)
+        case .notification:
+            serverNotification(envelope.method ?? "", params: params, message: message, from: target, relatedTo: requestID)
+        }
+    }
+
+    private func target(of upstream: Upstream) -> Target? { targets.first { $0.upstream === upstream } }
+
+    private var scope: Scope { homeScope! }
+
+    private func runWaiting(_ target: Target) {
+        let waiting = target.waiting
+        target.waiting.removeAll()
+        waiting.forEach { $0() }
+    }
+
+    // MARK: requests to targets
+
+    private func send(request method: String, params: [UInt8]?, to target: Target, purpose: Pending.Purpose) {
+        let id = target.nextID
+        target.nextID += 1
+        target.pending[id] = Pending(purpose: purpose, deadline: Date().addingTimeInterval(target.timeout))
+        target.upstream.send(JSONText.request(id: String(id), method: method, params: params), requestID: id, scope: scope)
+    }
+
+    private func dispatch(_ call: Call) {
+        guard let target = targets.first(where: { $0.name == call.target }) else {
+            call.mailbox.deliver(.error(Self.error(-32602, "Unknown target '\(call.target)'")))
+            return
+        }
+        switch target.state {
+        case .starting:
+            target.waiting.append { [weak self] in self?.dispatch(call) }
+        case .down(let reason):
+            call.mailbox.deliver(.error(Self.error(-32603, "MCP server '\(target.name)' is unavailable: \(reason)")))
+        case .ready:
+            let id = target.nextID
+            if call.clientProgressToken != nil { call.rewrite.progressToken = String(id) }
+            call.upstreamID = id
+            if let index = targets.firstIndex(where: { $0 === target }) {
+                inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = (index, id)
+            }
+            send(request: call.method, params: call.params.map { call.rewrite.apply(to: $0) }, to: target, purpose: .call(call))
+        }
+    }
+
+    private func complete(_ entry: Pending, of target: Target, upstreamID: Int, result: JSONValue?, error: JSONValue?) {
+        switch entry.purpose {
+        case .handshake:
+            if let result {
+                handshakeCompleted(target, result: result)
+            } else {
+                target.upstream.delegate?.upstream(target.upstream, failed: "initialize was refused: \(error?.text ?? "?")")
+            }
+        case .call(let call):
+            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+            if let result {
+                call.mailbox.deliver(.result(call.method == "resources/read" ? clientURIs(in: result, of: target) : Array(result.raw)))
+            } else {
+                call.mailbox.deliver(.error(error.map { Array($0.raw) } ?? Self.error(-32603, "empty answer")))
+            }
+        case .listPage(let job, let index):
+            if let result {
+                collectPage(job, targetIndex: index, result: result)
+            } else {
+                listFailed(job, targetIndex: index, reason: error?["message"]?.string ?? "the list request failed")
+            }
+        case .ignore:
+            break
+        }
+    }
+
+    private func fail(_ entry: Pending, of target: Target, upstreamID: Int, reason: String) {
+        switch entry.purpose {
+        case .handshake, .ignore:
+            break
+        case .call(let call):
+            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+            call.mailbox.deliver(.error(Self.error(-32603, "MCP server '\(target.name)' failed: \(reason)")))
+        case .listPage(let job, let index):
+            listFailed(job, targetIndex: index, reason: reason)
+        }
+    }
+
+    private func sweep(scope: Scope) {
+        homeScope = scope
+        let now = Date()
+        for target in targets {
+            let expired = target.pending.filter { $0.value.deadline < now }.sorted { $0.key < $1.key }
+            for (id, entry) in expired {
+                target.pending[id] = nil
+                if case .handshake = entry.purpose {
+                    upstream(target.upstream, failed: "no answer to initialize within \(Int(target.timeout * 1000)) ms")
+                    break
+                }
+                sendCancelled(id, to: target, reason: "timed out")
+                if case .call(let call) = entry.purpose {
+                    inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+                    call.mailbox.deliver(.error(Self.error(-32001, "MCP server '\(target.name)' did not answer within \(Int(target.timeout * 1000)) ms")))
+                } else {
+                    fail(entry, of: target, upstreamID: id, reason: "no answer within \(Int(target.timeout * 1000)) ms")
+                }
+            }
+        }
+        if now.timeIntervalSince(lastSessionSweep) > 10 {
+            lastSessionSweep = now
+            sessions.sweep()
+        }
+    }
+
+    private func sendCancelled(_ upstreamID: Int, to target: Target, reason: String) {
+        let params = "{\"requestId\":\(upstreamID),\"reason\":\(JSONText.quoted(reason))}"
+        target.upstream.send(JSONText.request(id: nil, method: "notifications/cancelled", params: Array(params.utf8)), requestID: nil, scope: scope)
+    }
+
+    private func cancel(key: String, reason: String) {
+        guard let (index, upstreamID) = inFlight.removeValue(forKey: key) else { return }
+        let target = targets[index]
+        guard let entry = target.pending.removeValue(forKey: upstreamID) else { return }
+        sendCancelled(upstreamID, to: target, reason: reason)
+        if case .call(let call) = entry.purpose {
+            call.mailbox.deliver(.error(Self.error(-32800, "Request cancelled")))
+        }
+    }
+
+    private func abandon(_ mailbox: Mailbox) {
+        for target in targets {
+            for (id, entry) in target.pending {
+                guard case .call(let call) = entry.purpose, call.mailbox === mailbox, call.cancelsWhenAbandoned else { continue }
+                target.pending[id] = nil
+                inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+                sendCancelled(id, to: target, reason: "the client closed the stream")
+            }
+        }
+    }
+
+    // MARK: server → client
+
+    private func serverRequest(_ method: String, id: String, params: JSONValue?, from target: Target, relatedTo requestID: Int?) {
+        if method == "ping" {
+            target.upstream.send(JSONText.response(id: id, result: Array("{}".utf8)), requestID: nil, scope: scope)
+            return
+        }
+        // The client exchange that caused it: the one whose HTTP response carried it, else (stdio,
+        // SSE: the wire does not say) the latest call in flight on this target.
+        let origin = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
+            ?? target.pending.sorted(by: { $0.key > $1.key }).lazy.compactMap({ Self.call(of: $0.value) }).first
+        guard ["elicitation/create", "sampling/createMessage", "roots/list"].contains(method),
+              let origin, origin.mailbox.relaysServerRequests, let targetIndex = targets.firstIndex(where: { $0 === target }) else {
+            let reason = "the gateway cannot relay \(method) to a client here"
+            target.upstream.send(JSONText.errorResponse(id: id, code: -32601, message: reason), requestID: nil, scope: scope)
+            return
+        }
+        let gatewayID = JSONText.quoted("agw-\(nextRelayID)")
+        nextRelayID += 1
+        relayed[gatewayID] = (targetIndex, id)
+        origin.mailbox.deliver(.message(JSONText.request(id: gatewayID, method: method, params: params.map { Array($0.raw) })))
+    }
+
+    private static func call(of entry: Pending) -> Call? {
+        if case .call(let call) = entry.purpose { return call }
+        return nil
+    }
+
+    /// The client answered a relayed request: send it to the target under the target's id.
+    private func relayBack(_ message: JSONValue, _ envelope: JSONRPCEnvelope) {
+        guard let idRange = envelope.id else { return }
+        let id = JSONValue(message.bytes, range: idRange).text
+        guard let (targetIndex, upstreamID) = relayed.removeValue(forKey: id) else {
+            log(.debug, "a client answered \(id), which the gateway did not ask; ignored")
+            return
+        }
+        let answer: [UInt8]
+        if let result = envelope.result {
+            answer = JSONText.response(id: upstreamID, result: message.bytes[result])
+        } else if let error = envelope.error {
+            answer = JSONText.errorResponse(id: upstreamID, error: message.bytes[error])
+        } else {
+            return
+        }
+        targets[targetIndex].upstream.send(answer, requestID: nil, scope: scope)
+    }
+
+    private func serverNotification(_ method: String, params: JSONValue?, message: JSONValue, from target: Target, relatedTo requestID: Int?) {
+        switch method {
+        case "notifications/progress":
+            guard let params, let token = params["progressToken"]?.int, let call = target.pending[token].flatMap(Self.call(of:)),
+                  let clientToken = call.clientProgressToken, let members = params.members else { return }
+            let rewritten = JSONText.object(members.map { ($0.name, $0.name == "progressToken" ? Array(clientToken.utf8) : Array($0.value.raw)) })
+            call.mailbox.deliver(.message(JSONText.request(id: nil, method: method, params: rewritten)))
+        case "notifications/message":
+            let related = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
+            if let related {
+                related.mailbox.deliver(.message(Array(message.raw)))
+            } else {
+                sessions.listeners().forEach { $0.deliver(.message(Array(message.raw))) }
+            }
+        case "notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed":
+            sessions.listeners().forEach { $0.deliver(.message(Array(message.raw))) }
+            if !names.prefixes, targets.count > 1, let kind = ListKind(method: method.replacingOccurrences(of: "notifications/", with: "")
+                .replacingOccurrences(of: "list_changed", with: "list")) {
+                startList(kind, mailbox: nil)
+            }
+        case "notifications/resources/updated":
+            guard let uri = params?["uri"]?.string else { return }
+            let mapped = "{\"uri\":\(JSONText.quoted(names.clientName(target: target.name, name: uri, uri: true)))}"
+            let notification = JSONText.request(id: nil, method: method, params: Array(mapped.utf8))
+            sessions.listeners().forEach { $0.deliver(.message(notification)) }
+        default:
+            break
+        }
+    }
+
+    // MARK: describe
+
+    private func describe(to mailbox: Mailbox) {
+        if targets.contains(where: { !$0.settled }) {
+            describeWaiters.append(mailbox)
+            return
+        }
+        let down = targets.filter { $0.downReason != nil }
+        if config.failureMode == .closed, let first = down.first {
+            mailbox.deliver(.error(Self.error(-32603, "MCP server '\(first.name)' is unavailable: \(first.downReason ?? "")")))
+            return
+        }
+        mailbox.deliver(.description(ServerDescription(capabilities: mergedCapabilities(), instructions: mergedInstructions())))
+    }
+
+    private func answerDescribeWaiters() {
+        guard !targets.contains(where: { !$0.settled }) else { return }
+        let waiters = describeWaiters
+        describeWaiters.removeAll()
+        waiters.forEach(describe(to:))
+    }
+
+    /// The union of the ready targets' capabilities: each capability a target declares, with the
+    /// sub-flags any target declares. `experimental` and `tasks` are not federated.
+    private func mergedCapabilities() -> [UInt8] {
+        var order: [String] = []
+        var merged: [String: [(String, [UInt8])]] = [:]
+        for target in targets where target.isReady {
+            for (name, value) in target.capabilities?.members ?? [] where name != "experimental" && name != "tasks" {
+                if merged[name] == nil {
+                    order.append(name)
+                    merged[name] = []
+                }
+                for (flag, flagValue) in value.members ?? [] where !(merged[name]?.contains { $0.0 == flag } ?? false) {
+                    merged[name]?.append((flag, Array(flagValue.raw)))
+                }
+            }
+        }
+        return JSONText.object(order.map { ($0, JSONText.object(merged[$0] ?? [])) })
+    }
+
+    private func mergedInstructions() -> String? {
+        let parts = targets.filter(\.isReady).compactMap { target in target.instructions.map { "[\(target.name)] \($0)" } }
+        return parts.isEmpty ? nil : parts.joined(separator: "\n\n")
+    }
+
+    // MARK: lists
+
+    private func startList(_ kind: ListKind, mailbox: Mailbox?) {
+        let job = ListJob(kind: kind, mailbox: mailbox, targetCount: targets.count)
+        for index in targets.indices { requestPage(job, targetIndex: index, cursor: nil) }
+    }
+
+    private func requestPage(_ job: ListJob, targetIndex: Int, cursor: String?) {
+        let target = targets[targetIndex]
+        switch target.state {
+        case .starting where !target.settled || cursor != nil:
+            target.waiting.append { [weak self] in self?.requestPage(job, targetIndex: targetIndex, cursor: cursor) }
+        case .starting:
+            listFailed(job, targetIndex: targetIndex, reason: "it is restarting")
+        case .down(let reason):
+            listFailed(job, targetIndex: targetIndex, reason: reason)
+        case .ready:
+            guard target.capabilities?[job.kind.capability] != nil else {
+                job.items[targetIndex] = []
+                finishIfComplete(job)
+                return
+            }
+            if cursor == nil { job.items[targetIndex] = nil }
+            let params = cursor.map { Array("{\"cursor\":\(JSONText.quoted($0))}".utf8) }
+            send(request: job.kind.method, params: params, to: target, purpose: .listPage(job, targetIndex: targetIndex))
+        }
+    }
+
+    /// Pages collected so far per target, while more pages come.
+    private var partialPages: [ObjectIdentifier: [Int: [MergedList.Item]]] = [:]
+
+    private func collectPage(_ job: ListJob, targetIndex: Int, result: JSONValue) {
+        let target = targets[targetIndex]
+        var collected = partialPages[ObjectIdentifier(job)]?[targetIndex] ?? []
+        for item in result[job.kind.arrayKey]?.elements ?? [] {
+            guard let members = item.members, let name = item[job.kind.keyField]?.string else { continue }
+            let clientName = names.clientName(target: target.name, name: name, uri: job.kind.namesAreURIs)
+            let json = clientName == name ? Array(item.raw) : JSONText.object(members.map {
+                ($0.name, $0.name == job.kind.keyField ? Array(JSONText.quoted(clientName).utf8) : Array($0.value.raw))
+            })
+            collected.append(MergedList.Item(target: target.name, name: name, json: json))
+        }
+        job.pages += 1
+        if let next = result["nextCursor"]?.string, !next.isEmpty, job.pages < 1000 {
+            partialPages[ObjectIdentifier(job), default: [:]][targetIndex] = collected
+            requestPage(job, targetIndex: targetIndex, cursor: next)
+            return
+        }
+        partialPages[ObjectIdentifier(job)]?[targetIndex] = nil
+        job.items[targetIndex] = collected
+        finishIfComplete(job)
+    }
+
+    private func listFailed(_ job: ListJob, targetIndex: Int, reason: String) {
+        guard job.items[targetIndex] == nil else { return }
+        partialPages[ObjectIdentifier(job)]?[targetIndex] = nil
+        job.failures.append((targets[targetIndex].name, reason))
+        job.items[targetIndex] = []
+        finishIfComplete(job)
+    }
+
+    private func finishIfComplete(_ job: ListJob) {
+        guard job.isComplete else { return }
+        partialPages[ObjectIdentifier(job)] = nil
+        if let failure = job.failures.first {
+            if config.failureMode == .closed {
+                job.mailbox?.deliver(.error(Self.error(-32603, "MCP server '\(failure.target)' is unavailable: \(failure.reason)")))
+                return
+            }
+            for failure in job.failures {
+                log(.warning, "\(job.kind.method): leaving out MCP server '\(failure.target)': \(failure.reason)")
+            }
+        }
+        var items = job.items.flatMap { $0 ?? [] }
+        if !names.prefixes {
+            items = deduplicated(items, kind: job.kind)
+        }
+        job.mailbox?.deliver(.list(MergedList(items: items)))
+    }
+
+    /// Without prefixes, a name offered by two targets goes to the first; the collision is logged.
+    private func deduplicated(_ items: [MergedList.Item], kind: ListKind) -> [MergedList.Item] {
+        var owners: [String: String] = [:]
+        var kept: [MergedList.Item] = []
+        for item in items {
+            if let owner = owners[item.name] {
+                if owner != item.target {
+                    log(.warning, "\(kind.targetKind) '\(item.name)' is offered by '\(owner)' and '\(item.target)'; "
+                        + "'\(item.target)''s is hidden (set prefix = \"always\" to keep both)")
+                }
+                continue
+            }
+            owners[item.name] = item.target
+            kept.append(item)
+        }
+        let prefix = kind.namesAreURIs ? "uri:" : "name:"
+        if kind != .resourceTemplates {
+            index.withLock { index in for (name, target) in owners { index[prefix + name] = target } }
+        }
+        return kept
+    }
+
+    /// A `resources/read` result with each `contents[].uri` mapped to the name clients see.
+    private func clientURIs(in result: JSONValue, of target: Target) -> [UInt8] {
+        guard names.prefixes, let members = result.members else { return Array(result.raw) }
+        return JSONText.object(members.map { member in
+            guard member.name == "contents", let contents = member.value.elements else { return (member.name, Array(member.value.raw)) }
+            return (member.name, JSONText.array(contents.map { content in
+                guard let fields = content.members, let uri = content["uri"]?.string else { return Array(content.raw) }
+                let mapped = names.clientName(target: target.name, name: uri, uri: true)
+                return JSONText.object(fields.map { ($0.name, $0.name == "uri" ? Array(JSONText.quoted(mapped).utf8) : Array($0.value.raw)) })
+            }))
+        })
+    }
+
+    // MARK: helpers
+
+    static func error(_ code: Int, _ message: String) -> [UInt8] {
+        Array("{\"code\":\(code),\"message\":\(JSONText.quoted(message))}".utf8)
+    }
+
+    private func log(_ level: LogLevel, _ message: String) { homeScope?.log(level, message) }
+}

@@ -1,0 +1,470 @@
+import Foundation
+import JSONRPC
+import MCPCore
+import PluginKit
+
+/// The `mcp` handler: speaks MCP's Streamable HTTP transport to clients of both eras on the
+/// route's path and answers them as one server federated from the route's targets.
+///
+/// Per request it reads the JSON-RPC message once (``JSONRPCEnvelope``), checks the era's
+/// headers, publishes the message to the route's filters (`on_rpc_message`) and hands it to the
+/// ``Federation`` on the configuration's home loop. Answers come back through a ``Mailbox`` and
+/// leave as JSON, or as SSE once a notification or a server→client request precedes the answer.
+final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
+    static let name = "mcp"
+    static let kind = FilterKind.handler
+
+    static let modernVersions = ["2026-07-28"]
+    static let handshakeVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
+    static let serverVersion = "0.1.0"
+
+    let config: MCPRouteConfig
+    let federation: Federation
+
+    init(configuration: FilterConfiguration) throws {
+        do {
+            config = try MCPRouteConfig(json: configuration.json)
+        } catch {
+            throw FilterConfiguration.Invalid(error.description)
+        }
+        federation = Federation(config: config, scope: configuration.scope)
+    }
+
+    func configurationEvent(_ event: PluginEvent, scope: Scope) { federation.handle(event, scope: scope) }
+
+    // MARK: - HTTP
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        switch stream.attribute(.method) ?? "" {
+        case "POST":
+            let accept = stream.headers().filter { $0.name.lowercased() == "accept" }.map { $0.value.lowercased() }.joined(separator: ",")
+            guard accept.contains("*/*") || (accept.contains("application/json") && accept.contains("text/event-stream")) else {
+                return reply(stream, status: 406, id: nil, code: -32600,
+                             message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
+            }
+            guard (stream.header("content-type") ?? "").lowercased().hasPrefix("application/json") else {
+                return reply(stream, status: 415, id: nil, code: -32600, message: "Unsupported Media Type: send Content-Type: application/json")
+            }
+            if endOfStream { return reply(stream, status: 400, id: nil, code: -32700, message: "Parse error: empty body") }
+            return .continue
+        case "GET":
+            return openListener(stream)
+        case "DELETE":
+            return closeSession(stream)
+        default:
+            stream.sendLocalReply(status: 405, headers: [("allow", "GET, POST, DELETE")])
+            return .replied
+        }
+    }
+
+    func requestBody(_ stream: FilterStream) -> FilterStatus {
+        let bytes = stream.body(of: .request) ?? []
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.scan(bytes)
+        } catch {
+            let message = (error.code == -32700 ? "Parse error: " : "Invalid Request: ") + error.reason
+            return reply(stream, status: 400, id: nil, code: error.code, message: message)
+        }
+        let exchange = ClientExchange(
+            clientID: envelope.id.map { JSONValue(bytes, range: $0).text } ?? "null",
+            method: envelope.method ?? "", params: envelope.params.map { JSONValue(bytes, range: $0) })
+        stream.state = exchange
+        if let refusal = checkEra(stream, exchange, envelope) { return refusal }
+
+        switch envelope.kind {
+        case .result, .error:
+            federation.submit(.clientResponse(JSONValue(bytes), envelope))
+            return accepted(stream)
+        case .notification:
+            let verdict = publish(stream, exchange, kind: AGW_RPC_NOTIFICATION)
+            if exchange.method == "notifications/cancelled", verdict.decision != .reject, let requestID = exchange.params?["requestId"] {
+                federation.submit(.cancel(sessionID: exchange.sessionID, requestID: requestID.text))
+            }
+            return accepted(stream)
+        case .request:
+            return handleRequest(stream, exchange)
+        }
+    }
+
+    /// Works out the client's era from its headers and `_meta`, and checks what that era requires.
+    /// Returns the reply when the request is refused.
+    private func checkEra(_ stream: FilterStream, _ exchange: ClientExchange, _ envelope: JSONRPCEnvelope) -> FilterStatus? {
+        let headerVersion = stream.header("mcp-protocol-version")
+        let metaVersion = exchange.params?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.string
+        let isModern = metaVersion != nil || (headerVersion.map { !Self.handshakeVersions.contains($0) } ?? false)
+        guard isModern else {
+            exchange.era = .handshake
+            guard config.sessions, exchange.method != "initialize" else { return nil }
+            guard let sessionID = stream.header("mcp-session-id") else {
+                return reply(stream, status: 400, id: exchange.clientID, code: -32600,
+                             message: "Bad Request: missing Mcp-Session-Id header (send initialize first)")
+            }
+            guard federation.sessions.touch(sessionID) else {
+                return reply(stream, status: 404, id: exchange.clientID, code: -32600, message: "Session not found (initialize again)")
+            }
+            exchange.sessionID = sessionID
+            return nil
+        }
+        exchange.era = .modern
+        let requested = headerVersion ?? metaVersion ?? ""
+        guard Self.modernVersions.contains(requested) else {
+            let supported = (Self.modernVersions + Self.handshakeVersions.reversed()).map(JSONText.quoted).joined(separator: ",")
+            return reply(stream, status: 400, id: exchange.clientID, code: -32022, message: "Unsupported protocol version: \(requested)",
+                         data: "{\"supported\":[\(supported)],\"requested\":\(JSONText.quoted(requested))}")
+        }
+        guard envelope.kind == .request || envelope.kind == .notification else { return nil }
+        guard metaVersion == requested else {
+            return reply(stream, status: 400, id: exchange.clientID, code: -32020,
+                         message: "Header mismatch: MCP-Protocol-Version (\(headerVersion ?? "missing")) must equal _meta protocolVersion (\(metaVersion ?? "missing"))")
+        }
+        guard Self.decodedHeader(stream.header("mcp-method")) == exchange.method else {
+            return reply(stream, status: 400, id: exchange.clientID, code: -32020,
+                         message: "Header mismatch: Mcp-Method must equal the body's method '\(exchange.method)'")
+        }
+        if let nameKey = Self.nameKey(exchange.method) {
+            let name = exchange.params?[nameKey]?.string
+            guard Self.decodedHeader(stream.header("mcp-name")) == name else {
+                return reply(stream, status: 400, id: exchange.clientID, code: -32020,
+                             message: "Header mismatch: Mcp-Name must equal params.\(nameKey)")
+            }
+        }
+        return nil
+    }
+
+    /// The params member a method routes by, for the `Mcp-Name` check.
+    private static func nameKey(_ method: String) -> String? {
+        switch method {
+        case "tools/call", "prompts/get": return "name"
+        case "resources/read": return "uri"
+        default: return nil
+        }
+    }
+
+    /// Header values that are not plain ASCII arrive as `=?base64?…?=`.
+    private static func decodedHeader(_ value: String?) -> String? {
+        guard let value, value.hasPrefix("=?base64?"), value.hasSuffix("?="), value.count >= 11 else { return value }
+        let encoded = String(value.dropFirst(9).dropLast(2))
+        return Data(base64Encoded: encoded).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: - requests
+
+    private func handleRequest(_ stream: FilterStream, _ exchange: ClientExchange) -> FilterStatus {
+        let method = exchange.method
+        switch method {
+        case "initialize" where exchange.era == .handshake, "server/discover":
+            return publishThen(stream, exchange) { _ in
+                self.federation.submit(.describe(self.openMailbox(stream, exchange)))
+            }
+        case "ping":
+            return reply(stream, result: Array("{}".utf8), exchange)
+        case "logging/setLevel":
+            return publishThen(stream, exchange) { params in
+                if let params { self.federation.submit(.setLogLevel(params)) }
+                self.finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: Array("{}".utf8)))
+            }
+        default:
+            break
+        }
+        if let kind = ListKind(method: method) {
+            if let cursor = exchange.params?["cursor"]?.string {
+                guard let offset = ListCursor.decode(cursor) else {
+                    return reply(stream, status: 200, id: exchange.clientID, code: -32602, message: "Invalid cursor")
+                }
+                exchange.listOffset = offset
+            }
+            exchange.listKind = kind
+            return publishThen(stream, exchange) { _ in
+                self.federation.submit(.list(kind, self.openMailbox(stream, exchange)))
+            }
+        }
+        guard let route = Route(method: method, params: exchange.params) else {
+            return reply(stream, status: exchange.era == .modern ? 404 : 200, id: exchange.clientID, code: -32601,
+                         message: "Method not found: \(method)")
+        }
+        guard let clientName = route.clientName, let resolved = federation.resolve(clientName, uri: route.isURI) else {
+            return reply(stream, status: 200, id: exchange.clientID, code: -32602, message: route.unknownMessage(exchange.params))
+        }
+        return publishThen(stream, exchange, target: resolved.name, targetKind: route.targetKind, upstream: resolved.target) { params in
+            var rewrite = ParamsRewrite()
+            if route.inRef { rewrite.refMember = (route.key, resolved.name) } else { rewrite.member = (route.key, resolved.name) }
+            let call = Federation.Call(mailbox: self.openMailbox(stream, exchange), clientID: exchange.clientID, method: method,
+                                       target: resolved.target, params: params, rewrite: rewrite,
+                                       cancelsWhenAbandoned: exchange.era == .modern)
+            self.federation.submit(.call(call))
+        }
+    }
+
+    /// How a routed method names its target.
+    private struct Route {
+        var key: String
+        var isURI: Bool
+        var inRef = false
+        var targetKind: String
+        var clientName: String?
+
+        init?(method: String, params: JSONValue?) {
+            switch method {
+            case "tools/call": (key, isURI, targetKind) = ("name", false, "tool")
+            case "prompts/get": (key, isURI, targetKind) = ("name", false, "prompt")
+            case "resources/read", "resources/subscribe", "resources/unsubscribe": (key, isURI, targetKind) = ("uri", true, "resource")
+            case "completion/complete":
+                inRef = true
+                let isPrompt = params?["ref"]?["type"]?.string == "ref/prompt"
+                (key, isURI, targetKind) = isPrompt ? ("name", false, "prompt") : ("uri", true, "resource")
+                clientName = params?["ref"]?[key]?.string
+                return
+            default: return nil
+            }
+            clientName = params?[key]?.string
+        }
+
+        func unknownMessage(_ params: JSONValue?) -> String {
+            let name = clientName ?? ""
+            switch targetKind {
+            case "tool": return "Unknown tool: \(name)"
+            case "prompt": return "Unknown prompt: \(name)"
+            default: return "Resource not found: \(name)"
+            }
+        }
+    }
+
+    /// Publishes the request to the route's filters; runs `proceed` with the (possibly rewritten)
+    /// params once they allow it.
+    private func publishThen(_ stream: FilterStream, _ exchange: ClientExchange, target: String = "", targetKind: String = "",
+                             upstream: String = "", proceed: @escaping (JSONValue?) -> Void) -> FilterStatus {
+        let verdict = publish(stream, exchange, kind: AGW_RPC_REQUEST, target: target, targetKind: targetKind, upstream: upstream)
+        switch verdict.decision {
+        case .allow:
+            proceed(verdict.rewrittenParams.map { JSONValue(Array($0.utf8)) } ?? exchange.params)
+            return .continue
+        case .reject:
+            return reply(stream, status: 200, id: exchange.clientID, code: Int(verdict.errorCode), message: verdict.errorMessage)
+        case .pending:
+            exchange.afterVerdict = { verdict in
+                guard verdict.decision == .allow else {
+                    self.finish(stream, exchange, response: JSONText.errorResponse(
+                        id: exchange.clientID, code: Int(verdict.errorCode), message: verdict.errorMessage))
+                    return
+                }
+                proceed(verdict.rewrittenParams.map { JSONValue(Array($0.utf8)) } ?? exchange.params)
+            }
+            return .continue
+        }
+    }
+
+    private func publish(_ stream: FilterStream, _ exchange: ClientExchange, kind: agw_rpc_kind, target: String = "",
+                         targetKind: String = "", upstream: String = "") -> RPCVerdict {
+        stream.publishRPC(method: exchange.method, id: exchange.clientID, target: target, targetKind: targetKind, upstream: upstream,
+                          sessionID: exchange.sessionID ?? "", params: exchange.params?.text ?? "", kind: kind)
+    }
+
+    private func openMailbox(_ stream: FilterStream, _ exchange: ClientExchange) -> Mailbox {
+        if let mailbox = exchange.mailbox { return mailbox }
+        let mailbox = Mailbox(scheduler: stream.makeScheduler()!, sessionID: exchange.sessionID,
+                              relaysServerRequests: exchange.era == .handshake)
+        exchange.mailbox = mailbox
+        return mailbox
+    }
+
+    // MARK: - answers
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard let exchange = stream.state as? ClientExchange else { return }
+        switch event.kind {
+        case .scheduled where event.id == Mailbox.eventID:
+            for delivery in exchange.mailbox?.drain() ?? [] { deliver(delivery, stream, exchange) }
+        case .rpcVerdict:
+            guard let verdict = stream.lastRPCVerdict(), let next = exchange.afterVerdict else { return }
+            exchange.afterVerdict = nil
+            next(verdict)
+        default:
+            break
+        }
+    }
+
+    func streamComplete(_ stream: FilterStream) {
+        guard let exchange = stream.state as? ClientExchange, let mailbox = exchange.mailbox else { return }
+        if exchange.isListener, let sessionID = exchange.sessionID {
+            federation.sessions.removeListener(mailbox, for: sessionID)
+        } else if !exchange.finished {
+            federation.submit(.abandon(mailbox))
+        }
+    }
+
+    private func deliver(_ delivery: Delivery, _ stream: FilterStream, _ exchange: ClientExchange) {
+        guard !exchange.finished else { return }
+        switch delivery {
+        case .message(let message):
+            if !exchange.streaming {
+                exchange.streaming = true
+                stream.respond(status: 200, headers: sseHeaders(exchange))
+            }
+            stream.respondBody(Self.sseEvent(message))
+        case .result(let result):
+            var result = result
+            if exchange.era == .modern {
+                var required = [("resultType", "\"complete\"")]
+                if exchange.method == "resources/read" { required += [("ttlMs", "0"), ("cacheScope", "\"private\"")] }
+                result = JSONText.addingMembers(required, to: result)
+            }
+            finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: result))
+        case .error(let error):
+            finish(stream, exchange, response: JSONText.errorResponse(id: exchange.clientID, error: error))
+        case .list(let list):
+            finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: listResult(list, stream, exchange)))
+        case .description(let description):
+            describe(description, stream, exchange)
+        }
+    }
+
+    /// Filters hide items (`on_rpc_message` with kind LIST_ITEM), then the page is cut.
+    private func listResult(_ list: MergedList, _ stream: FilterStream, _ exchange: ClientExchange) -> [UInt8] {
+        guard let kind = exchange.listKind else { return Array("{}".utf8) }
+        let visible = list.items.filter { item in
+            stream.publishRPC(method: kind.method, id: exchange.clientID, target: item.name, targetKind: kind.targetKind,
+                              upstream: item.target, sessionID: exchange.sessionID ?? "",
+                              params: String(decoding: item.json, as: UTF8.self), kind: AGW_RPC_LIST_ITEM).decision != .reject
+        }
+        let start = min(exchange.listOffset, visible.count)
+        let end = config.pageSize == 0 ? visible.count : min(visible.count, start + config.pageSize)
+        var members: [(String, [UInt8])] = [(kind.arrayKey, JSONText.array(visible[start..<end].map(\.json)))]
+        if end < visible.count { members.append(("nextCursor", Array(JSONText.quoted(ListCursor.encode(offset: end)).utf8))) }
+        if exchange.era == .modern {
+            members += [("ttlMs", Array("0".utf8)), ("cacheScope", Array("\"private\"".utf8)), ("resultType", Array("\"complete\"".utf8))]
+        }
+        return JSONText.object(members)
+    }
+
+    private func describe(_ description: ServerDescription, _ stream: FilterStream, _ exchange: ClientExchange) {
+        let serverInfo = "{\"name\":\(JSONText.quoted(config.serverName)),\"version\":\"\(Self.serverVersion)\"}"
+        var members: [(String, [UInt8])] = []
+        var headers: [(String, String)] = []
+        if exchange.era == .modern {
+            members.append(("supportedVersions", Array("[\(Self.modernVersions.map(JSONText.quoted).joined(separator: ","))]".utf8)))
+            members.append(("capabilities", description.capabilities))
+            members.append(("_meta", Array("{\"io.modelcontextprotocol/serverInfo\":\(serverInfo)}".utf8)))
+            members += [("ttlMs", Array("0".utf8)), ("cacheScope", Array("\"private\"".utf8)), ("resultType", Array("\"complete\"".utf8))]
+        } else {
+            let requested = exchange.params?["protocolVersion"]?.string ?? ""
+            let version = Self.handshakeVersions.contains(requested) ? requested : Self.handshakeVersions.last!
+            members.append(("protocolVersion", Array(JSONText.quoted(version).utf8)))
+            members.append(("capabilities", description.capabilities))
+            members.append(("serverInfo", Array(serverInfo.utf8)))
+            if config.sessions {
+                let sessionID = federation.sessions.create(protocolVersion: version)
+                headers.append(("mcp-session-id", sessionID))
+            }
+        }
+        if let instructions = description.instructions { members.append(("instructions", Array(JSONText.quoted(instructions).utf8))) }
+        finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: JSONText.object(members)), headers: headers)
+    }
+
+    /// Sends the final answer: as the last SSE event when a stream was started, else as JSON.
+    private func finish(_ stream: FilterStream, _ exchange: ClientExchange, response: [UInt8], headers: [(String, String)] = []) {
+        guard !exchange.finished else { return }
+        exchange.finished = true
+        if exchange.streaming {
+            stream.respondBody(Self.sseEvent(response), endOfStream: true)
+        } else {
+            stream.respond(status: 200, headers: [("content-type", "application/json")] + headers)
+            stream.respondBody(response, endOfStream: true)
+        }
+    }
+
+    private func sseHeaders(_ exchange: ClientExchange) -> [(String, String)] {
+        [("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("x-accel-buffering", "no")]
+    }
+
+    private static func sseEvent(_ message: [UInt8]) -> [UInt8] {
+        Array("event: message\ndata: ".utf8) + message + Array("\n\n".utf8)
+    }
+
+    private func reply(_ stream: FilterStream, result: [UInt8], _ exchange: ClientExchange) -> FilterStatus {
+        var result = result
+        if exchange.era == .modern { result = JSONText.addingMembers([("resultType", "\"complete\"")], to: result) }
+        stream.sendLocalReply(status: 200, headers: [("content-type", "application/json")],
+                              body: String(decoding: JSONText.response(id: exchange.clientID, result: result), as: UTF8.self))
+        return .replied
+    }
+
+    /// Answers now with a JSON-RPC error.
+    private func reply(_ stream: FilterStream, status: Int, id: String?, code: Int, message: String, data: String? = nil) -> FilterStatus {
+        let body = JSONText.errorResponse(id: id, code: code, message: message, data: data)
+        stream.sendLocalReply(status: status, headers: [("content-type", "application/json")], body: String(decoding: body, as: UTF8.self))
+        return .replied
+    }
+
+    private func accepted(_ stream: FilterStream) -> FilterStatus {
+        stream.sendLocalReply(status: 202)
+        return .replied
+    }
+
+    // MARK: - sessions
+
+    /// GET: the session's stream for notifications that belong to no request (list changes).
+    private func openListener(_ stream: FilterStream) -> FilterStatus {
+        guard config.sessions, !(stream.header("mcp-protocol-version").map(Self.modernVersions.contains) ?? false) else {
+            stream.sendLocalReply(status: 405, headers: [("allow", "POST")])
+            return .replied
+        }
+        guard let sessionID = stream.header("mcp-session-id") else {
+            return reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
+        }
+        guard federation.sessions.touch(sessionID) else {
+            return reply(stream, status: 404, id: nil, code: -32600, message: "Session not found (initialize again)")
+        }
+        let exchange = ClientExchange(clientID: "null", method: "GET", params: nil)
+        exchange.era = .handshake
+        exchange.sessionID = sessionID
+        exchange.isListener = true
+        exchange.streaming = true
+        stream.state = exchange
+        federation.sessions.setListener(openMailbox(stream, exchange), for: sessionID)
+        stream.respond(status: 200, headers: sseHeaders(exchange) + [("mcp-session-id", sessionID)])
+        stream.respondBody(": listening\n\n")
+        return .continue
+    }
+
+    /// DELETE: ends the session.
+    private func closeSession(_ stream: FilterStream) -> FilterStatus {
+        guard config.sessions else {
+            stream.sendLocalReply(status: 405, headers: [("allow", "POST")])
+            return .replied
+        }
+        guard let sessionID = stream.header("mcp-session-id") else {
+            return reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
+        }
+        guard federation.sessions.remove(sessionID) else {
+            return reply(stream, status: 404, id: nil, code: -32600, message: "Session not found")
+        }
+        stream.sendLocalReply(status: 200)
+        return .replied
+    }
+}
+
+/// One client HTTP exchange with the MCP handler (per-stream state).
+final class ClientExchange {
+    enum Era { case handshake, modern }
+    var era = Era.handshake
+    let clientID: String
+    let method: String
+    let params: JSONValue?
+    var sessionID: String?
+    var mailbox: Mailbox?
+    /// The response is an SSE stream (it started with a message before the answer).
+    var streaming = false
+    var finished = false
+    /// A session's GET stream.
+    var isListener = false
+    var listKind: ListKind?
+    var listOffset = 0
+    var afterVerdict: ((RPCVerdict) -> Void)?
+
+    init(clientID: String, method: String, params: JSONValue?) {
+        self.clientID = clientID
+        self.method = method
+        self.params = params
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import MCPCore
+import PluginKit
+
+/// A value guarded by a lock, for the little state that streams on other event loops share with
+/// the federation's home loop.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
+/// What the federation sends back to a client's HTTP exchange.
+enum Delivery: Sendable {
+    /// A complete JSON-RPC message for the client before the answer: a progress or log
+    /// notification, or a server→client request (elicitation, sampling, roots). Turns a JSON
+    /// answer into an SSE stream.
+    case message([UInt8])
+    /// The result object (raw JSON) of the client's request.
+    case result([UInt8])
+    /// An error object (raw JSON), as an upstream sent it or the gateway made it.
+    case error([UInt8])
+    /// A merged list, before filters hide items and the page is cut.
+    case list(MergedList)
+    /// The capabilities of the federation, for `initialize` / `server/discover`.
+    case description(ServerDescription)
+}
+
+/// Items of a merged list, in target order, names already mapped to what clients see.
+struct MergedList: Sendable {
+    struct Item: Sendable {
+        var target: String
+        /// The target's own name or URI.
+        var name: String
+        var json: [UInt8]
+    }
+    var items: [Item]
+}
+
+/// What `initialize` / `server/discover` report: the union of the ready targets.
+struct ServerDescription: Sendable {
+    /// Raw JSON of the merged capabilities object.
+    var capabilities: [UInt8]
+    var instructions: String?
+}
+
+/// Where the federation's answers for one HTTP exchange go. Posting wakes the exchange's stream
+/// on its own loop; once the client has left, posts are no-ops and the mailbox is dropped.
+final class Mailbox: @unchecked Sendable {
+    static let eventID: UInt64 = 0x4D4350 // "MCP"
+    private let items = Locked<[Delivery]>([])
+    private let scheduler: Scheduler
+    /// The client's session (handshake era), for relaying server→client requests.
+    let sessionID: String?
+    /// Whether server→client requests may be relayed here (handshake era, SSE accepted).
+    let relaysServerRequests: Bool
+
+    init(scheduler: Scheduler, sessionID: String?, relaysServerRequests: Bool) {
+        self.scheduler = scheduler
+        self.sessionID = sessionID
+        self.relaysServerRequests = relaysServerRequests
+    }
+
+    func deliver(_ delivery: Delivery) {
+        items.withLock { $0.append(delivery) }
+        scheduler.post(Self.eventID)
+    }
+
+    func drain() -> [Delivery] { items.withLock { items in defer { items.removeAll() }; return items } }
+}
