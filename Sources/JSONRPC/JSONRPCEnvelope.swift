@@ -43,7 +43,10 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
             case "jsonrpc": version = try reader.skipValue()
             case "id": id = try reader.skipValue()
             case "method":
-                guard let name = try reader.readString() else { throw .notAMessage("\"method\" must be a string") }
+                guard let name = try reader.readString() else {
+                    try reader.skipValue() // malformed JSON is reported as such first (-32700)
+                    throw .notAMessage("\"method\" must be a string")
+                }
                 method = name
             case "params": params = try reader.skipValue()
             case "result": result = try reader.skipValue()

@@ -1,0 +1,96 @@
+"""An MCP server built with the official Python SDK (mcp 2.x, `MCPServer`), used as an upstream of
+the gateway in the integration tests. Usage: upstream_server.py NAME stdio|sse|http [PORT]
+
+Every server has the same `add` tool (so names collide across targets), plus tools that report
+progress, ask the client for input (elicitation), sleep (timeouts, cancellation) and say which
+server answered. If MCP_UPSTREAM_EVENTS names a file, cancellations are appended to it."""
+import asyncio
+import os
+import sys
+
+from pydantic import BaseModel
+
+from mcp.server.mcpserver import Context, MCPServer
+
+NAME = sys.argv[1]
+TRANSPORT = sys.argv[2]
+EVENTS = os.environ.get("MCP_UPSTREAM_EVENTS")
+
+server = MCPServer(NAME, instructions=f"The {NAME} test server.")
+
+
+def record(event):
+    if EVENTS:
+        with open(EVENTS, "a") as f:
+            f.write(f"{NAME} {event}\n")
+
+
+@server.tool()
+def add(a: int, b: int) -> str:
+    """Adds two integers."""
+    return str(a + b)
+
+
+@server.tool()
+def whoami() -> str:
+    """Names the server that answered."""
+    return NAME
+
+
+@server.tool()
+def pid() -> str:
+    """The server's process id (tests kill it)."""
+    return str(os.getpid())
+
+
+@server.tool()
+async def count(n: int, ctx: Context) -> str:
+    """Counts to n, reporting progress."""
+    for i in range(1, n + 1):
+        await ctx.report_progress(i, n)
+        await asyncio.sleep(0.02)
+    return f"{NAME} counted to {n}"
+
+
+class Name(BaseModel):
+    name: str
+
+
+@server.tool()
+async def ask_name(ctx: Context) -> str:
+    """Asks the client for a name (elicitation)."""
+    answer = await ctx.elicit("What is your name?", Name)
+    if answer.action == "accept":
+        return f"hello {answer.data.name} from {NAME}"
+    return f"{answer.action} at {NAME}"
+
+
+@server.tool()
+async def sleep(seconds: float) -> str:
+    """Sleeps, then answers (for timeouts and cancellation)."""
+    try:
+        await asyncio.sleep(seconds)
+    except BaseException:
+        record("cancelled")
+        raise
+    return "slept"
+
+
+@server.prompt()
+def greet(name: str) -> str:
+    """A greeting prompt."""
+    return f"{NAME} greets {name}"
+
+
+@server.resource(f"{NAME}://info")
+def info() -> str:
+    """Says which server this is."""
+    return f"info from {NAME}"
+
+
+if TRANSPORT == "stdio":
+    server.run("stdio")
+elif TRANSPORT == "sse":
+    server.run("sse", host="127.0.0.1", port=int(sys.argv[3]))
+else:
+    server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[3]))

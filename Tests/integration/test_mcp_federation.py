@@ -1,0 +1,324 @@
+"""The MCP plugin federating MCP servers written with the official Python SDK (stdio, legacy SSE,
+Streamable HTTP), driven by the official Python client in both protocol eras, plus the failure
+cases: dead targets, a killed child, timeouts, malformed input, unknown sessions."""
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp.types import ElicitResult
+
+from conftest import ROOT, Process, free_port, request, wait_for
+
+UPSTREAM = ROOT / "Tests" / "Fixtures" / "mcp" / "upstream_server.py"
+ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def serve(tmp_path, name, transport):
+    """Starts upstream_server.py over sse or http on a free port; returns (process, url)."""
+    port = free_port()
+    proc = Process([sys.executable, str(UPSTREAM), name, transport, str(port)], tmp_path / f"{name}.log",
+                   env={**os.environ, "MCP_UPSTREAM_EVENTS": str(tmp_path / "events.txt")})
+    wait_for(lambda: "Uvicorn running" in proc.output(), timeout=20, what=f"{name} upstream")
+    return proc, f"http://127.0.0.1:{port}" + ("/sse" if transport == "sse" else "/mcp")
+
+
+def stdio_target(name, extra=""):
+    return f"""
+    [[routes.handler.config.targets]]
+    name = "{name}"
+    type = "stdio"
+    command = "{sys.executable}"
+    args = ["{UPSTREAM}", "{name}", "stdio"]
+    {extra}
+    """
+
+
+def url_target(name, transport, url, extra=""):
+    return f"""
+    [[routes.handler.config.targets]]
+    name = "{name}"
+    type = "{transport}"
+    url = "{url}"
+    {extra}
+    """
+
+
+def mcp_route(targets, options=""):
+    return f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.mcp]
+    [[routes]]
+    name = "mcp"
+    [routes.match]
+    path_prefix = "/mcp"
+    [routes.handler]
+    plugin = "mcp"
+    [routes.handler.config]
+    {options}
+    {targets}
+    """
+
+
+@pytest.fixture
+def upstreams(tmp_path):
+    """One legacy-SSE and one Streamable HTTP upstream."""
+    started = [serve(tmp_path, "legacy", "sse"), serve(tmp_path, "remote", "http")]
+    yield {"legacy": started[0][1], "remote": started[1][1]}
+    for proc, _ in started:
+        proc.stop()
+
+
+@pytest.fixture
+def federation(gateway, upstreams, tmp_path):
+    """A gateway federating three targets, one per transport, four items per page."""
+    targets = (stdio_target("local", f'env = {{ MCP_UPSTREAM_EVENTS = "{tmp_path / "events.txt"}" }}')
+               + url_target("legacy", "sse", upstreams["legacy"]) + url_target("remote", "http", upstreams["remote"]))
+    gw = gateway(mcp_route(targets, "page_size = 4"))
+    wait_for(lambda: gw.log().count("is ready") == 3, timeout=20, what="three targets ready")
+    return gw
+
+
+def run(coroutine, timeout=60):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout))
+
+
+async def all_tools(client):
+    names, cursor, pages = [], None, 0
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        names += [tool.name for tool in page.tools]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            return names, pages
+
+
+TOOLS = ["add", "whoami", "pid", "count", "ask_name", "sleep"]  # the upstream's order, kept
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_official_client_sees_one_server_federated_from_three_transports(federation, mode):
+    progress = []
+    elicited = []
+
+    async def on_progress(value, total, message):
+        progress.append((value, total))
+
+    async def on_elicit(context, params):
+        elicited.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def scenario():
+        async with Client(federation.url + "/mcp", mode=mode, elicitation_callback=on_elicit) as client:
+            if mode == "auto":
+                assert client.session.discover_result is not None  # the 2026-07-28 era was negotiated
+            names, pages = await all_tools(client)
+            # Prefixed (three targets, so `conditional` prefixes), colliding `add`s all kept, in target order,
+            # paginated by the gateway across targets.
+            assert names == [f"{t}_{n}" for t in ["local", "legacy", "remote"] for n in TOOLS]
+            assert pages == 5
+            for target in ["local", "legacy", "remote"]:
+                assert (await client.call_tool(f"{target}_whoami", {})).content[0].text == target
+                assert (await client.call_tool(f"{target}_add", {"a": 2, "b": 3})).content[0].text == "5"
+            prompts = await client.list_prompts()
+            assert sorted(p.name for p in prompts.prompts) == ["legacy_greet", "local_greet", "remote_greet"]
+            prompt = await client.get_prompt("legacy_greet", {"name": "Bo"})
+            assert prompt.messages[0].content.text == "legacy greets Bo"
+            resources = await client.list_resources()
+            uris = sorted(str(r.uri) for r in resources.resources)
+            assert uris == ["legacy+legacy://info", "local+local://info", "remote+remote://info"]
+            read = await client.read_resource("remote+remote://info")
+            assert read.contents[0].text == "info from remote" and str(read.contents[0].uri) == "remote+remote://info"
+            counted = await client.call_tool("local_count", {"n": 3}, progress_callback=on_progress)
+            assert counted.content[0].text == "local counted to 3"
+            with pytest.raises(MCPError) as unknown:
+                await client.call_tool("nobody_add", {"a": 1, "b": 1})
+            assert "Unknown tool: nobody_add" in str(unknown.value)
+            if mode == "legacy":
+                for target in ["local", "legacy", "remote"]:
+                    asked = await client.call_tool(f"{target}_ask_name", {})
+                    assert asked.content[0].text == f"hello Ada from {target}"
+
+    run(scenario())
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+    if mode == "legacy":
+        assert elicited == ["What is your name?"] * 3
+
+
+def initialize(url, version="2025-11-25"):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    resp = request(url, "POST", ACCEPT, json.dumps(body))
+    assert resp.status == 200, resp.text
+    return resp.headers["mcp-session-id"], resp.json()
+
+
+def post(url, message, session=None, headers=None, timeout=10):
+    all_headers = {**ACCEPT, **({"mcp-session-id": session} if session else {}), **(headers or {})}
+    return request(url, "POST", all_headers, json.dumps(message) if not isinstance(message, str) else message, timeout=timeout)
+
+
+def test_cancellation_reaches_the_upstream_and_ends_the_call(federation, tmp_path):
+    url = federation.url + "/mcp"
+    session, _ = initialize(url)
+    outcome = {}
+
+    def long_call():
+        outcome["resp"] = post(url, {"jsonrpc": "2.0", "id": "slow-1", "method": "tools/call",
+                                     "params": {"name": "local_sleep", "arguments": {"seconds": 20}}}, session, timeout=30)
+
+    caller = threading.Thread(target=long_call)
+    caller.start()
+    time.sleep(1.0)
+    cancel = post(url, {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": "slow-1", "reason": "user gave up"}}, session)
+    assert cancel.status == 202
+    caller.join(10)
+    assert not caller.is_alive()
+    assert outcome["resp"].json()["error"]["code"] == -32800
+    events = tmp_path / "events.txt"
+    wait_for(lambda: events.exists() and "local cancelled" in events.read_text(), what="upstream saw the cancellation")
+
+
+def test_sessions_expire_on_delete_and_bad_requests_get_clear_errors(federation):
+    url = federation.url + "/mcp"
+    session, init = initialize(url)
+    assert init["result"]["serverInfo"]["name"] == "agentgateway"
+    assert set(init["result"]["capabilities"]) >= {"tools", "prompts", "resources"}
+    ping = post(url, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session)
+    assert ping.json() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+    # Malformed JSON, a batch, a missing Accept, no session, an unknown session, an unknown method.
+    broken = post(url, '{"jsonrpc":"2.0","id":3,"method":', session)
+    assert broken.status == 400 and broken.json()["error"]["code"] == -32700
+    batch = post(url, '[{"jsonrpc":"2.0","id":3,"method":"ping"}]', session)
+    assert batch.status == 400 and batch.json()["error"]["code"] == -32600
+    no_accept = request(url, "POST", {"content-type": "application/json", "mcp-session-id": session},
+                        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}))
+    assert no_accept.status == 406
+    assert post(url, {"jsonrpc": "2.0", "id": 5, "method": "ping"}).status == 400
+    assert post(url, {"jsonrpc": "2.0", "id": 6, "method": "ping"}, "0" * 32).status == 404
+    unknown = post(url, {"jsonrpc": "2.0", "id": 7, "method": "tools/frobnicate"}, session)
+    assert unknown.json()["error"]["code"] == -32601
+    # DELETE ends the session; it is then unknown (404), and the client initializes again.
+    assert request(url, "DELETE", {"mcp-session-id": session}).status == 200
+    assert post(url, {"jsonrpc": "2.0", "id": 8, "method": "ping"}, session).status == 404
+    assert request(url, "DELETE", {"mcp-session-id": session}).status == 404
+    again, _ = initialize(url)
+    assert again != session
+
+
+def test_modern_era_requires_matching_headers(federation):
+    url = federation.url + "/mcp"
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "remote_add", "arguments": {"a": 1, "b": 1}, "_meta": meta}}
+    good = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "remote_add"}
+    ok = post(url, call, headers=good)
+    assert ok.status == 200 and ok.json()["result"]["content"][0]["text"] == "2" and ok.json()["result"]["resultType"] == "complete"
+    wrong_name = post(url, call, headers={**good, "mcp-name": "local_add"})
+    assert wrong_name.status == 400 and wrong_name.json()["error"]["code"] == -32020
+    wrong_method = post(url, call, headers={**good, "mcp-method": "tools/list"})
+    assert wrong_method.status == 400 and wrong_method.json()["error"]["code"] == -32020
+    old = post(url, {**call, "params": {**call["params"], "_meta": {**meta, "io.modelcontextprotocol/protocolVersion": "1900-01-01"}}},
+               headers={**good, "mcp-protocol-version": "1900-01-01"})
+    assert old.status == 400 and old.json()["error"]["code"] == -32022
+    assert "2026-07-28" in old.json()["error"]["data"]["supported"]
+
+
+def test_prefix_never_routes_by_lookup_and_reports_collisions(gateway, upstreams):
+    gw = gateway(mcp_route(url_target("legacy", "sse", upstreams["legacy"]) + url_target("remote", "http", upstreams["remote"]),
+                           'prefix = "never"'))
+
+    async def scenario():
+        async with Client(gw.url + "/mcp", mode="legacy") as client:
+            tools = await client.list_tools()
+            assert [t.name for t in tools.tools] == TOOLS  # one of each name: the first target's
+            assert (await client.call_tool("whoami", {})).content[0].text == "legacy"
+
+    run(scenario())
+    assert "tool 'add' is offered by 'legacy' and 'remote'; 'remote''s is hidden" in gw.log()
+
+
+def test_failure_mode_closed_fails_and_open_serves_the_healthy_targets(gateway, upstreams):
+    dead = f"http://127.0.0.1:{free_port()}/mcp"
+    targets = url_target("remote", "http", upstreams["remote"]) + url_target("gone", "http", dead)
+    closed = gateway(mcp_route(targets, 'failure_mode = "closed"'))
+    wait_for(lambda: "target 'gone' is down" in closed.log(), what="dead target noticed")
+    refused = post(closed.url + "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                          "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    assert "MCP server 'gone' is unavailable" in refused.json()["error"]["message"]
+
+    opened = gateway(mcp_route(targets, 'failure_mode = "open"'))
+    wait_for(lambda: "target 'gone' is down" in opened.log(), what="dead target noticed")
+
+    async def scenario():
+        async with Client(opened.url + "/mcp", mode="legacy") as client:
+            tools = await client.list_tools()
+            assert [t.name for t in tools.tools] == [f"remote_{n}" for n in TOOLS]
+            assert (await client.call_tool("remote_whoami", {})).content[0].text == "remote"
+            with pytest.raises(MCPError) as down:
+                await client.call_tool("gone_whoami", {})
+            assert "MCP server 'gone' is unavailable" in str(down.value)
+
+    run(scenario())
+    assert "leaving out MCP server 'gone'" in opened.log()
+
+
+def test_a_killed_stdio_child_fails_its_calls_and_is_restarted(gateway):
+    gw = gateway(mcp_route(stdio_target("local") + stdio_target("spare")))
+    wait_for(lambda: gw.log().count("is ready") == 2, timeout=20, what="targets ready")
+    url = gw.url + "/mcp"
+    session, _ = initialize(url)
+    first_pid = int(post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "local_pid", "arguments": {}}},
+                         session).json()["result"]["content"][0]["text"])
+    outcome = {}
+
+    def long_call():
+        outcome["resp"] = post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                     "params": {"name": "local_sleep", "arguments": {"seconds": 20}}}, session, timeout=30)
+
+    caller = threading.Thread(target=long_call)
+    caller.start()
+    time.sleep(0.5)
+    os.kill(first_pid, signal.SIGKILL)
+    caller.join(10)
+    error = outcome["resp"].json()["error"]
+    assert error["code"] == -32603 and "MCP server 'local' failed" in error["message"] and "signal 9" in error["message"]
+    # The other target keeps serving, and the child comes back.
+    assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "spare_whoami", "arguments": {}}},
+                session).json()["result"]["content"][0]["text"] == "spare"
+    wait_for(lambda: gw.log().count("target 'local' is ready") == 2, timeout=20, what="restart")
+    second = post(url, {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "local_pid", "arguments": {}}}, session)
+    assert int(second.json()["result"]["content"][0]["text"]) != first_pid
+
+
+def test_an_upstream_timeout_becomes_a_json_rpc_error(gateway, upstreams):
+    gw = gateway(mcp_route(url_target("remote", "http", upstreams["remote"], "timeout_ms = 500")))
+    url = gw.url + "/mcp"
+    session, _ = initialize(url)
+    started = time.monotonic()
+    resp = post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sleep", "arguments": {"seconds": 5}}}, session)
+    assert resp.json()["error"]["code"] == -32001
+    assert "did not answer within 500 ms" in resp.json()["error"]["message"]
+    assert time.monotonic() - started < 3
+    # One target: `conditional` does not prefix.
+    assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}},
+                session).json()["result"]["content"][0]["text"] == "remote"
+
+
+def test_config_errors_name_the_key(tmp_path):
+    import subprocess
+    from conftest import GATEWAY
+    config = tmp_path / "bad.toml"
+    config.write_text(mcp_route('[[routes.handler.config.targets]]\nname = "x_y"\ntype = "stdio"\ncommand = "true"\n'))
+    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "targets[0].name = \"x_y\"" in result.stdout + result.stderr
