@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitResult
 
-from conftest import ROOT, Process, free_port, request, wait_for
+from conftest import BUILD, ROOT, Process, free_port, request, wait_for
 
 UPSTREAM = ROOT / "Tests" / "Fixtures" / "mcp" / "upstream_server.py"
 ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -50,16 +50,19 @@ def url_target(name, transport, url, extra=""):
     """
 
 
-def mcp_route(targets, options=""):
+def mcp_route(targets, options="", filters=""):
     return f"""
     [[listeners]]
     name = "main"
     address = "127.0.0.1:0"
     [plugins.mcp]
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
     [[routes]]
     name = "mcp"
     [routes.match]
     path_prefix = "/mcp"
+    {filters}
     [routes.handler]
     plugin = "mcp"
     [routes.handler.config]
@@ -322,3 +325,24 @@ def test_config_errors_name_the_key(tmp_path):
     result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
     assert result.returncode != 0
     assert "targets[0].name = \"x_y\"" in result.stdout + result.stderr
+
+
+def test_filters_see_every_message_hide_list_items_and_reject_calls(gateway, upstreams):
+    """The protocol hook: a filter on the route (tests' rpc-gate) denies `sleep` (hidden from the
+    list, and calling it fails like an unknown tool) and decides on `add` asynchronously."""
+    gw = gateway(mcp_route(url_target("remote", "http", upstreams["remote"]), filters="""
+    [[routes.filters]]
+    plugin = "tf.rpc-gate"
+    config = { deny = ["sleep"], slow = ["add"] }
+    """))
+
+    async def scenario():
+        async with Client(gw.url + "/mcp", mode="legacy") as client:
+            tools = await client.list_tools()
+            assert [t.name for t in tools.tools] == [n for n in TOOLS if n != "sleep"]
+            assert (await client.call_tool("add", {"a": 20, "b": 22})).content[0].text == "42"
+            with pytest.raises(MCPError) as denied:
+                await client.call_tool("sleep", {"seconds": 0})
+            assert str(denied.value) == "Unknown tool: sleep"
+
+    run(scenario())

@@ -319,13 +319,14 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         }
     }
 
-    /// Filters hide items (`on_rpc_message` with kind LIST_ITEM), then the page is cut.
+    /// Filters hide items (`on_rpc_message` with kind LIST_ITEM; an item must be decided on the spot,
+    /// a STOP hides it), then the page is cut.
     private func listResult(_ list: MergedList, _ stream: FilterStream, _ exchange: ClientExchange) -> [UInt8] {
         guard let kind = exchange.listKind else { return Array("{}".utf8) }
         let visible = list.items.filter { item in
             stream.publishRPC(method: kind.method, id: exchange.clientID, target: item.name, targetKind: kind.targetKind,
                               upstream: item.target, sessionID: exchange.sessionID ?? "",
-                              params: String(decoding: item.json, as: UTF8.self), kind: AGW_RPC_LIST_ITEM).decision != .reject
+                              params: String(decoding: item.json, as: UTF8.self), kind: AGW_RPC_LIST_ITEM).decision == .allow
         }
         let start = min(exchange.listOffset, visible.count)
         let end = config.pageSize == 0 ? visible.count : min(visible.count, start + config.pageSize)

@@ -255,7 +255,8 @@ struct RPCGate: RPCFilter {
         if message.target == config.rewrite_tool {
             stream.setRPCParams(#"{"name":"\#(message.target)","arguments":{"rewritten":true}}"#)
         }
-        if config.slow?.contains(message.target) == true {
+        // List items are decided on the spot (a STOP there hides the item).
+        if message.kind == .request, config.slow?.contains(message.target) == true {
             _ = stream.scope.startTimer(milliseconds: 20)
             return .stop
         }
