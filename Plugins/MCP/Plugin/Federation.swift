@@ -10,9 +10,10 @@ import PluginKit
 final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// A client request routed to one target.
     final class Call: @unchecked Sendable {
-        let mailbox: Mailbox
+        /// Replaced when a 2026-07-28 client retries after an `InputRequiredResult`.
+        var mailbox: Mailbox
         /// The client's id, as raw JSON.
-        let clientID: String
+        var clientID: String
         let method: String
         let target: String
         let params: JSONValue?
@@ -20,6 +21,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         /// Stateless-era exchanges cancel when the client goes away; handshake-era ones do not.
         let cancelsWhenAbandoned: Bool
         fileprivate var upstreamID: Int?
+        /// Server→client requests waiting for the client's next retry (2026-07-28 clients).
+        fileprivate var queuedInputRequests: [(key: String, request: [UInt8])] = []
+        /// Whether an `InputRequiredResult` was sent and the retry has not come yet.
+        fileprivate var awaitingRetry = false
 
         init(mailbox: Mailbox, clientID: String, method: String, target: String, params: JSONValue?, rewrite: ParamsRewrite,
              cancelsWhenAbandoned: Bool) {
@@ -46,6 +51,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         /// The client left before the answer.
         case abandon(Mailbox)
         case setLogLevel(JSONValue)
+        /// A 2026-07-28 client retries a request with the answers to its input requests.
+        case resume(requestState: String, responses: JSONValue?, mailbox: Mailbox, clientID: String)
     }
 
     private enum TargetState { case starting, ready, down(String) }
@@ -100,6 +107,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     static let startEventID: UInt64 = 1
     static let inboxEventID: UInt64 = 2
     static let handshakeVersion = "2025-11-25"
+    /// Prefix of the `requestState` the gateway issues (and of relayed request ids).
+    static let requestStatePrefix = "agw-"
 
     let config: MCPRouteConfig
     let names: NameMapper
@@ -113,6 +122,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
     private var relayed: [String: (target: Int, upstreamID: String)] = [:]
     private var nextRelayID = 1
+    /// Calls waiting for a client's retry, by the `requestState` the gateway gave out.
+    private var parked: [String: (target: Int, upstreamID: Int)] = [:]
     /// Client requests in flight, by session and client id, for cancellation.
     private var inFlight: [String: (target: Int, upstreamID: Int)] = [:]
     private var sweepTimer: UInt64?
@@ -186,6 +197,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .clientResponse(let message, let envelope): relayBack(message, envelope)
         case .cancel(let sessionID, let requestID): cancel(key: Self.key(sessionID, requestID), reason: "cancelled by the client")
         case .abandon(let mailbox): abandon(mailbox)
+        case .resume(let state, let responses, let mailbox, let clientID):
+            resume(state, responses: responses, mailbox: mailbox, clientID: clientID)
         case .setLogLevel(let params):
             for target in targets where target.isReady && target.capabilities?["logging"] != nil {
                 send(request: "logging/setLevel", params: Array(params.raw), to: target, purpose: .ignore)
@@ -422,15 +435,64 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let origin = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
             ?? target.pending.sorted(by: { $0.key > $1.key }).lazy.compactMap({ Self.call(of: $0.value) }).first
         guard ["elicitation/create", "sampling/createMessage", "roots/list"].contains(method),
-              let origin, origin.mailbox.relaysServerRequests, let targetIndex = targets.firstIndex(where: { $0 === target }) else {
+              let origin, let upstreamID = origin.upstreamID, let targetIndex = targets.firstIndex(where: { $0 === target }) else {
             let reason = "the gateway cannot relay \(method) to a client here"
             target.upstream.send(JSONText.errorResponse(id: id, code: -32601, message: reason), requestID: nil, scope: scope)
             return
         }
-        let gatewayID = JSONText.quoted("agw-\(nextRelayID)")
+        let key = Self.requestStatePrefix + String(nextRelayID)
         nextRelayID += 1
-        relayed[gatewayID] = (targetIndex, id)
-        origin.mailbox.deliver(.message(JSONText.request(id: gatewayID, method: method, params: params.map { Array($0.raw) })))
+        relayed[JSONText.quoted(key)] = (targetIndex, id)
+        let params = params.map { Array($0.raw) }
+        switch origin.mailbox.serverRequests {
+        case .relay:
+            origin.mailbox.deliver(.message(JSONText.request(id: JSONText.quoted(key), method: method, params: params)))
+        case .inputRequired:
+            // SEP-2322: answer the client's request with an InputRequiredResult; its retry carries
+            // the answer, which goes upstream under the server's id, and the call continues.
+            let request = JSONText.object([("method", Array(JSONText.quoted(method).utf8))] + (params.map { [("params", $0)] } ?? []))
+            origin.queuedInputRequests.append((key, request))
+            parked[key] = (targetIndex, upstreamID)
+            if !origin.awaitingRetry { askForInput(origin) }
+        }
+    }
+
+    /// Finishes the client's current exchange with an `InputRequiredResult` for the queued requests.
+    private func askForInput(_ call: Call) {
+        guard !call.queuedInputRequests.isEmpty else { return }
+        let requests = call.queuedInputRequests
+        call.queuedInputRequests.removeAll()
+        call.awaitingRetry = true
+        let state = requests[0].key
+        for request in requests.dropFirst() { parked[request.key] = nil }
+        let result = JSONText.object([
+            ("resultType", Array("\"input_required\"".utf8)),
+            ("inputRequests", JSONText.object(requests.map { ($0.key, $0.request) })),
+            ("requestState", Array(JSONText.quoted(state).utf8)),
+        ])
+        call.mailbox.deliver(.result(result))
+    }
+
+    /// A retry after an `InputRequiredResult`: the answers go upstream; the call's result (or the
+    /// next input request) goes to the retry's exchange.
+    private func resume(_ state: String, responses: JSONValue?, mailbox: Mailbox, clientID: String) {
+        guard let (targetIndex, upstreamID) = parked.removeValue(forKey: state),
+              let call = targets[targetIndex].pending[upstreamID].flatMap(Self.call(of:)) else {
+            mailbox.deliver(.error(Self.error(-32602, "Unknown or expired requestState '\(state)'; send the request again without it")))
+            return
+        }
+        let target = targets[targetIndex]
+        inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+        call.mailbox = mailbox
+        call.clientID = clientID
+        call.awaitingRetry = false
+        inFlight[Self.key(mailbox.sessionID, clientID)] = (targetIndex, upstreamID)
+        target.pending[upstreamID]?.deadline = Date().addingTimeInterval(target.timeout)
+        for (key, response) in responses?.members ?? [] {
+            guard let (_, serverID) = relayed.removeValue(forKey: JSONText.quoted(key)) else { continue }
+            target.upstream.send(JSONText.response(id: serverID, result: response.raw), requestID: nil, scope: scope)
+        }
+        askForInput(call)
     }
 
     private static func call(of entry: Pending) -> Call? {

@@ -187,6 +187,12 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             return reply(stream, status: 200, id: exchange.clientID, code: -32602, message: route.unknownMessage(exchange.params))
         }
         return publishThen(stream, exchange, target: resolved.name, targetKind: route.targetKind, upstream: resolved.target) { params in
+            if let state = params?["requestState"]?.string, state.hasPrefix(Federation.requestStatePrefix) {
+                // The retry of a request that asked for input: it continues upstream where it waited.
+                self.federation.submit(.resume(requestState: state, responses: params?["inputResponses"],
+                                               mailbox: self.openMailbox(stream, exchange), clientID: exchange.clientID))
+                return
+            }
             var rewrite = ParamsRewrite()
             if route.inRef { rewrite.refMember = (route.key, resolved.name) } else { rewrite.member = (route.key, resolved.name) }
             let call = Federation.Call(mailbox: self.openMailbox(stream, exchange), clientID: exchange.clientID, method: method,
@@ -263,7 +269,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     private func openMailbox(_ stream: FilterStream, _ exchange: ClientExchange) -> Mailbox {
         if let mailbox = exchange.mailbox { return mailbox }
         let mailbox = Mailbox(scheduler: stream.makeScheduler()!, sessionID: exchange.sessionID,
-                              relaysServerRequests: exchange.era == .handshake)
+                              serverRequests: exchange.era == .handshake ? .relay : .inputRequired)
         exchange.mailbox = mailbox
         return mailbox
     }

@@ -57,13 +57,16 @@ final class Mailbox: @unchecked Sendable {
     private let scheduler: Scheduler
     /// The client's session (handshake era), for relaying server→client requests.
     let sessionID: String?
-    /// Whether server→client requests may be relayed here (handshake era, SSE accepted).
-    let relaysServerRequests: Bool
+    /// How a server→client request (elicitation, sampling, roots) reaches this client: relayed
+    /// on the response stream (handshake era), or as an `InputRequiredResult` that the client
+    /// answers by retrying (2026-07-28, SEP-2322).
+    enum ServerRequestStyle: Sendable { case relay, inputRequired }
+    let serverRequests: ServerRequestStyle
 
-    init(scheduler: Scheduler, sessionID: String?, relaysServerRequests: Bool) {
+    init(scheduler: Scheduler, sessionID: String?, serverRequests: ServerRequestStyle) {
         self.scheduler = scheduler
         self.sessionID = sessionID
-        self.relaysServerRequests = relaysServerRequests
+        self.serverRequests = serverRequests
     }
 
     func deliver(_ delivery: Delivery) {
