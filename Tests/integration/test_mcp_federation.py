@@ -346,3 +346,32 @@ def test_filters_see_every_message_hide_list_items_and_reject_calls(gateway, ups
             assert str(denied.value) == "Unknown tool: sleep"
 
     run(scenario())
+
+
+def test_the_example_config_federates_two_demo_servers(tmp_path):
+    """examples/gateway.toml as scripts/run-example runs it (build dir on PATH), on free ports."""
+    from conftest import Gateway
+    text = (ROOT / "examples" / "gateway.toml").read_text()
+    text = text.replace('"127.0.0.1:8080"', '"127.0.0.1:0"').replace('"127.0.0.1:9901"', '"127.0.0.1:0"')
+    text = text.replace('path = "c-filter/', f'path = "{ROOT}/examples/c-filter/')
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{BUILD}:{saved_path}"  # the gateway inherits it, as with run-example
+    (tmp_path / "example.toml").write_text(text)
+    import subprocess
+    subprocess.run(["cc", "-std=c99", "-shared", "-fPIC", "-I", str(ROOT / "Sources" / "PluginABI" / "include"),
+                    str(ROOT / "examples" / "c-filter" / "stamp_filter.c"), "-o", str(ROOT / "examples" / "c-filter" / "libstamp_filter.so")],
+                   check=True)
+    gw = Gateway(text, tmp_path, name="example")
+    try:
+        url = f"http://{gw.address('main')}/mcp"
+
+        async def scenario():
+            async with Client(url, mode="legacy") as client:
+                names = [t.name for t in (await client.list_tools()).tools]
+                assert "alpha_add" in names and "beta_add" in names
+                assert (await client.call_tool("beta_add", {"a": 1, "b": 2})).content[0].text == "3"
+
+        run(scenario())
+    finally:
+        os.environ["PATH"] = saved_path
+        gw.stop()
