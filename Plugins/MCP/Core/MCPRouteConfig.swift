@@ -94,6 +94,15 @@ public struct MCPTarget: Sendable, Equatable {
     /// Letters, digits and `-`; the prefix of the target's names.
     public var name: String
     public var transport: Transport
+    /// Which protocol era to speak to an `http` target.
+    public enum ProtocolChoice: String, Sendable {
+        /// Probe with `server/discover`; fall back to `initialize` (the spec's era detection).
+        case auto
+        case handshake = "2025-11-25"
+        case modern = "2026-07-28"
+    }
+
+    public var protocolChoice = ProtocolChoice.handshake
     /// Extra headers on every request to the target (e.g. a static bearer token).
     public var headers: [String: String] = [:]
     /// Overrides the route's `request_timeout_ms`.
@@ -126,6 +135,13 @@ public struct MCPTarget: Sendable, Equatable {
                 throw MCPConfigError("\(path): a \(type) target needs 'url' (http:// or https://)")
             }
             transport = type == "sse" ? .sse(url: url) : .http(url: url)
+            if type == "http" {
+                let choice = try reader.string("protocol") ?? "auto"
+                guard let parsed = ProtocolChoice(rawValue: choice) else {
+                    throw MCPConfigError("\(path).protocol = \"\(choice)\": use \"auto\", \"2025-11-25\" or \"2026-07-28\"")
+                }
+                protocolChoice = parsed
+            }
         default:
             throw MCPConfigError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
         }

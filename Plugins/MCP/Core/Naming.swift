@@ -116,6 +116,11 @@ public struct ParamsRewrite: Sendable {
     public var refMember: (key: String, value: String)?
     /// Replace `_meta.progressToken` with this raw JSON value.
     public var progressToken: String?
+    /// Members (raw JSON values) to set, replacing any of the same name: e.g. `inputResponses` and
+    /// `requestState` when the gateway retries a request for a handshake-era client.
+    public var extraMembers: [(String, [UInt8])] = []
+    /// `_meta` members (raw JSON values) to add: the 2026-07-28 request envelope for a modern upstream.
+    public var metaMembers: [(String, [UInt8])] = []
 
     public init(member: (key: String, value: String)? = nil, refMember: (key: String, value: String)? = nil, progressToken: String? = nil) {
         self.member = member
@@ -129,25 +134,29 @@ public struct ParamsRewrite: Sendable {
     public func apply(to params: JSONValue) -> [UInt8] {
         guard let members = params.members else { return Array(params.raw) }
         var out: [(String, [UInt8])] = []
-        for (name, value) in members {
+        let replaced = Set(extraMembers.map(\.0))
+        var sawMeta = false
+        for (name, value) in members where !replaced.contains(name) {
             if let member, name == member.key {
                 out.append((name, Array(JSONText.quoted(member.value).utf8)))
             } else if let refMember, name == "ref", let refMembers = value.members {
                 out.append((name, JSONText.object(refMembers.map {
                     ($0.name, $0.name == refMember.key ? Array(JSONText.quoted(refMember.value).utf8) : Array($0.value.raw))
                 })))
-            } else if name == "_meta", let metaMembers = value.members {
-                let kept = metaMembers.compactMap { meta -> (String, [UInt8])? in
+            } else if name == "_meta", let clientMeta = value.members {
+                sawMeta = true
+                let kept = clientMeta.compactMap { meta -> (String, [UInt8])? in
                     if meta.name.hasPrefix(Self.modernMetaPrefix) { return nil }
                     if meta.name == "progressToken", let progressToken { return (meta.name, Array(progressToken.utf8)) }
                     return (meta.name, Array(meta.value.raw))
-                }
+                } + metaMembers
                 if !kept.isEmpty { out.append((name, JSONText.object(kept))) }
             } else {
                 out.append((name, Array(value.raw)))
             }
         }
-        return JSONText.object(out)
+        if !sawMeta, !metaMembers.isEmpty { out.append(("_meta", JSONText.object(metaMembers))) }
+        return JSONText.object(out + extraMembers)
     }
 
     /// The raw `_meta.progressToken` of params, if any.

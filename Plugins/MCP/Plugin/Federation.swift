@@ -68,6 +68,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         var pending: [Int: Pending] = [:]
         var waiting: [() -> Void] = []
         var restartAttempts = 0
+        /// Spoken to in the 2026-07-28 era (found by the `server/discover` probe).
+        var modern = false
         let timeout: TimeInterval
         var name: String { upstream.target.name }
         init(upstream: Upstream, timeout: TimeInterval) {
@@ -80,6 +82,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private struct Pending {
         enum Purpose {
+            /// `server/discover`, to learn whether an HTTP target speaks 2026-07-28.
+            case probe
             case handshake
             case call(Call)
             case listPage(ListJob, targetIndex: Int)
@@ -122,6 +126,22 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
     private var relayed: [String: (target: Int, upstreamID: String)] = [:]
     private var nextRelayID = 1
+    /// Input requests of a 2026-07-28 upstream relayed to a handshake-era client, by relayed id.
+    private var bridged: [String: (bridge: InputBridge, key: String)] = [:]
+
+    /// A handshake-era client answering the input requests of a 2026-07-28 upstream; when all are
+    /// answered the gateway retries the call upstream with `inputResponses` and `requestState`.
+    private final class InputBridge {
+        let call: Call
+        let requestState: [UInt8]?
+        var responses: [(String, [UInt8])] = []
+        var waiting = Set<String>()
+        init(call: Call, requestState: [UInt8]?) {
+            self.call = call
+            self.requestState = requestState
+        }
+    }
+
     /// Calls waiting for a client's retry, by the `requestState` the gateway gave out.
     private var parked: [String: (target: Int, upstreamID: Int)] = [:]
     /// Client requests in flight, by session and client id, for cancellation.
@@ -200,7 +220,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .resume(let state, let responses, let mailbox, let clientID):
             resume(state, responses: responses, mailbox: mailbox, clientID: clientID)
         case .setLogLevel(let params):
-            for target in targets where target.isReady && target.capabilities?["logging"] != nil {
+            for target in targets where target.isReady && !target.modern && target.capabilities?["logging"] != nil {
                 send(request: "logging/setLevel", params: Array(params.raw), to: target, purpose: .ignore)
             }
         }
@@ -212,6 +232,17 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     func upstreamConnected(_ upstream: Upstream) {
         guard let target = target(of: upstream) else { return }
+        target.modern = false
+        if case .http = upstream.target.transport, upstream.target.protocolChoice != .handshake {
+            upstream.protocolVersion = Self.modernVersion
+            send(request: "server/discover", params: nil, to: target, purpose: .probe)
+            return
+        }
+        initialize(target)
+    }
+
+    private func initialize(_ target: Target) {
+        target.upstream.protocolVersion = nil
         let params = """
             {"protocolVersion":"\(Self.handshakeVersion)","capabilities":{"elicitation":{},"sampling":{},"roots":{"listChanged":true}},\
             "clientInfo":{"name":"agentgateway","version":"0.1.0"}}
@@ -219,15 +250,36 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         send(request: "initialize", params: Array(params.utf8), to: target, purpose: .handshake)
     }
 
+    /// The answer to `server/discover`: a 2026-07-28 server, or else the handshake.
+    private func probed(_ target: Target, result: JSONValue?, failure: String?) {
+        let versions = result?["supportedVersions"]?.elements?.compactMap(\.string) ?? []
+        if let result, versions.contains(Self.modernVersion) {
+            target.modern = true
+            handshakeCompleted(target, result: result)
+            return
+        }
+        if target.upstream.target.protocolChoice == .modern {
+            upstream(target.upstream, failed: "it does not speak \(Self.modernVersion): \(failure ?? "server/discover offered \(versions)")")
+        } else if let failure, !failure.hasPrefix("HTTP 4") {
+            upstream(target.upstream, failed: "server/discover failed: \(failure)")
+        } else {
+            initialize(target) // any other answer means a handshake-era server (spec: era detection)
+        }
+    }
+
     private func handshakeCompleted(_ target: Target, result: JSONValue) {
         target.capabilities = result["capabilities"]
         target.instructions = result["instructions"]?.string
-        target.upstream.protocolVersion = result["protocolVersion"]?.string ?? Self.handshakeVersion
-        target.upstream.send(JSONText.request(id: nil, method: "notifications/initialized", params: nil as [UInt8]?), requestID: nil, scope: scope)
+        if target.modern {
+            target.upstream.protocolVersion = Self.modernVersion
+        } else {
+            target.upstream.protocolVersion = result["protocolVersion"]?.string ?? Self.handshakeVersion
+            sendNotification("notifications/initialized", params: nil, to: target)
+        }
         target.state = .ready
         target.settled = true
         target.restartAttempts = 0
-        let server = result["serverInfo"]?["name"]?.string ?? "?"
+        let server = (result["serverInfo"] ?? result["_meta"]?["io.modelcontextprotocol/serverInfo"])?["name"]?.string ?? "?"
         log(.info, "target '\(target.name)' is ready (server '\(server)', protocol \(target.upstream.protocolVersion ?? "?"))")
         runWaiting(target)
         answerDescribeWaiters()
@@ -256,6 +308,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     func upstream(_ upstream: Upstream, requestFailed requestID: Int, reason: String) {
         guard let target = target(of: upstream), let entry = target.pending.removeValue(forKey: requestID) else { return }
+        if case .probe = entry.purpose {
+            probed(target, result: nil, failure: reason)
+            return
+        }
         if case .handshake = entry.purpose {
             self.upstream(upstream, failed: "initialize failed: \(reason)")
             return
@@ -309,7 +365,42 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let id = target.nextID
         target.nextID += 1
         target.pending[id] = Pending(purpose: purpose, deadline: Date().addingTimeInterval(target.timeout))
-        target.upstream.send(JSONText.request(id: String(id), method: method, params: params), requestID: id, scope: scope)
+        var isProbe = false
+        if case .probe = purpose { isProbe = true }
+        let (params, headers) = envelope(method, params, for: target, modern: target.modern || isProbe)
+        target.upstream.send(JSONText.request(id: String(id), method: method, params: params), requestID: id, headers: headers, scope: scope)
+    }
+
+    private func sendNotification(_ method: String, params: [UInt8]?, to target: Target) {
+        let (params, headers) = envelope(method, params, for: target, modern: target.modern)
+        target.upstream.send(JSONText.request(id: nil, method: method, params: params), requestID: nil, headers: headers, scope: scope)
+    }
+
+    static let modernVersion = "2026-07-28"
+    private static let modernMeta: [(String, [UInt8])] = [
+        ("io.modelcontextprotocol/protocolVersion", Array(JSONText.quoted(modernVersion).utf8)),
+        ("io.modelcontextprotocol/clientCapabilities", Array(#"{"elicitation":{},"sampling":{},"roots":{}}"#.utf8)),
+        ("io.modelcontextprotocol/clientInfo", Array(#"{"name":"agentgateway","version":"0.1.0"}"#.utf8)),
+    ]
+
+    /// A 2026-07-28 request carries its envelope in `_meta` and repeats the method and the name in
+    /// headers (`Mcp-Method`, `Mcp-Name`; non-ASCII as `=?base64?…?=`).
+    private func envelope(_ method: String, _ params: [UInt8]?, for target: Target, modern: Bool) -> ([UInt8]?, [(String, String)]) {
+        guard modern else { return (params, []) }
+        var rewrite = ParamsRewrite()
+        rewrite.metaMembers = Self.modernMeta
+        let withMeta = rewrite.apply(to: JSONValue(params ?? Array("{}".utf8)))
+        var headers = [("mcp-method", method)]
+        let nameKey: String? = switch method {
+        case "tools/call", "prompts/get": "name"
+        case "resources/read": "uri"
+        default: nil
+        }
+        if let nameKey, let name = JSONValue(withMeta)[nameKey]?.string {
+            let plain = name.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F }
+            headers.append(("mcp-name", plain ? name : "=?base64?" + Data(name.utf8).base64EncodedString() + "?="))
+        }
+        return (withMeta, headers)
     }
 
     private func dispatch(_ call: Call) {
@@ -335,6 +426,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private func complete(_ entry: Pending, of target: Target, upstreamID: Int, result: JSONValue?, error: JSONValue?) {
         switch entry.purpose {
+        case .probe:
+            probed(target, result: result, failure: error.map { "error \($0["code"]?.text ?? "?")" })
         case .handshake:
             if let result {
                 handshakeCompleted(target, result: result)
@@ -343,7 +436,9 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             }
         case .call(let call):
             inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
-            if let result {
+            if let result, result["resultType"]?.string == "input_required", call.mailbox.serverRequests == .relay {
+                bridgeInput(call, result: result)
+            } else if let result {
                 call.mailbox.deliver(.result(call.method == "resources/read" ? clientURIs(in: result, of: target) : Array(result.raw)))
             } else {
                 call.mailbox.deliver(.error(error.map { Array($0.raw) } ?? Self.error(-32603, "empty answer")))
@@ -361,7 +456,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private func fail(_ entry: Pending, of target: Target, upstreamID: Int, reason: String) {
         switch entry.purpose {
-        case .handshake, .ignore:
+        case .handshake, .ignore, .probe:
             break
         case .call(let call):
             inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
@@ -382,6 +477,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
                     upstream(target.upstream, failed: "no answer to initialize within \(Int(target.timeout * 1000)) ms")
                     break
                 }
+                if case .probe = entry.purpose {
+                    upstream(target.upstream, failed: "no answer to server/discover within \(Int(target.timeout * 1000)) ms")
+                    break
+                }
                 sendCancelled(id, to: target, reason: "timed out")
                 if case .call(let call) = entry.purpose {
                     inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
@@ -399,7 +498,29 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private func sendCancelled(_ upstreamID: Int, to target: Target, reason: String) {
         let params = "{\"requestId\":\(upstreamID),\"reason\":\(JSONText.quoted(reason))}"
-        target.upstream.send(JSONText.request(id: nil, method: "notifications/cancelled", params: Array(params.utf8)), requestID: nil, scope: scope)
+        sendNotification("notifications/cancelled", params: Array(params.utf8), to: target)
+    }
+
+    /// A 2026-07-28 upstream needs input for a handshake-era client's call: relay each input
+    /// request to the client on the call's stream; its answers go into the retry.
+    private func bridgeInput(_ call: Call, result: JSONValue) {
+        let bridge = InputBridge(call: call, requestState: result["requestState"].map { Array($0.raw) })
+        for (key, request) in result["inputRequests"]?.members ?? [] {
+            let relayID = JSONText.quoted(Self.requestStatePrefix + String(nextRelayID))
+            nextRelayID += 1
+            bridged[relayID] = (bridge, key)
+            bridge.waiting.insert(relayID)
+            let method = request["method"]?.string ?? ""
+            call.mailbox.deliver(.message(JSONText.request(id: relayID, method: method, params: request["params"].map { Array($0.raw) })))
+        }
+        if bridge.waiting.isEmpty { retry(bridge) }
+    }
+
+    private func retry(_ bridge: InputBridge) {
+        let call = bridge.call
+        call.rewrite.extraMembers = [("inputResponses", JSONText.object(bridge.responses))]
+            + (bridge.requestState.map { [("requestState", $0)] } ?? [])
+        dispatch(call)
     }
 
     private func cancel(key: String, reason: String) {
@@ -427,7 +548,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private func serverRequest(_ method: String, id: String, params: JSONValue?, from target: Target, relatedTo requestID: Int?) {
         if method == "ping" {
-            target.upstream.send(JSONText.response(id: id, result: Array("{}".utf8)), requestID: nil, scope: scope)
+            target.upstream.send(JSONText.response(id: id, result: Array("{}".utf8)), requestID: nil, headers: [], scope: scope)
             return
         }
         // The client exchange that caused it: the one whose HTTP response carried it, else (stdio,
@@ -504,6 +625,17 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private func relayBack(_ message: JSONValue, _ envelope: JSONRPCEnvelope) {
         guard let idRange = envelope.id else { return }
         let id = JSONValue(message.bytes, range: idRange).text
+        if let (bridge, key) = bridged.removeValue(forKey: id) {
+            bridge.waiting.remove(id)
+            if let result = envelope.result {
+                bridge.responses.append((key, Array(message.bytes[result])))
+                if bridge.waiting.isEmpty { retry(bridge) }
+            } else {
+                for other in bridge.waiting { bridged[other] = nil }
+                bridge.call.mailbox.deliver(.error(envelope.error.map { Array(message.bytes[$0]) } ?? Self.error(-32603, "no answer")))
+            }
+            return
+        }
         guard let (targetIndex, upstreamID) = relayed.removeValue(forKey: id) else {
             log(.debug, "a client answered \(id), which the gateway did not ask; ignored")
             return

@@ -35,7 +35,9 @@ class Upstream {
     }
 
     func start(_ scope: Scope) {}
-    func send(_ message: [UInt8], requestID: Int?, scope: Scope) {}
+    /// Sends one message; `headers` are HTTP headers for transports that have them (the
+    /// 2026-07-28 `Mcp-Method` / `Mcp-Name`).
+    func send(_ message: [UInt8], requestID: Int?, headers: [(String, String)] = [], scope: Scope) {}
     /// Handles the event if it belongs to this upstream.
     func handle(_ event: PluginEvent, scope: Scope) -> Bool { false }
     func stop(_ scope: Scope) {}
@@ -58,7 +60,7 @@ final class StdioUpstream: Upstream {
         delegate?.upstreamConnected(self)
     }
 
-    override func send(_ message: [UInt8], requestID: Int?, scope: Scope) {
+    override func send(_ message: [UInt8], requestID: Int?, headers: [(String, String)] = [], scope: Scope) {
         guard let processID, scope.writeToProcess(processID, message + [0x0A]) else {
             if let requestID { delegate?.upstream(self, requestFailed: requestID, reason: "the process is not running") }
             return
@@ -115,8 +117,8 @@ final class StreamableHTTPUpstream: Upstream {
         delegate?.upstreamConnected(self)
     }
 
-    override func send(_ message: [UInt8], requestID: Int?, scope: Scope) {
-        var headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")]
+    override func send(_ message: [UInt8], requestID: Int?, headers extra: [(String, String)] = [], scope: Scope) {
+        var headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")] + extra
         if let sessionID { headers.append(("mcp-session-id", sessionID)) }
         if let protocolVersion { headers.append(("mcp-protocol-version", protocolVersion)) }
         headers += configuredHeaders
@@ -226,7 +228,7 @@ final class LegacySSEUpstream: Upstream {
         if streamCall == nil { delegate?.upstream(self, failed: "the gateway refused the HTTP call") }
     }
 
-    override func send(_ message: [UInt8], requestID: Int?, scope: Scope) {
+    override func send(_ message: [UInt8], requestID: Int?, headers: [(String, String)] = [], scope: Scope) {
         guard let endpoint,
               let callID = scope.httpCall(method: "POST", url: endpoint, headers: [("content-type", "application/json")] + configuredHeaders,
                                           body: message, timeoutMilliseconds: 10_000) else {

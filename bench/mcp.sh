@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# MCP through the gateway vs direct to the upstream, in one run, against the same upstream
+# (bench/mcp_backend.py, a minimal Streamable HTTP MCP server):
+#   tools/call            wrk → upstream  vs  wrk → gateway (mcp handler, one target) → upstream
+#   tools/call 64 KiB     the same with a 64 KiB result
+#   tools/list            wrk → upstream (20 tools) vs wrk → gateway merging 3 targets (60 tools)
+# For each: requests/s and p99 at CONNECTIONS connections (median of 3 runs), p50 at 1 connection,
+# and the gateway's CPU time per request. The gateway runs on core 0; upstream and wrk on core 1.
+# Usage: bench/mcp.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/mcp-results.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNECTIONS=${2:-32}
+scripts/install-deps --bench
+swift build -c release --product agentgateway >/dev/null
+swift build -c release --product mcp >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+if [ "$(nproc)" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(port); GW=$(port)
+
+$LOAD_CPU python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+target() { printf '[[routes.handler.config.targets]]\nname = "%s"\ntype = "http"\nurl = "http://127.0.0.1:%s/mcp"\n' "$1" "$UP"; }
+cat > "$WORK/gw.toml" <<TOML
+[[listeners]]
+name = "main"
+address = "127.0.0.1:$GW"
+[plugins.mcp]
+path = "$BIN/libmcp.so"
+[[routes]]
+name = "one"
+[routes.match]
+path = "/one"
+[routes.handler]
+plugin = "mcp"
+[routes.handler.config]
+sessions = false
+$(target a)
+[[routes]]
+name = "three"
+[routes.match]
+path = "/three"
+[routes.handler]
+plugin = "mcp"
+[routes.handler.config]
+sessions = false
+$(target a)
+$(target b)
+$(target c)
+TOML
+$GW_CPU "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
+
+lua() { # name body
+  cat > "$WORK/$1.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[$2]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+LUA
+}
+lua call '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}'
+lua call64k '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":65536}}}'
+lua list '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+
+for url in "http://127.0.0.1:$UP/mcp" "http://127.0.0.1:$GW/one" "http://127.0.0.1:$GW/three"; do
+  for _ in $(seq 100); do
+    curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+      -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$url" | grep -q '"tools"' && break
+    sleep 0.1
+  done
+done
+
+cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
+HZ=$(getconf CLK_TCK)
+run() { # name url script connections → "name rps p50 p99 requests cpu_us_per_req errors"
+  local name=$1 url=$2 script=$3 conns=$4 before after out
+  $LOAD_CPU wrk -t1 -c"$conns" -d2s -s "$WORK/$script.lua" "$url" >/dev/null
+  before=$(cpu_ticks)
+  out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$WORK/$script.lua" "$url")
+  after=$(cpu_ticks)
+  python3 - "$name" "$before" "$after" "$HZ" "$url" <<PY "$out"
+import re, sys
+name, before, after, hz, url = sys.argv[1:6]
+out = sys.argv[6]
+def ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)$", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+requests = int(re.search(r"(\d+) requests in", out).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+cpu = f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}" if "/mcp" not in url else "-"
+print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {errors.group(1) if errors else 0}")
+PY
+}
+
+declare -A RPS P99 LAT50 CPU
+CASES=("call-direct:http://127.0.0.1:$UP/mcp:call" "call-gateway:http://127.0.0.1:$GW/one:call"
+       "call64k-direct:http://127.0.0.1:$UP/mcp:call64k" "call64k-gateway:http://127.0.0.1:$GW/one:call64k"
+       "list-direct:http://127.0.0.1:$UP/mcp:list" "list-gateway-3-targets:http://127.0.0.1:$GW/three:list")
+for case in "${CASES[@]}"; do
+  name=${case%%:*}; rest=${case#*:}; script=${rest##*:}; url=${rest%:*}
+  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$script" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
+  read -r _ _ l50 _ _ _ _ < <(run "$name" "$url" "$script" 1)
+  [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses" >&2; exit 1; }
+  RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; CPU[$name]=$cpu
+done
+
+{
+  echo "## bench/mcp.sh — $(date -u +%Y-%m-%d), ${DURATION}s per run, $(nproc) cores (gateway on core 0; upstream and wrk on core 1), wrk -t1"
+  echo
+  echo "| case | req/s @${CONNECTIONS} conns | p99 ms @${CONNECTIONS} | p50 ms @1 conn | gateway CPU µs/req |"
+  echo "|---|---|---|---|---|"
+  for case in "${CASES[@]}"; do name=${case%%:*}; echo "| $name | ${RPS[$name]} | ${P99[$name]} | ${LAT50[$name]} | ${CPU[$name]} |"; done
+  echo
+  python3 - "${RPS[call-direct]}" "${RPS[call-gateway]}" "${RPS[call64k-direct]}" "${RPS[call64k-gateway]}" "${RPS[list-direct]}" "${RPS[list-gateway-3-targets]}" <<'PY'
+import sys
+cd, cg, bd, bg, ld, lg = map(float, sys.argv[1:])
+print(f"- tools/call: gateway / direct throughput {cg / cd:.2f}; with a 64 KiB result {bg / bd:.2f}")
+print(f"- tools/list merged from 3 targets (3 upstream calls per request) / one direct list: {lg / ld:.2f}")
+PY
+} | tee bench/mcp-results.md
