@@ -153,6 +153,10 @@ def test_official_client_sees_one_server_federated_from_three_transports(federat
                 assert asked.content[0].text == f"hello Ada from {target}"
 
     run(scenario())
+    # The Streamable HTTP target was probed and spoken to in 2026-07-28 (so a handshake-era client's
+    # elicitation went through the InputRequiredResult bridge); stdio and SSE targets use the handshake.
+    assert "target 'remote' is ready (server 'remote', protocol 2026-07-28)" in federation.log()
+    assert "target 'local' is ready (server 'local', protocol 2025-11-25)" in federation.log()
     assert progress == [(1, 3), (2, 3), (3, 3)]
     assert elicited == ["What is your name?"] * 3
 
@@ -237,8 +241,8 @@ def test_modern_era_requires_matching_headers(federation):
 
 
 def test_prefix_never_routes_by_lookup_and_reports_collisions(gateway, upstreams):
-    gw = gateway(mcp_route(url_target("legacy", "sse", upstreams["legacy"]) + url_target("remote", "http", upstreams["remote"]),
-                           'prefix = "never"'))
+    gw = gateway(mcp_route(url_target("legacy", "sse", upstreams["legacy"])
+                           + url_target("remote", "http", upstreams["remote"], 'protocol = "2025-11-25"'), 'prefix = "never"'))
 
     async def scenario():
         async with Client(gw.url + "/mcp", mode="legacy") as client:
@@ -248,6 +252,7 @@ def test_prefix_never_routes_by_lookup_and_reports_collisions(gateway, upstreams
 
     run(scenario())
     assert "tool 'add' is offered by 'legacy' and 'remote'; 'remote''s is hidden" in gw.log()
+    assert "target 'remote' is ready (server 'remote', protocol 2025-11-25)" in gw.log()  # pinned: no probe
 
 
 def test_failure_mode_closed_fails_and_open_serves_the_healthy_targets(gateway, upstreams):

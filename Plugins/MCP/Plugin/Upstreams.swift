@@ -122,8 +122,9 @@ final class StreamableHTTPUpstream: Upstream {
         if let sessionID { headers.append(("mcp-session-id", sessionID)) }
         if let protocolVersion { headers.append(("mcp-protocol-version", protocolVersion)) }
         headers += configuredHeaders
+        // The federation's own deadline (-32001) fires first; this one only bounds a stuck connection.
         guard let callID = scope.httpCall(method: "POST", url: url, headers: headers, body: message,
-                                          timeoutMilliseconds: UInt32(timeoutMilliseconds), streamBody: true) else {
+                                          timeoutMilliseconds: UInt32(timeoutMilliseconds + 1000), streamBody: true) else {
             if let requestID { delegate?.upstream(self, requestFailed: requestID, reason: "the gateway refused the HTTP call") }
             return
         }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import NIOPosix
 import NIOConcurrencyHelpers
@@ -9,7 +8,7 @@ import Synchronization
 
 /// What the host offers every exchange: the event loops, logging and the metrics registry.
 /// Created once at startup; immutable or internally synchronized. (What plugins reach without a
-/// handle, and their HTTP client, live in `ProcessWide`.)
+/// handle, and the pools of their HTTP calls, live in `ProcessWide`.)
 final class HostServices: Sendable {
     let group: EventLoopGroup
     let logger: Logger
@@ -32,13 +31,8 @@ enum ProcessWide {
     static let metricsRegistry = PrometheusCollectorRegistry()
     static let pluginMetrics = PluginMetrics(registry: metricsRegistry)
     static let pluginLogger = Logger(label: "agentgateway.plugin")
-    /// The pooled client for plugins' `http_call` and the proxy, on the process's event loops.
-    static let httpClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-        return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
-    }()
+    /// Loop-local keep-alive pools for plugins' `http_call`.
+    static let httpCallPools = HTTPCallPools()
 }
 
 /// Metrics that plugins define (`metric_define`), addressed by a small integer id from any thread.

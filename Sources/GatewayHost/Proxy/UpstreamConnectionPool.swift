@@ -3,11 +3,20 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
+/// Whoever uses an upstream connection for one request: the proxy (`UpstreamCall`) or a plugin's
+/// `http_call` (`HTTPCall`).
+protocol UpstreamResponseReceiver: AnyObject {
+    func receive(_ part: HTTPClientResponsePart)
+    /// One read from the upstream was processed.
+    func readBatchComplete()
+    func connectionClosed(error: Error?)
+}
+
 /// Keep-alive HTTP/1.1 connections to one upstream origin, owned by one event loop.
 ///
 /// Loop-local on purpose: an exchange and its upstream connection share a thread, so proxying
 /// needs no locks and no thread hops. (async-http-client's shared pool hops between loops and
-/// cost ~135 µs of CPU per proxied request here; plugins' `http_call` still uses it.)
+/// cost ~135 µs of CPU per proxied request here, and opened a connection per plugin call.)
 final class UpstreamConnectionPool {
     struct Origin: Hashable, Sendable {
         let scheme: String
@@ -129,7 +138,7 @@ final class UpstreamConnection {
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPClientResponsePart
         weak var connection: UpstreamConnection?
-        var call: UpstreamCall?
+        var call: (any UpstreamResponseReceiver)?
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let part = Self.unwrapInboundIn(data)

@@ -1,122 +1,225 @@
-import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import PluginABI
 
 /// An HTTP call a plugin asked for (`http_call`). The response comes back as events on the
 /// calling scope: one `HTTP_RESPONSE` with the whole body, or, when streamed, `HTTP_RESPONSE`
 /// followed by `HTTP_BODY` chunks as they arrive (an upstream SSE stream, say).
-final class HTTPCall: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Void
-
+///
+/// Runs on the scope's event loop over the same loop-local keep-alive pools as the proxy
+/// (`HTTPCallPools`), so a call costs no thread hop and reuses connections.
+final class HTTPCall: UpstreamResponseReceiver {
     /// A buffered call's body beyond this fails with AGW_CALL_FAILED_LIMIT.
     static let maxBufferedBytes = 16 * 1024 * 1024
 
     private weak var scope: AsyncScope?
     private let id: UInt64
     private let streaming: Bool
-    private var task: HTTPClient.Task<Void>?
-    private var head: HTTPResponseHead?
-    private var body: ByteBuffer?
+    private let pool: UpstreamConnectionPool
+    private let head: HTTPRequestHead
+    private let body: ByteBuffer?
+    private var connection: UpstreamConnection?
+    private var responseHead: HTTPResponseHead?
+    private var received: ByteBuffer?
     private var timeout: Scheduled<Void>?
     private var isDone = false
+    private var retried = false
 
-    private init(scope: AsyncScope, id: UInt64, streaming: Bool) {
+    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: UpstreamConnectionPool, head: HTTPRequestHead, body: ByteBuffer?) {
         self.scope = scope
         self.id = id
         self.streaming = streaming
+        self.pool = pool
+        self.head = head
+        self.body = body
     }
 
     static func start(scope: AsyncScope, request: agw_http_call_request, callID: UnsafeMutablePointer<UInt64>) -> agw_result {
-        let method = request.method.len == 0 ? "GET" : request.method.string
+        guard let target = CallTarget(url: request.url.string) else { return AGW_ERR_INVALID_ARGUMENT }
+        let method = HTTPMethod(rawValue: request.method.len == 0 ? "GET" : request.method.string)
         var headers = HTTPHeaders()
-        for (name, value) in HostAPI.pairs(request.headers, request.header_count) { headers.add(name: name, value: value) }
-        let body: HTTPClient.Body? = request.body.len > 0 ? .byteBuffer(ByteBuffer(bytes: request.body.rawBuffer)) : nil
-        let clientRequest: HTTPClient.Request
-        do {
-            clientRequest = try HTTPClient.Request(url: request.url.string, method: HTTPMethod(rawValue: method), headers: headers, body: body)
-        } catch {
-            return AGW_ERR_INVALID_ARGUMENT
+        var hasHost = false
+        for (name, value) in HostAPI.pairs(request.headers, request.header_count) {
+            if UpstreamCall.name(name, isIn: UpstreamCall.hopByHop) || UpstreamCall.name(name, isIn: ["content-length"]) { continue }
+            if UpstreamCall.name(name, isIn: ["host"]) { hasHost = true }
+            headers.add(name: name, value: value)
         }
+        if !hasHost { headers.add(name: "host", value: target.hostHeader) }
+        let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
+        if body != nil || [.POST, .PUT, .PATCH].contains(method) { headers.add(name: "content-length", value: String(body?.readableBytes ?? 0)) }
+        guard let pool = ProcessWide.httpCallPools.pool(for: target.origin, on: scope.eventLoop) else { return AGW_ERR_INVALID_ARGUMENT }
+
         let id = scope.makeID()
-        let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0)
+        let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool,
+                            head: HTTPRequestHead(version: .http1_1, method: method, uri: target.pathAndQuery, headers: headers), body: body)
         scope.register(call: call, id: id)
         let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
         call.timeout = scope.eventLoop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) { [weak call] in
             call?.fail(code: AGW_CALL_FAILED_TIMEOUT, message: "no response within \(timeoutMilliseconds) ms")
         }
-        call.task = ProcessWide.httpClient.execute(request: clientRequest, delegate: call, eventLoop: .delegateAndChannel(on: scope.eventLoop))
+        call.connect(pool.acquire())
         callID.pointee = id
         return AGW_OK
+    }
+
+    private func connect(_ future: EventLoopFuture<UpstreamConnection>) {
+        future.whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                guard !isDone else {
+                    connection.release()
+                    return
+                }
+                self.connection = connection
+                connection.handler.call = self
+                connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                if let body { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+                connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            case .failure(let error):
+                let timedOut = error is ChannelError && "\(error)".contains("connectTimeout")
+                fail(code: timedOut ? AGW_CALL_FAILED_TIMEOUT : AGW_CALL_FAILED_CONNECT,
+                     message: "cannot connect to \(pool.origin.host):\(pool.origin.port): \(error)")
+            }
+        }
     }
 
     /// Cancelled by the plugin or with its scope: no further events.
     func cancel() {
         guard !isDone else { return }
-        isDone = true
-        timeout?.cancel()
-        task?.cancel()
-        scope?.finished(callID: id)
+        finish(keepConnection: false)
     }
 
     private func fail(code: Int32, message: String) {
         guard !isDone else { return }
-        isDone = true
-        timeout?.cancel()
-        task?.cancel()
-        scope?.finished(callID: id)
+        finish(keepConnection: false)
         scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
     }
 
+    private func finish(keepConnection: Bool) {
+        isDone = true
+        timeout?.cancel()
+        scope?.finished(callID: id)
+        guard let connection else { return }
+        self.connection = nil
+        connection.handler.call = nil
+        if keepConnection { connection.release() } else { connection.channel.close(promise: nil) }
+    }
+
     private func responseEvent(endOfStream: Bool, body: ByteBuffer?) -> PluginEvent {
-        let head = self.head!
+        let head = responseHead!
         return PluginEvent(type: AGW_EVENT_HTTP_RESPONSE, id: id, code: Int32(head.status.code), endOfStream: endOfStream,
                            headers: head.headers.map { ($0.name, $0.value) }, data: body)
     }
 
-    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        self.head = head
-        if streaming, !isDone {
-            timeout?.cancel()
-            scope?.deliver(responseEvent(endOfStream: false, body: nil))
-        }
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
+    // MARK: from the connection
 
-    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        guard !isDone else { return task.eventLoop.makeSucceededVoidFuture() }
-        if streaming {
-            scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: buffer))
-        } else {
-            var buffer = buffer
-            if body == nil { body = buffer } else { body!.writeBuffer(&buffer) }
-            if body!.readableBytes > Self.maxBufferedBytes {
-                fail(code: AGW_CALL_FAILED_LIMIT, message: "response body over \(Self.maxBufferedBytes) bytes; use AGW_HTTP_CALL_STREAM_BODY")
+    func receive(_ part: HTTPClientResponsePart) {
+        guard !isDone else { return }
+        switch part {
+        case .head(let head) where head.status.code < 200:
+            break // informational; the final head follows
+        case .head(let head):
+            responseHead = head
+            if streaming {
+                timeout?.cancel()
+                scope?.deliver(responseEvent(endOfStream: false, body: nil))
+            }
+        case .body(var chunk):
+            if streaming {
+                scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: chunk))
+            } else {
+                if received == nil { received = chunk } else { received!.writeBuffer(&chunk) }
+                if received!.readableBytes > Self.maxBufferedBytes {
+                    fail(code: AGW_CALL_FAILED_LIMIT, message: "response body over \(Self.maxBufferedBytes) bytes; use AGW_HTTP_CALL_STREAM_BODY")
+                }
+            }
+        case .end:
+            finish(keepConnection: responseHead?.isKeepAlive ?? false)
+            if streaming {
+                scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
+            } else {
+                scope?.deliver(responseEvent(endOfStream: true, body: received))
             }
         }
-        return task.eventLoop.makeSucceededVoidFuture()
     }
 
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+    func readBatchComplete() {}
+
+    func connectionClosed(error: Error?) {
         guard !isDone else { return }
-        isDone = true
-        timeout?.cancel()
-        scope?.finished(callID: id)
-        if streaming {
-            scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
-        } else {
-            scope?.deliver(responseEvent(endOfStream: true, body: body))
+        connection = nil
+        // A reused keep-alive connection the server had closed: send again on a fresh one.
+        if responseHead == nil, !retried {
+            retried = true
+            connect(pool.connect())
+            return
         }
+        fail(code: AGW_CALL_FAILED_PROTOCOL, message: "the server closed the connection" + (error.map { " (\($0))" } ?? ""))
+    }
+}
+
+/// Where an `http_call` goes: origin, the request target, and the Host header.
+struct CallTarget {
+    let origin: UpstreamConnectionPool.Origin
+    let pathAndQuery: String
+    let hostHeader: String
+
+    init?(url: String) {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = String(rest[..<pathStart].split(separator: "@").last ?? "")
+        guard !authority.isEmpty else { return nil }
+        let path = String(rest[pathStart...])
+        pathAndQuery = path.isEmpty ? "/" : (path.hasPrefix("?") ? "/" + path : path)
+        let defaultPort = scheme == "https" ? 443 : 80
+        var host = authority
+        var port = defaultPort
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            if let colon = authority[close...].firstIndex(of: ":") { port = Int(authority[authority.index(after: colon)...]) ?? -1 }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            port = Int(authority[authority.index(after: colon)...]) ?? -1
+        }
+        guard (1...65535).contains(port), !host.isEmpty else { return nil }
+        origin = .init(scheme: scheme, host: host, port: port)
+        hostHeader = authority
+    }
+}
+
+/// Keep-alive pools for plugins' HTTP calls: per event loop, one pool per origin, each touched
+/// only on its own loop (the lock guards only the per-loop lookup).
+final class HTTPCallPools: Sendable {
+    private final class LoopPools: @unchecked Sendable {
+        var pools: [UpstreamConnectionPool.Origin: UpstreamConnectionPool] = [:]
     }
 
-    func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
-        switch error as? HTTPClientError {
-        case .connectTimeout?, .readTimeout?, .deadlineExceeded?:
-            fail(code: AGW_CALL_FAILED_TIMEOUT, message: "\(error)")
-        case .remoteConnectionClosed?:
-            fail(code: AGW_CALL_FAILED_PROTOCOL, message: "the server closed the connection")
-        default:
-            fail(code: AGW_CALL_FAILED_CONNECT, message: "\(error)")
+    private let loops = NIOLockedValueBox<[ObjectIdentifier: LoopPools]>([:])
+    private let tls: NIOSSLContext?
+
+    init() {
+        tls = try? NIOSSLContext(configuration: .makeClientConfiguration())
+    }
+
+    /// The pool for `origin` on `loop` (call on `loop`); nil for https when TLS is unavailable.
+    func pool(for origin: UpstreamConnectionPool.Origin, on loop: EventLoop) -> UpstreamConnectionPool? {
+        let key = ObjectIdentifier(loop)
+        let local = loops.withLockedValue { loops in
+            if let existing = loops[key] { return existing }
+            let created = LoopPools()
+            loops[key] = created
+            return created
         }
+        if let pool = local.pools[origin] { return pool }
+        if origin.scheme == "https", tls == nil { return nil }
+        let pool = UpstreamConnectionPool(origin: origin, eventLoop: loop, connectTimeout: .seconds(5), requestTimeout: nil,
+                                          sslContext: origin.scheme == "https" ? tls : nil)
+        local.pools[origin] = pool
+        return pool
     }
 }

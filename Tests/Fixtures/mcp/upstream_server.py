@@ -7,10 +7,12 @@ server answered. If MCP_UPSTREAM_EVENTS names a file, cancellations are appended
 import asyncio
 import os
 import sys
+from typing import Annotated
 
 from pydantic import BaseModel
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, Resolve
+from mcp.server.mcpserver.resolve import Elicit
 
 NAME = sys.argv[1]
 TRANSPORT = sys.argv[2]
@@ -56,13 +58,15 @@ class Name(BaseModel):
     name: str
 
 
+def ask_for_name() -> Elicit[Name]:
+    return Elicit("What is your name?", Name)
+
+
 @server.tool()
-async def ask_name(ctx: Context) -> str:
-    """Asks the client for a name (elicitation)."""
-    answer = await ctx.elicit("What is your name?", Name)
-    if answer.action == "accept":
-        return f"hello {answer.data.name} from {NAME}"
-    return f"{answer.action} at {NAME}"
+async def ask_name(name: Annotated[Name, Resolve(ask_for_name)]) -> str:
+    """Asks the client for a name (elicitation: mid-call in the handshake era, an
+    InputRequiredResult and a retry in 2026-07-28)."""
+    return f"hello {name.name} from {NAME}"
 
 
 @server.tool()
