@@ -25,7 +25,11 @@ UP=$(port); GW=$(port)
 
 $LOAD_CPU python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
 target() { printf '[[routes.handler.config.targets]]\nname = "%s"\ntype = "http"\nurl = "http://127.0.0.1:%s/mcp"\n' "$1" "$UP"; }
+# One event loop: the gateway is pinned to one core (like nginx's one worker); NIO would start a
+# loop per core of the machine and make the two threads take turns on that core.
 cat > "$WORK/gw.toml" <<TOML
+[gateway]
+event_loops = 1
 [[listeners]]
 name = "main"
 address = "127.0.0.1:$GW"

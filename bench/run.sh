@@ -52,7 +52,11 @@ nginx_conf proxy "server { listen 127.0.0.1:$PROXY; location / { proxy_pass http
 $LOAD_CPU nginx -c "$WORK/backend.conf" -g 'daemon off;' & PIDS+=($!)
 $GW_CPU nginx -c "$WORK/proxy.conf" -g 'daemon off;' & PIDS+=($!)
 
+# One event loop: the gateway is pinned to one core (like nginx's one worker); NIO would start a
+# loop per core of the machine and make the two threads take turns on that core.
 cat > "$WORK/gw.toml" <<TOML
+[gateway]
+event_loops = 1
 [[listeners]]
 name = "plain"
 address = "127.0.0.1:$GW"

@@ -35,7 +35,9 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         let runtime: GatewayRuntime
         do {
             let parsed = try ConfigLoader.load(file: config)
-            let services = HostServices(group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            let group: MultiThreadedEventLoopGroup = parsed.eventLoops == 0
+                ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: parsed.eventLoops)
+            let services = HostServices(group: group, logger: logger)
             runtime = try GatewayRuntime(config: parsed, services: services, file: config)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

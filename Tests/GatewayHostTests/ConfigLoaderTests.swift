@@ -13,13 +13,17 @@ final class ConfigLoaderTests: XCTestCase {
         let config = try ConfigLoader.load(file: file)
         XCTAssertEqual(config.listeners.map(\.name), ["main"])
         XCTAssertEqual(config.listeners[0].address, SocketAddressSpec(host: "127.0.0.1", port: 8080))
-        XCTAssertEqual(config.routes.count, 1)
-        XCTAssertEqual(config.routes[0].filters.map(\.plugin), ["stamp", "require_header"])
-        XCTAssertEqual(config.routes[0].filters[0].configJSON.filter { !$0.isWhitespace }, #"{"value":"hello-from-c"}"#)
+        XCTAssertEqual(config.routes.map(\.name), ["mcp", "echo"])
+        guard case .handler(let mcp) = config.routes[0].terminal else { return XCTFail("expected the MCP handler") }
+        XCTAssertEqual(mcp.plugin, "mcp")
+        XCTAssertTrue(mcp.configJSON.contains(#""DEMO_MCP_NAME""#))
+        XCTAssertEqual(config.routes[1].filters.map(\.plugin), ["stamp", "require_header"])
+        XCTAssertEqual(config.routes[1].filters[0].configJSON.filter { !$0.isWhitespace }, #"{"value":"hello-from-c"}"#)
         XCTAssertEqual(config.limits, Limits())
         // Plugin paths resolve against the config file's directory.
         XCTAssertTrue(config.plugins.first { $0.name == "stamp" }!.path!.hasSuffix("/examples/c-filter/libstamp_filter.so"))
-        guard case .backend(let backend) = config.routes[0].terminal else { return XCTFail("expected a backend") }
+        XCTAssertEqual(config.eventLoops, 0)
+        guard case .backend(let backend) = config.routes[1].terminal else { return XCTFail("expected a backend") }
         XCTAssertEqual(backend.connectTimeoutMilliseconds, 1000)
     }
 
@@ -92,5 +96,12 @@ final class ConfigLoaderTests: XCTestCase {
         """)
         XCTAssertEqual(config.listeners[0].tls, TLSConfig(certificatePath: "c.pem", privateKeyPath: "k.pem", clientCAPath: "ca.pem", http2: false))
         XCTAssertEqual(config.limits.maxRequestBodyBytes, 42)
+    }
+
+    func testEventLoopsIsBounded() throws {
+        XCTAssertEqual(try ConfigLoader.parse("[gateway]\nevent_loops = 1\n" + minimal).eventLoops, 1)
+        XCTAssertThrowsError(try ConfigLoader.parse("[gateway]\nevent_loops = -1\n" + minimal, file: "g.toml")) { error in
+            XCTAssertTrue("\(error)".contains("gateway.event_loops = -1"), "\(error)")
+        }
     }
 }

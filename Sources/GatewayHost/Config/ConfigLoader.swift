@@ -32,6 +32,12 @@ enum ConfigLoader {
         if var gateway = try reader.table("gateway") {
             config.pluginDirectory = try gateway.string("plugin_dir")
             config.drainTimeoutSeconds = try gateway.double("drain_timeout_seconds") ?? config.drainTimeoutSeconds
+            if let loops = try gateway.int("event_loops") {
+                guard (0...1024).contains(loops) else {
+                    throw ConfigError(file: file, message: "gateway.event_loops = \(loops): use 0 (one per core) to 1024")
+                }
+                config.eventLoops = loops
+            }
             try gateway.finish()
         }
         if var limits = try reader.table("limits") {

@@ -6,6 +6,8 @@ struct GatewayConfig: Sendable {
     var pluginDirectory: String?
     /// How long SIGTERM waits for in-flight requests before closing connections.
     var drainTimeoutSeconds: Double = 30
+    /// Event loop threads; 0 = one per core (NIO's count, which ignores CPU affinity).
+    var eventLoops = 0
     /// Size limits applied to every listener.
     var limits = Limits()
     /// Optional admin listener serving `/metrics` (Prometheus) and `/healthz`.
