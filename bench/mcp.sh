@@ -58,12 +58,23 @@ $(target c)
 TOML
 $GW_CPU "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
 
-lua() { # name body
+lua() { # name body — and count answers without a JSON-RPC result (errors come with HTTP 200)
   cat > "$WORK/$1.lua" <<LUA
 wrk.method = "POST"
 wrk.body = [[$2]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) failures = 0 end
+function response(status, headers, body)
+  if not string.find(body, '"result"', 1, true) then failures = failures + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("failures") end
+  io.write("JSON-RPC errors: " .. total .. "\n")
+end
 LUA
 }
 lua call '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}'
@@ -71,11 +82,13 @@ lua call64k '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ech
 lua list '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
 
 for url in "http://127.0.0.1:$UP/mcp" "http://127.0.0.1:$GW/one" "http://127.0.0.1:$GW/three"; do
+  ready=0
   for _ in $(seq 100); do
-    curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
-      -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$url" | grep -q '"tools"' && break
+    if curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+         -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$url" | grep -q '"tools"'; then ready=1; break; fi
     sleep 0.1
   done
+  [ "$ready" = 1 ] || { echo "$url never listed its tools" >&2; exit 1; }
 done
 
 cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
@@ -98,8 +111,9 @@ requests = int(re.search(r"(\d+) requests in", out).group(1))
 p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+rpc_errors = int(re.search(r"JSON-RPC errors: (\d+)", out).group(1))
 cpu = f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}" if "/mcp" not in url else "-"
-print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {errors.group(1) if errors else 0}")
+print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {(int(errors.group(1)) if errors else 0) + rpc_errors}")
 PY
 }
 
@@ -111,7 +125,7 @@ for case in "${CASES[@]}"; do
   name=${case%%:*}; rest=${case#*:}; script=${rest##*:}; url=${rest%:*}
   read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$script" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
   read -r _ _ l50 _ _ _ _ < <(run "$name" "$url" "$script" 1)
-  [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses" >&2; exit 1; }
+  [ "$errs" = 0 ] || { echo "$name: $errs responses were not a JSON-RPC result" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; CPU[$name]=$cpu
 done
 

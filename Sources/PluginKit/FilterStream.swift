@@ -189,6 +189,10 @@ public struct RPCVerdict: Sendable {
     /// Set when a filter replaced the params.
     public var rewrittenParams: String?
 
+    /// What a publication with no listening filter comes to.
+    public static let allowed = RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_ALLOW, error_code: 0,
+                                                           error_message: agw_str(), rewritten_params: agw_str()))
+
     init(_ verdict: agw_rpc_verdict) {
         switch verdict.decision {
         case AGW_RPC_ALLOW: decision = .allow
@@ -223,6 +227,15 @@ extension FilterStream {
                                               error_message: agw_str(), rewritten_params: agw_str()))
         }
         return RPCVerdict(verdict)
+    }
+
+    /// Whether any filter on the route reads JSON-RPC messages (`RPCFilter`). When not, every
+    /// `publishRPC` would allow: a handler may skip it. True on a host older than ABI 1.1.
+    public var hasRPCFilters: Bool {
+        guard host.pointee.struct_size >= MemoryLayout<agw_host_api>.offset(of: \agw_host_api.rpc_subscriber_count)! + MemoryLayout<UnsafeRawPointer>.size,
+              let subscriberCount = host.pointee.rpc_subscriber_count else { return true }
+        var count = 0
+        return subscriberCount(handle, &count) != AGW_OK || count > 0
     }
 
     /// The verdict of the last finished `publishRPC` (after a `.rpcVerdict` event).

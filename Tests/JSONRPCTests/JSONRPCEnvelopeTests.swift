@@ -101,3 +101,27 @@ final class JSONRPCEnvelopeTests: XCTestCase {
         }
     }
 }
+
+final class LongStringScanTests: XCTestCase {
+    /// The scanner skips string bytes eight at a time: a quote, a backslash or a control character
+    /// at any offset (and across word boundaries, after multi-byte UTF-8) must still be seen.
+    func testSpecialBytesAreFoundAtEveryOffset() throws {
+        for length in 0..<40 {
+            for prefix in ["", "é", "ab"] {
+                let text = prefix + String(repeating: "x", count: length)
+                let plain = #"{"jsonrpc":"2.0","id":1,"result":{"text":""# + text + #""}}"#
+                XCTAssertNoThrow(try JSONRPCEnvelope.scan(Array(plain.utf8)), "length \(length)")
+                let escaped = #"{"jsonrpc":"2.0","id":1,"result":{"text":""# + text + #"\"q\\"}}"#
+                let envelope = try JSONRPCEnvelope.scan(Array(escaped.utf8))
+                XCTAssertEqual(envelope.kind, .result)
+                var control = Array(plain.utf8)
+                control.insert(0x0A, at: control.count - 3)
+                XCTAssertThrowsError(try JSONRPCEnvelope.scan(control), "length \(length)") { error in
+                    XCTAssertEqual((error as? JSONRPCScanError)?.code, -32700)
+                }
+                let unterminated = Array((#"{"jsonrpc":"2.0","id":1,"result":""# + text).utf8)
+                XCTAssertThrowsError(try JSONRPCEnvelope.scan(unterminated))
+            }
+        }
+    }
+}

@@ -174,7 +174,7 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "http_call_null_scope": INVALID, "timer_cancel_unknown": NOT_FOUND, "process_write_unknown": NOT_FOUND,
         "process_spawn_null_argv": INVALID, "rpc_reject_outside_hook": WRONG_STATE,
         "rpc_set_params_outside_hook": WRONG_STATE, "rpc_resume_nothing_paused": WRONG_STATE,
-        "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
+        "rpc_subscriber_count_null_out": INVALID, "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
     }, results
 
 

@@ -380,3 +380,19 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
     finally:
         os.environ["PATH"] = saved_path
         gw.stop()
+
+
+def test_a_server_that_refuses_discover_is_spoken_to_with_the_handshake(gateway, tmp_path):
+    """Era detection: a JSON-RPC error to `server/discover` (here -32601 with HTTP 200, from the
+    minimal server in bench/) means a handshake-era server, not a dead one."""
+    port = free_port()
+    proc = Process([sys.executable, str(ROOT / "bench" / "mcp_backend.py"), str(port), "3"], tmp_path / "minimal.log")
+    try:
+        wait_for(lambda: "listening" in proc.output(), what="minimal server")
+        gw = gateway(mcp_route(url_target("minimal", "http", f"http://127.0.0.1:{port}/mcp")))
+        wait_for(lambda: "target 'minimal' is ready (server 'bench', protocol 2025-11-25)" in gw.log(), what="handshake fallback")
+        session, _ = initialize(gw.url + "/mcp")
+        listed = post(gw.url + "/mcp", {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, session).json()
+        assert [t["name"] for t in listed["result"]["tools"]] == ["echo", "tool1", "tool2"]
+    finally:
+        proc.stop()

@@ -60,6 +60,16 @@ public enum JSONText {
         return out
     }
 
+    /// `value`'s bytes with the bytes at `range` (a member's value inside it) replaced by `json`.
+    public static func replacing(_ range: Range<Int>, in value: JSONValue, with json: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(value.range.count + json.utf8.count)
+        out += value.bytes[value.range.lowerBound..<range.lowerBound]
+        out += json.utf8
+        out += value.bytes[range.upperBound..<value.range.upperBound]
+        return out
+    }
+
     /// An object built from members whose values are raw JSON, in order.
     public static func object(_ members: [(String, [UInt8])]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "{")]

@@ -133,6 +133,7 @@ public struct ParamsRewrite: Sendable {
 
     public func apply(to params: JSONValue) -> [UInt8] {
         guard let members = params.members else { return Array(params.raw) }
+        if isIdentity(on: members) { return Array(params.raw) }
         var out: [(String, [UInt8])] = []
         let replaced = Set(extraMembers.map(\.0))
         var sawMeta = false
@@ -157,6 +158,16 @@ public struct ParamsRewrite: Sendable {
         }
         if !sawMeta, !metaMembers.isEmpty { out.append(("_meta", JSONText.object(metaMembers))) }
         return JSONText.object(out + extraMembers)
+    }
+
+    /// True when applying would change nothing (the common single-target call): no copy then.
+    private func isIdentity(on members: [(name: String, value: JSONValue)]) -> Bool {
+        guard refMember == nil, progressToken == nil, extraMembers.isEmpty, metaMembers.isEmpty else { return false }
+        for (name, value) in members {
+            if let member, name == member.key, value.string != member.value { return false }
+            if name == "_meta", value.members?.contains(where: { $0.name.hasPrefix(Self.modernMetaPrefix) }) ?? true { return false }
+        }
+        return true
     }
 
     /// The raw `_meta.progressToken` of params, if any.

@@ -261,6 +261,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         if target.upstream.target.protocolChoice == .modern {
             upstream(target.upstream, failed: "it does not speak \(Self.modernVersion): \(failure ?? "server/discover offered \(versions)")")
         } else if let failure, !failure.hasPrefix("HTTP 4") {
+            // Not even an HTTP answer (refused, reset, timed out): the target is down.
             upstream(target.upstream, failed: "server/discover failed: \(failure)")
         } else {
             initialize(target) // any other answer means a handshake-era server (spec: era detection)
@@ -427,7 +428,9 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private func complete(_ entry: Pending, of target: Target, upstreamID: Int, result: JSONValue?, error: JSONValue?) {
         switch entry.purpose {
         case .probe:
-            probed(target, result: result, failure: error.map { "error \($0["code"]?.text ?? "?")" })
+            // A JSON-RPC error (method not found, unsupported version, missing session, ...) is
+            // not 2026-07-28 evidence: the handshake follows.
+            probed(target, result: result, failure: error.map { "HTTP 4xx-equivalent JSON-RPC error \($0["code"]?.text ?? "?")" })
         case .handshake:
             if let result {
                 handshakeCompleted(target, result: result)
@@ -436,7 +439,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             }
         case .call(let call):
             inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
-            if let result, result["resultType"]?.string == "input_required", call.mailbox.serverRequests == .relay {
+            if let result, target.modern, call.mailbox.serverRequests == .relay, result["resultType"]?.string == "input_required" {
                 bridgeInput(call, result: result)
             } else if let result {
                 call.mailbox.deliver(.result(call.method == "resources/read" ? clientURIs(in: result, of: target) : Array(result.raw)))
@@ -762,12 +765,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let target = targets[targetIndex]
         var collected = partialPages[ObjectIdentifier(job)]?[targetIndex] ?? []
         for item in result[job.kind.arrayKey]?.elements ?? [] {
-            guard let members = item.members, let name = item[job.kind.keyField]?.string else { continue }
+            guard let key = item[job.kind.keyField], let name = key.string else { continue }
             let clientName = names.clientName(target: target.name, name: name, uri: job.kind.namesAreURIs)
-            let json = clientName == name ? Array(item.raw) : JSONText.object(members.map {
-                ($0.name, $0.name == job.kind.keyField ? Array(JSONText.quoted(clientName).utf8) : Array($0.value.raw))
-            })
-            collected.append(MergedList.Item(target: target.name, name: name, json: json))
+            collected.append(MergedList.Item(target: target.name, name: name, json: clientName == name ? Array(item.raw)
+                : JSONText.replacing(key.range, in: item, with: JSONText.quoted(clientName))))
         }
         job.pages += 1
         if let next = result["nextCursor"]?.string, !next.isEmpty, job.pages < 1000 {

@@ -37,8 +37,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
         switch stream.attribute(.method) ?? "" {
         case "POST":
-            let accept = stream.headers().filter { $0.name.lowercased() == "accept" }.map { $0.value.lowercased() }.joined(separator: ",")
-            guard accept.contains("*/*") || (accept.contains("application/json") && accept.contains("text/event-stream")) else {
+            guard Self.acceptsJSONAndSSE(stream.header("accept") ?? "")
+                    || Self.acceptsJSONAndSSE(stream.headers().filter { $0.name.lowercased() == "accept" }.map(\.value).joined(separator: ",")) else {
                 return reply(stream, status: 406, id: nil, code: -32600,
                              message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
             }
@@ -55,6 +55,12 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             stream.sendLocalReply(status: 405, headers: [("allow", "GET, POST, DELETE")])
             return .replied
         }
+    }
+
+    /// Streamable HTTP: a POST's Accept must list both (or `*/*`).
+    private static func acceptsJSONAndSSE(_ accept: String) -> Bool {
+        let accept = accept.lowercased()
+        return accept.contains("*/*") || (accept.contains("application/json") && accept.contains("text/event-stream"))
     }
 
     func requestBody(_ stream: FilterStream) -> FilterStatus {
@@ -262,7 +268,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     private func publish(_ stream: FilterStream, _ exchange: ClientExchange, kind: agw_rpc_kind, target: String = "",
                          targetKind: String = "", upstream: String = "") -> RPCVerdict {
-        stream.publishRPC(method: exchange.method, id: exchange.clientID, target: target, targetKind: targetKind, upstream: upstream,
+        guard exchange.hasRPCFilters(stream) else { return .allowed }
+        return stream.publishRPC(method: exchange.method, id: exchange.clientID, target: target, targetKind: targetKind, upstream: upstream,
                           sessionID: exchange.sessionID ?? "", params: exchange.params?.text ?? "", kind: kind)
     }
 
@@ -329,7 +336,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     /// a STOP hides it), then the page is cut.
     private func listResult(_ list: MergedList, _ stream: FilterStream, _ exchange: ClientExchange) -> [UInt8] {
         guard let kind = exchange.listKind else { return Array("{}".utf8) }
-        let visible = list.items.filter { item in
+        let visible = !exchange.hasRPCFilters(stream) ? list.items : list.items.filter { item in
             stream.publishRPC(method: kind.method, id: exchange.clientID, target: item.name, targetKind: kind.targetKind,
                               upstream: item.target, sessionID: exchange.sessionID ?? "",
                               params: String(decoding: item.json, as: UTF8.self), kind: AGW_RPC_LIST_ITEM).decision == .allow
@@ -468,6 +475,15 @@ final class ClientExchange {
     var listKind: ListKind?
     var listOffset = 0
     var afterVerdict: ((RPCVerdict) -> Void)?
+    private var rpcFilters: Bool?
+
+    /// Whether the route has filters that read messages (asked once per exchange).
+    func hasRPCFilters(_ stream: FilterStream) -> Bool {
+        if let rpcFilters { return rpcFilters }
+        let answer = stream.hasRPCFilters
+        rpcFilters = answer
+        return answer
+    }
 
     init(clientID: String, method: String, params: JSONValue?) {
         self.clientID = clientID

@@ -298,6 +298,13 @@ enum HostAPI {
             clock_gettime(CLOCK_REALTIME, &time)
             return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
         }
+        api.rpc_subscriber_count = { stream, count in
+            HostAPI.withExchange(stream) { exchange in
+                guard let count else { return AGW_ERR_INVALID_ARGUMENT }
+                count.pointee = exchange.rpcSubscriberCount
+                return AGW_OK
+            }
+        }
         return api
     }
 

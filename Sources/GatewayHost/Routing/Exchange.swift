@@ -140,6 +140,9 @@ final class Exchange {
     func context(ofStage stage: Int) -> UnsafeMutableRawPointer? { contexts[stage] }
     func stage(_ index: Int) -> FilterInstance { stages[index] }
 
+    /// Filters of this route that implement `on_rpc_message`.
+    var rpcSubscriberCount: Int { stages.reduce(0) { $0 + ($1.type.hooks.on_rpc_message == nil ? 0 : 1) } }
+
     // MARK: - Request
 
     /// Starts the chain with the request head. `endOfStream`: the request has no body.

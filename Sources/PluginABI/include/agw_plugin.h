@@ -10,6 +10,8 @@
  *                    agw_filter_type, agw_host_api, HTTP hooks, protocol (JSON-RPC) message hook,
  *                    events (scheduler, timers, HTTP calls with streamed bodies, child processes).
  *                    scheduler_new may be called from any thread (config_new starts config-scope work).
+ *   1.1  2026-11-25  agw_host_api.rpc_subscriber_count: how many filters on a stream's route have
+ *                    on_rpc_message, so a handler can skip publishing what nobody reads.
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -66,7 +68,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 0
+#define AGW_ABI_MINOR 1
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -383,6 +385,11 @@ typedef struct agw_host_api {
 
     /* --- misc (any thread) --------------------------------------------------------------------- */
     uint64_t (*now_unix_ns)(void);
+
+    /* --- added in 1.1 (check AGW_HAS_MEMBER(host, agw_host_api, rpc_subscriber_count)) ------------ */
+    /** How many filters on the stream's route implement on_rpc_message. A handler may skip
+     *  rpc_publish (e.g. for every item of a merged list) when it is 0: every message would be allowed. */
+    agw_result (*rpc_subscriber_count)(agw_stream_host *stream, size_t *count);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -47,6 +47,9 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
     REPORT("rpc_reject_outside_hook", host->rpc_reject(s, -1, str("x")));
     REPORT("rpc_set_params_outside_hook", host->rpc_set_params(s, str("{}")));
     REPORT("rpc_resume_nothing_paused", host->rpc_resume(s, AGW_RPC_ALLOW, 0, str("")));
+    if (AGW_HAS_MEMBER(host, agw_host_api, rpc_subscriber_count)) {
+        REPORT("rpc_subscriber_count_null_out", host->rpc_subscriber_count(s, NULL));
+    }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
     agw_rpc_verdict verdict;
