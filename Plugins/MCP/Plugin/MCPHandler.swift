@@ -417,18 +417,27 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     // MARK: - sessions
 
-    /// GET: the session's stream for notifications that belong to no request (list changes).
-    private func openListener(_ stream: FilterStream) -> FilterStatus {
+    /// GET and DELETE name a gateway session; without sessions (or for a 2026-07-28 client) they
+    /// get 405. Returns the session id, or nil when a reply was sent.
+    private func namedSession(_ stream: FilterStream, end: Bool) -> String? {
         guard config.sessions, !(stream.header("mcp-protocol-version").map(Self.modernVersions.contains) ?? false) else {
             stream.sendLocalReply(status: 405, headers: [("allow", "POST")])
-            return .replied
+            return nil
         }
         guard let sessionID = stream.header("mcp-session-id") else {
-            return reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
+            _ = reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
+            return nil
         }
-        guard federation.sessions.touch(sessionID) else {
-            return reply(stream, status: 404, id: nil, code: -32600, message: "Session not found (initialize again)")
+        guard end ? federation.sessions.remove(sessionID) : federation.sessions.touch(sessionID) else {
+            _ = reply(stream, status: 404, id: nil, code: -32600, message: "Session not found (initialize again)")
+            return nil
         }
+        return sessionID
+    }
+
+    /// GET: the session's stream for notifications that belong to no request (list changes).
+    private func openListener(_ stream: FilterStream) -> FilterStatus {
+        guard let sessionID = namedSession(stream, end: false) else { return .replied }
         let exchange = ClientExchange(clientID: "null", method: "GET", params: nil)
         exchange.era = .handshake
         exchange.sessionID = sessionID
@@ -443,16 +452,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     /// DELETE: ends the session.
     private func closeSession(_ stream: FilterStream) -> FilterStatus {
-        guard config.sessions else {
-            stream.sendLocalReply(status: 405, headers: [("allow", "POST")])
-            return .replied
-        }
-        guard let sessionID = stream.header("mcp-session-id") else {
-            return reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
-        }
-        guard federation.sessions.remove(sessionID) else {
-            return reply(stream, status: 404, id: nil, code: -32600, message: "Session not found")
-        }
+        guard namedSession(stream, end: true) != nil else { return .replied }
         stream.sendLocalReply(status: 200)
         return .replied
     }
