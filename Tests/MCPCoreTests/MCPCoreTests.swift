@@ -110,3 +110,12 @@ final class MCPRouteConfigTests: XCTestCase {
         XCTAssertTrue(error(#"{"targets":[{"name":"9a","type":"stdio","command":"x"}]}"#).hasPrefix(#"targets[0].name = "9a": use 1-32"#))
     }
 }
+
+final class ByteMatchingTests: XCTestCase {
+    func testCaseInsensitiveMatching() {
+        XCTAssertTrue(Array("Application/JSON, text/Event-Stream".utf8).containsIgnoringCase("text/event-stream"))
+        XCTAssertTrue(Array("Text/Event-Stream; charset=utf-8".utf8).hasPrefixIgnoringCase("text/event-stream"))
+        XCTAssertFalse(Array("application/jso".utf8).containsIgnoringCase("application/json"))
+        XCTAssertFalse(Array("".utf8).containsIgnoringCase("*/*"))
+    }
+}

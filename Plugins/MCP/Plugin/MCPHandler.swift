@@ -42,7 +42,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                 return reply(stream, status: 406, id: nil, code: -32600,
                              message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
             }
-            guard (stream.header("content-type") ?? "").lowercased().hasPrefix("application/json") else {
+            guard Array((stream.header("content-type") ?? "").utf8).hasPrefixIgnoringCase("application/json") else {
                 return reply(stream, status: 415, id: nil, code: -32600, message: "Unsupported Media Type: send Content-Type: application/json")
             }
             if endOfStream { return reply(stream, status: 400, id: nil, code: -32700, message: "Parse error: empty body") }
@@ -57,10 +57,11 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         }
     }
 
-    /// Streamable HTTP: a POST's Accept must list both (or `*/*`).
+    /// Streamable HTTP: a POST's Accept must list both (or `*/*`). Compared as bytes, ignoring
+    /// ASCII case (no Foundation string search on the request path).
     private static func acceptsJSONAndSSE(_ accept: String) -> Bool {
-        let accept = accept.lowercased()
-        return accept.contains("*/*") || (accept.contains("application/json") && accept.contains("text/event-stream"))
+        let bytes = Array(accept.utf8)
+        return bytes.containsIgnoringCase("*/*") || (bytes.containsIgnoringCase("application/json") && bytes.containsIgnoringCase("text/event-stream"))
     }
 
     func requestBody(_ stream: FilterStream) -> FilterStatus {

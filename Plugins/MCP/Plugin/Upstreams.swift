@@ -137,10 +137,10 @@ final class StreamableHTTPUpstream: Upstream {
         case .httpResponse:
             call.status = event.code
             for (name, value) in event.headers {
-                switch name.lowercased() {
-                case "mcp-session-id": sessionID = value
-                case "content-type": call.isEventStream = value.lowercased().hasPrefix("text/event-stream")
-                default: break
+                let name = Array(name.utf8)
+                if name.count == 14, name.hasPrefixIgnoringCase("mcp-session-id") { sessionID = value }
+                if name.count == 12, name.hasPrefixIgnoringCase("content-type") {
+                    call.isEventStream = Array(value.utf8).hasPrefixIgnoringCase("text/event-stream")
                 }
             }
             if event.code == 404, sessionID != nil, call.requestID != nil {
