@@ -396,3 +396,15 @@ def test_a_server_that_refuses_discover_is_spoken_to_with_the_handshake(gateway,
         assert [t["name"] for t in listed["result"]["tools"]] == ["echo", "tool1", "tool2"]
     finally:
         proc.stop()
+
+
+def test_sessions_are_capped_least_recently_used_first(gateway, upstreams):
+    gw = gateway(mcp_route(url_target("remote", "http", upstreams["remote"]), "max_sessions = 2"))
+    url = gw.url + "/mcp"
+    first, _ = initialize(url)
+    second, _ = initialize(url)
+    assert post(url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, first).status == 200  # first is now the most recent
+    third, _ = initialize(url)
+    assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, second).status == 404
+    for session in (first, third):
+        assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, session).status == 200

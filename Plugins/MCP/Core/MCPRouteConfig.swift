@@ -25,6 +25,9 @@ public struct MCPRouteConfig: Sendable, Equatable {
     /// Issue `Mcp-Session-Id`s to handshake-era clients (false: stateless, no session header).
     public var sessions = true
     public var sessionTTLSeconds = 1800
+    /// Sessions kept at most; past it the least recently used is dropped (its client gets 404
+    /// and initializes again), so clients cannot grow memory without end.
+    public var maxSessions = 10_000
     /// Items per page of a merged list; 0 = everything in one page (the default, see README).
     public var pageSize = 0
     /// How long a target may take to answer one request.
@@ -73,6 +76,7 @@ public struct MCPRouteConfig: Sendable, Equatable {
         }
         sessions = try reader.bool("sessions") ?? true
         sessionTTLSeconds = try reader.int("session_ttl_seconds", range: 1...604_800) ?? 1800
+        maxSessions = try reader.int("max_sessions", range: 1...10_000_000) ?? 10_000
         pageSize = try reader.int("page_size", range: 0...100_000) ?? 0
         requestTimeoutMilliseconds = try reader.int("request_timeout_ms", range: 1...3_600_000) ?? 30_000
         serverName = try reader.string("server_name") ?? "agentgateway"

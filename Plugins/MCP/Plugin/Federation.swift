@@ -153,7 +153,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     init(config: MCPRouteConfig, scope: Scope) {
         self.config = config
         names = NameMapper(targetNames: config.targets.map(\.name), prefixes: config.prefixes)
-        sessions = SessionStore(ttlSeconds: config.sessionTTLSeconds)
+        sessions = SessionStore(ttlSeconds: config.sessionTTLSeconds, capacity: config.maxSessions)
         scheduler = scope.makeScheduler()
         targets = config.targets.map { target in
             let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds

@@ -276,7 +276,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     private func openMailbox(_ stream: FilterStream, _ exchange: ClientExchange) -> Mailbox {
         if let mailbox = exchange.mailbox { return mailbox }
-        let mailbox = Mailbox(scheduler: stream.makeScheduler()!, sessionID: exchange.sessionID,
+        let mailbox = Mailbox(scheduler: stream.makeScheduler(), sessionID: exchange.sessionID,
                               serverRequests: exchange.era == .handshake ? .relay : .inputRequired)
         exchange.mailbox = mailbox
         return mailbox

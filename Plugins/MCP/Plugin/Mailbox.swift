@@ -54,7 +54,8 @@ struct ServerDescription: Sendable {
 final class Mailbox: @unchecked Sendable {
     static let eventID: UInt64 = 0x4D4350 // "MCP"
     private let items = Locked<[Delivery]>([])
-    private let scheduler: Scheduler
+    /// Nil only if the stream's scope was already closed: then nobody reads the mailbox anyway.
+    private let scheduler: Scheduler?
     /// The client's session (handshake era), for relaying server→client requests.
     let sessionID: String?
     /// How a server→client request (elicitation, sampling, roots) reaches this client: relayed
@@ -63,7 +64,7 @@ final class Mailbox: @unchecked Sendable {
     enum ServerRequestStyle: Sendable { case relay, inputRequired }
     let serverRequests: ServerRequestStyle
 
-    init(scheduler: Scheduler, sessionID: String?, serverRequests: ServerRequestStyle) {
+    init(scheduler: Scheduler?, sessionID: String?, serverRequests: ServerRequestStyle) {
         self.scheduler = scheduler
         self.sessionID = sessionID
         self.serverRequests = serverRequests
@@ -71,7 +72,7 @@ final class Mailbox: @unchecked Sendable {
 
     func deliver(_ delivery: Delivery) {
         items.withLock { $0.append(delivery) }
-        scheduler.post(Self.eventID)
+        scheduler?.post(Self.eventID)
     }
 
     func drain() -> [Delivery] { items.withLock { items in defer { items.removeAll() }; return items } }

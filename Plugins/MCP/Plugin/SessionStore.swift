@@ -13,14 +13,28 @@ final class SessionStore: @unchecked Sendable {
 
     private let sessions = Locked<[String: Session]>([:])
     let ttl: TimeInterval
+    let capacity: Int
 
-    init(ttlSeconds: Int) { ttl = TimeInterval(ttlSeconds) }
+    init(ttlSeconds: Int, capacity: Int) {
+        ttl = TimeInterval(ttlSeconds)
+        self.capacity = capacity
+    }
 
-    /// A new session with an unguessable id (128 random bits).
+    /// A new session with an unguessable id (128 random bits). At capacity, expired sessions go
+    /// first, then the least recently used one.
     func create(protocolVersion: String) -> String {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<2).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
-        sessions.withLock { $0[id] = Session(protocolVersion: protocolVersion, lastSeen: Date()) }
+        let now = Date()
+        sessions.withLock { sessions in
+            if sessions.count >= capacity {
+                for (key, session) in sessions where now.timeIntervalSince(session.lastSeen) >= ttl { sessions[key] = nil }
+                if sessions.count >= capacity, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
+                    sessions[oldest] = nil
+                }
+            }
+            sessions[id] = Session(protocolVersion: protocolVersion, lastSeen: now)
+        }
         return id
     }
 
