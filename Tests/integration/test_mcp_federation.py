@@ -105,7 +105,7 @@ async def all_tools(client):
             return names, pages
 
 
-TOOLS = ["add", "whoami", "pid", "count", "ask_name", "sleep"]  # the upstream's order, kept
+TOOLS = ["add", "whoami", "pid", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -128,7 +128,7 @@ def test_official_client_sees_one_server_federated_from_three_transports(federat
             # Prefixed (three targets, so `conditional` prefixes), colliding `add`s all kept, in target order,
             # paginated by the gateway across targets.
             assert names == [f"{t}_{n}" for t in ["local", "legacy", "remote"] for n in TOOLS]
-            assert pages == 5
+            assert pages == -(-len(names) // 4)  # page_size = 4, pages cut across targets
             for target in ["local", "legacy", "remote"]:
                 assert (await client.call_tool(f"{target}_whoami", {})).content[0].text == target
                 assert (await client.call_tool(f"{target}_add", {"a": 2, "b": 3})).content[0].text == "5"
@@ -408,3 +408,26 @@ def test_sessions_are_capped_least_recently_used_first(gateway, upstreams):
     assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, second).status == 404
     for session in (first, third):
         assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, session).status == 200
+
+
+def test_list_changes_fan_in_to_the_clients_session_stream(gateway):
+    """A target's notifications/tools/list_changed reaches handshake-era clients on their GET stream."""
+    gw = gateway(mcp_route(stdio_target("local") + stdio_target("spare")))
+    wait_for(lambda: gw.log().count("is ready") == 2, timeout=20, what="targets ready")
+    seen = []
+
+    async def on_message(message):
+        seen.append(getattr(getattr(message, "root", message), "method", None) or str(message))
+
+    async def scenario():
+        async with Client(gw.url + "/mcp", mode="legacy", message_handler=on_message) as client:
+            assert "local_extra" not in [t.name for t in (await client.list_tools()).tools]
+            assert (await client.call_tool("local_grow", {})).content[0].text == "grown"
+            for _ in range(100):
+                if any("tools/list_changed" in str(item) for item in seen):
+                    break
+                await asyncio.sleep(0.05)
+            assert any("tools/list_changed" in str(item) for item in seen), seen
+            assert "local_extra" in [t.name for t in (await client.list_tools()).tools]
+
+    run(scenario())

@@ -80,6 +80,14 @@ async def sleep(seconds: float) -> str:
     return "slept"
 
 
+@server.tool()
+async def grow(ctx: Context) -> str:
+    """Adds a tool `extra` and tells the client that the list changed."""
+    server.add_tool(lambda: "extra", name="extra", description="Added at run time.")
+    await ctx.session.send_tool_list_changed()
+    return "grown"
+
+
 @server.prompt()
 def greet(name: str) -> str:
     """A greeting prompt."""
