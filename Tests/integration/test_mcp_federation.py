@@ -410,9 +410,12 @@ def test_sessions_are_capped_least_recently_used_first(gateway, upstreams):
         assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, session).status == 200
 
 
-def test_list_changes_fan_in_to_the_clients_session_stream(gateway):
-    """A target's notifications/tools/list_changed reaches handshake-era clients on their GET stream."""
-    gw = gateway(mcp_route(stdio_target("local") + stdio_target("spare")))
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_list_changes_fan_in_to_the_clients_session_stream(gateway, upstreams, transport):
+    """A target's notifications/tools/list_changed reaches handshake-era clients on their GET stream
+    (from a stdio child's stdout, or from a Streamable HTTP server's own GET stream)."""
+    local = stdio_target("local") if transport == "stdio" else url_target("local", "http", upstreams["remote"], 'protocol = "2025-11-25"')
+    gw = gateway(mcp_route(local + stdio_target("spare")))
     wait_for(lambda: gw.log().count("is ready") == 2, timeout=20, what="targets ready")
     seen = []
 

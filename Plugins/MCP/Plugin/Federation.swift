@@ -276,6 +276,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         } else {
             target.upstream.protocolVersion = result["protocolVersion"]?.string ?? Self.handshakeVersion
             sendNotification("notifications/initialized", params: nil, to: target)
+            target.upstream.listen(scope)
         }
         target.state = .ready
         target.settled = true

@@ -38,6 +38,9 @@ class Upstream {
     /// Sends one message; `headers` are HTTP headers for transports that have them (the
     /// 2026-07-28 `Mcp-Method` / `Mcp-Name`).
     func send(_ message: [UInt8], requestID: Int?, headers: [(String, String)] = [], scope: Scope) {}
+    /// After the handshake: open the channel for messages the server sends on its own (list
+    /// changes, resource updates), where the transport has a separate one.
+    func listen(_ scope: Scope) {}
     /// Handles the event if it belongs to this upstream.
     func handle(_ event: PluginEvent, scope: Scope) -> Bool { false }
     func stop(_ scope: Scope) {}
@@ -114,6 +117,7 @@ final class StreamableHTTPUpstream: Upstream {
     override func start(_ scope: Scope) {
         sessionID = nil
         protocolVersion = nil
+        listenCall = nil
         delegate?.upstreamConnected(self)
     }
 
@@ -131,7 +135,43 @@ final class StreamableHTTPUpstream: Upstream {
         calls[callID] = Call(requestID: requestID)
     }
 
+    /// The GET stream (handshake era) for server-initiated messages, while it is open.
+    private var listenCall: UInt64?
+    private var listenDecoder = SSEDecoder()
+
+    override func listen(_ scope: Scope) {
+        var headers = [("accept", "text/event-stream")]
+        if let sessionID { headers.append(("mcp-session-id", sessionID)) }
+        if let protocolVersion { headers.append(("mcp-protocol-version", protocolVersion)) }
+        listenDecoder = SSEDecoder()
+        listenCall = scope.httpCall(method: "GET", url: url, headers: headers + configuredHeaders,
+                                    timeoutMilliseconds: UInt32(timeoutMilliseconds), streamBody: true)
+    }
+
+    /// Server-initiated messages; a server without the stream answers 405, and that is fine.
+    private func handleListener(_ event: PluginEvent) {
+        switch event.kind {
+        case .httpResponse where event.code != 200:
+            listenCall = nil
+            delegate?.upstream(self, log: "no GET stream for server-initiated messages (HTTP \(event.code))")
+        case .httpBody:
+            let events = (try? listenDecoder.feed(event.data)) ?? []
+            for sse in events where sse.event == "message" && !sse.data.isEmpty {
+                delegate?.upstream(self, received: sse.data, relatedTo: nil)
+            }
+            if event.endOfStream { listenCall = nil }
+        case .httpFailed:
+            listenCall = nil
+        default:
+            break
+        }
+    }
+
     override func handle(_ event: PluginEvent, scope: Scope) -> Bool {
+        if let listenCall, event.id == listenCall {
+            handleListener(event)
+            return true
+        }
         guard var call = calls[event.id] else { return false }
         switch event.kind {
         case .httpResponse:
