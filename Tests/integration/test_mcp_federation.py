@@ -105,7 +105,7 @@ async def all_tools(client):
             return names, pages
 
 
-TOOLS = ["add", "whoami", "pid", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
+TOOLS = ["add", "whoami", "pid", "session_tag", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -434,3 +434,28 @@ def test_list_changes_fan_in_to_the_clients_session_stream(gateway, upstreams, t
             assert "local_extra" in [t.name for t in (await client.list_tools()).tools]
 
     run(scenario())
+
+
+@pytest.mark.parametrize("transport,mode", [("http", "per-client"), ("sse", "per-client"), ("http", "shared")])
+def test_each_client_session_gets_its_own_upstream_session(gateway, upstreams, tmp_path, transport, mode):
+    """Handshake-era HTTP and SSE targets: every gateway session has its own upstream session
+    (state on the server never leaks between clients); DELETE ends it upstream too. With
+    upstream_sessions = "shared" all clients share the gateway's one upstream session."""
+    url_of = upstreams["remote"] if transport == "http" else upstreams["legacy"]
+    extra = 'protocol = "2025-11-25"' if transport == "http" else ""
+    gw = gateway(mcp_route(url_target("up", transport, url_of, extra), f'upstream_sessions = "{mode}"'))
+    url = gw.url + "/mcp"
+    tag = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "session_tag", "arguments": {}}}
+    alice, _ = initialize(url)
+    bob, _ = initialize(url)
+    alice_tags = {post(url, tag, alice).json()["result"]["content"][0]["text"] for _ in range(2)}
+    bob_tag = post(url, tag, bob).json()["result"]["content"][0]["text"]
+    assert len(alice_tags) == 1
+    if mode == "shared":
+        assert alice_tags == {bob_tag}
+        return
+    assert bob_tag not in alice_tags
+    assert request(url, "DELETE", {"mcp-session-id": alice}).status == 200
+    if transport == "http":
+        log = tmp_path / "remote.log"
+        wait_for(lambda: "DELETE /mcp" in log.read_text(), what="the upstream session deleted")

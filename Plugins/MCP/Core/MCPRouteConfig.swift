@@ -24,6 +24,13 @@ public struct MCPRouteConfig: Sendable, Equatable {
     public var failureMode: FailureMode = .closed
     /// Issue `Mcp-Session-Id`s to handshake-era clients (false: stateless, no session header).
     public var sessions = true
+    /// Whether each client session gets its own upstream session on handshake-era HTTP and SSE
+    /// targets (stdio targets are one process; 2026-07-28 targets have no sessions).
+    public enum UpstreamSessions: String, Sendable {
+        case perClient = "per-client"
+        case shared
+    }
+    public var upstreamSessions = UpstreamSessions.perClient
     public var sessionTTLSeconds = 1800
     /// Sessions kept at most; past it the least recently used is dropped (its client gets 404
     /// and initializes again), so clients cannot grow memory without end.
@@ -77,6 +84,12 @@ public struct MCPRouteConfig: Sendable, Equatable {
         sessions = try reader.bool("sessions") ?? true
         sessionTTLSeconds = try reader.int("session_ttl_seconds", range: 1...604_800) ?? 1800
         maxSessions = try reader.int("max_sessions", range: 1...10_000_000) ?? 10_000
+        if let value = try reader.string("upstream_sessions") {
+            guard let mode = UpstreamSessions(rawValue: value) else {
+                throw MCPConfigError("upstream_sessions = \"\(value)\": use \"per-client\" or \"shared\"")
+            }
+            upstreamSessions = mode
+        }
         pageSize = try reader.int("page_size", range: 0...100_000) ?? 0
         requestTimeoutMilliseconds = try reader.int("request_timeout_ms", range: 1...3_600_000) ?? 30_000
         serverName = try reader.string("server_name") ?? "agentgateway"

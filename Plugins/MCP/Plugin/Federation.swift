@@ -53,13 +53,20 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case setLogLevel(JSONValue)
         /// A 2026-07-28 client retries a request with the answers to its input requests.
         case resume(requestState: String, responses: JSONValue?, mailbox: Mailbox, clientID: String)
+        case sessionEnded(String)
     }
 
-    private enum TargetState { case starting, ready, down(String) }
+    private enum ConnectionState { case starting, ready, down(String) }
 
-    private final class Target {
+    /// One connection to a target: the shared one (stdio, 2026-07-28 servers, stateless clients,
+    /// lists for the gateway itself), or one per client session (handshake-era HTTP and SSE
+    /// targets with `upstream_sessions = "per-client"`).
+    private final class Connection {
         let upstream: Upstream
-        var state = TargetState.starting
+        let targetIndex: Int
+        /// The gateway session this connection belongs to; nil for the shared one.
+        let sessionID: String?
+        var state = ConnectionState.starting
         /// False until the first start succeeded or failed (`initialize` waits for that).
         var settled = false
         var capabilities: JSONValue?
@@ -72,8 +79,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         var modern = false
         let timeout: TimeInterval
         var name: String { upstream.target.name }
-        init(upstream: Upstream, timeout: TimeInterval) {
+        init(upstream: Upstream, targetIndex: Int, sessionID: String?, timeout: TimeInterval) {
             self.upstream = upstream
+            self.targetIndex = targetIndex
+            self.sessionID = sessionID
             self.timeout = timeout
         }
         var downReason: String? { if case .down(let reason) = state { return reason } else { return nil } }
@@ -121,10 +130,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     let index = Locked<[String: String]>([:])
     private let inbox = Locked<[Work]>([])
     private let scheduler: Scheduler?
-    private var targets: [Target] = []
+    /// The shared connection of each target, in config order.
+    private var targets: [Connection] = []
+    /// Per client session, its own connections by target index.
+    private var sessionConnections: [String: [Int: Connection]] = [:]
+    private var byUpstream: [ObjectIdentifier: Connection] = [:]
     private var describeWaiters: [Mailbox] = []
     /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
-    private var relayed: [String: (target: Int, upstreamID: String)] = [:]
+    private var relayed: [String: (connection: Connection, upstreamID: String)] = [:]
     private var nextRelayID = 1
     /// Input requests of a 2026-07-28 upstream relayed to a handshake-era client, by relayed id.
     private var bridged: [String: (bridge: InputBridge, key: String)] = [:]
@@ -143,9 +156,9 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     /// Calls waiting for a client's retry, by the `requestState` the gateway gave out.
-    private var parked: [String: (target: Int, upstreamID: Int)] = [:]
+    private var parked: [String: (connection: Connection, upstreamID: Int)] = [:]
     /// Client requests in flight, by session and client id, for cancellation.
-    private var inFlight: [String: (target: Int, upstreamID: Int)] = [:]
+    private var inFlight: [String: (connection: Connection, upstreamID: Int)] = [:]
     private var sweepTimer: UInt64?
     private var restartTimers: [UInt64: Int] = [:]
     private var lastSessionSweep = Date()
@@ -155,13 +168,52 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         names = NameMapper(targetNames: config.targets.map(\.name), prefixes: config.prefixes)
         sessions = SessionStore(ttlSeconds: config.sessionTTLSeconds, capacity: config.maxSessions)
         scheduler = scope.makeScheduler()
-        targets = config.targets.map { target in
-            let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds
-            return Target(upstream: Upstream.make(target, timeoutMilliseconds: timeout), timeout: TimeInterval(timeout) / 1000)
-        }
-        for target in targets { target.upstream.delegate = self }
+        targets = config.targets.indices.map { makeConnection(targetIndex: $0, sessionID: nil) }
+        sessions.onRemoved = { [weak self] id in self?.submit(.sessionEnded(id)) }
         // Targets start on the home loop, once the configuration exists.
         scheduler?.post(Self.startEventID)
+    }
+
+    private func makeConnection(targetIndex: Int, sessionID: String?) -> Connection {
+        let target = config.targets[targetIndex]
+        let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds
+        let connection = Connection(upstream: Upstream.make(target, timeoutMilliseconds: timeout), targetIndex: targetIndex,
+                                    sessionID: sessionID, timeout: TimeInterval(timeout) / 1000)
+        connection.upstream.delegate = self
+        byUpstream[ObjectIdentifier(connection.upstream)] = connection
+        return connection
+    }
+
+    /// The connection a request of `sessionID` goes through: its own for handshake-era HTTP and
+    /// SSE targets (created on first use), else the shared one.
+    private func connection(for targetIndex: Int, sessionID: String?) -> Connection {
+        let shared = targets[targetIndex]
+        guard config.upstreamSessions == .perClient, let sessionID, shared.isReady, !shared.modern,
+              sessionConnections[sessionID] != nil || sessions.exists(sessionID) else { return shared }
+        if case .stdio = shared.upstream.target.transport { return shared }
+        if let own = sessionConnections[sessionID]?[targetIndex] { return own }
+        let own = makeConnection(targetIndex: targetIndex, sessionID: sessionID)
+        sessionConnections[sessionID, default: [:]][targetIndex] = own
+        own.upstream.start(scope)
+        return own
+    }
+
+    /// Every connection: the shared ones, then those of client sessions.
+    private var allConnections: [Connection] { targets + sessionConnections.values.flatMap(\.values) }
+
+    /// A client session ended (DELETE, expiry, eviction): close its upstream sessions.
+    private func endSession(_ sessionID: String) {
+        guard let own = sessionConnections[sessionID] else { return }
+        for connection in own.values {
+            connection.state = .down("the client session ended")
+            let pending = connection.pending
+            connection.pending.removeAll()
+            for (id, entry) in pending { fail(entry, of: connection, upstreamID: id, reason: "the client session ended") }
+            runWaiting(connection) // they find the connection down and fail
+            connection.upstream.stop(scope)
+            byUpstream[ObjectIdentifier(connection.upstream)] = nil
+        }
+        sessionConnections[sessionID] = nil
     }
 
     /// Hands work to the home loop (any thread).
@@ -195,14 +247,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .timer:
             if let index = restartTimers.removeValue(forKey: event.id) { start(targets[index], scope: scope) }
         default:
-            for target in targets where target.upstream.handle(event, scope: scope) { return }
+            for connection in allConnections where connection.upstream.handle(event, scope: scope) { return }
         }
     }
 
     /// The route configuration's scope (set by the first event; the same handle every time).
     private var homeScope: Scope?
 
-    private func start(_ target: Target, scope: Scope) {
+    private func start(_ target: Connection, scope: Scope) {
         homeScope = scope
         target.state = .starting
         target.upstream.start(scope)
@@ -219,6 +271,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .abandon(let mailbox): abandon(mailbox)
         case .resume(let state, let responses, let mailbox, let clientID):
             resume(state, responses: responses, mailbox: mailbox, clientID: clientID)
+        case .sessionEnded(let sessionID):
+            endSession(sessionID)
         case .setLogLevel(let params):
             for target in targets where target.isReady && !target.modern && target.capabilities?["logging"] != nil {
                 send(request: "logging/setLevel", params: Array(params.raw), to: target, purpose: .ignore)
@@ -241,7 +295,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         initialize(target)
     }
 
-    private func initialize(_ target: Target) {
+    private func initialize(_ target: Connection) {
         target.upstream.protocolVersion = nil
         let params = """
             {"protocolVersion":"\(Self.handshakeVersion)","capabilities":{"elicitation":{},"sampling":{},"roots":{"listChanged":true}},\
@@ -251,7 +305,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     /// The answer to `server/discover`: a 2026-07-28 server, or else the handshake.
-    private func probed(_ target: Target, result: JSONValue?, failure: String?) {
+    private func probed(_ target: Connection, result: JSONValue?, failure: String?) {
         let versions = result?["supportedVersions"]?.elements?.compactMap(\.string) ?? []
         if let result, versions.contains(Self.modernVersion) {
             target.modern = true
@@ -268,7 +322,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
     }
 
-    private func handshakeCompleted(_ target: Target, result: JSONValue) {
+    private func handshakeCompleted(_ target: Connection, result: JSONValue) {
         target.capabilities = result["capabilities"]
         target.instructions = result["instructions"]?.string
         if target.modern {
@@ -292,7 +346,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     func upstream(_ upstream: Upstream, failed reason: String) {
-        guard let target = target(of: upstream), let index = targets.firstIndex(where: { $0 === target }) else { return }
+        guard let target = target(of: upstream) else { return }
         if case .down = target.state { return }
         target.state = .down(reason)
         target.settled = true
@@ -301,6 +355,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         target.pending.removeAll()
         for (id, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, of: target, upstreamID: id, reason: reason) }
         runWaiting(target)
+        if let sessionID = target.sessionID {
+            // A client session's own connection is not restarted: its next request opens a new one.
+            sessionConnections[sessionID]?[target.targetIndex] = nil
+            byUpstream[ObjectIdentifier(upstream)] = nil
+            log(.info, "target '\(target.name)': the connection of a client session ended: \(reason)")
+            return
+        }
+        let index = target.targetIndex
         let delay = min(30_000, 500 << min(target.restartAttempts, 6))
         target.restartAttempts += 1
         log(.warning, "target '\(target.name)' is down: \(reason); restarting in \(delay) ms")
@@ -351,11 +413,11 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
     }
 
-    private func target(of upstream: Upstream) -> Target? { targets.first { $0.upstream === upstream } }
+    private func target(of upstream: Upstream) -> Connection? { byUpstream[ObjectIdentifier(upstream)] }
 
     private var scope: Scope { homeScope! }
 
-    private func runWaiting(_ target: Target) {
+    private func runWaiting(_ target: Connection) {
         let waiting = target.waiting
         target.waiting.removeAll()
         waiting.forEach { $0() }
@@ -363,7 +425,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     // MARK: requests to targets
 
-    private func send(request method: String, params: [UInt8]?, to target: Target, purpose: Pending.Purpose) {
+    private func send(request method: String, params: [UInt8]?, to target: Connection, purpose: Pending.Purpose) {
         let id = target.nextID
         target.nextID += 1
         target.pending[id] = Pending(purpose: purpose, deadline: Date().addingTimeInterval(target.timeout))
@@ -373,7 +435,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         target.upstream.send(JSONText.request(id: String(id), method: method, params: params), requestID: id, headers: headers, scope: scope)
     }
 
-    private func sendNotification(_ method: String, params: [UInt8]?, to target: Target) {
+    private func sendNotification(_ method: String, params: [UInt8]?, to target: Connection) {
         let (params, headers) = envelope(method, params, for: target, modern: target.modern)
         target.upstream.send(JSONText.request(id: nil, method: method, params: params), requestID: nil, headers: headers, scope: scope)
     }
@@ -387,7 +449,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     /// A 2026-07-28 request carries its envelope in `_meta` and repeats the method and the name in
     /// headers (`Mcp-Method`, `Mcp-Name`; non-ASCII as `=?base64?…?=`).
-    private func envelope(_ method: String, _ params: [UInt8]?, for target: Target, modern: Bool) -> ([UInt8]?, [(String, String)]) {
+    private func envelope(_ method: String, _ params: [UInt8]?, for target: Connection, modern: Bool) -> ([UInt8]?, [(String, String)]) {
         guard modern else { return (params, []) }
         var rewrite = ParamsRewrite()
         rewrite.metaMembers = Self.modernMeta
@@ -406,10 +468,11 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func dispatch(_ call: Call) {
-        guard let target = targets.first(where: { $0.name == call.target }) else {
+        guard let targetIndex = config.targets.firstIndex(where: { $0.name == call.target }) else {
             call.mailbox.deliver(.error(Self.error(-32602, "Unknown target '\(call.target)'")))
             return
         }
+        let target = connection(for: targetIndex, sessionID: call.mailbox.sessionID)
         switch target.state {
         case .starting:
             target.waiting.append { [weak self] in self?.dispatch(call) }
@@ -419,14 +482,12 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             let id = target.nextID
             if call.clientProgressToken != nil { call.rewrite.progressToken = String(id) }
             call.upstreamID = id
-            if let index = targets.firstIndex(where: { $0 === target }) {
-                inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = (index, id)
-            }
+            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = (target, id)
             send(request: call.method, params: call.params.map { call.rewrite.apply(to: $0) }, to: target, purpose: .call(call))
         }
     }
 
-    private func complete(_ entry: Pending, of target: Target, upstreamID: Int, result: JSONValue?, error: JSONValue?) {
+    private func complete(_ entry: Pending, of target: Connection, upstreamID: Int, result: JSONValue?, error: JSONValue?) {
         switch entry.purpose {
         case .probe:
             // A JSON-RPC error (method not found, unsupported version, missing session, ...) is
@@ -458,7 +519,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
     }
 
-    private func fail(_ entry: Pending, of target: Target, upstreamID: Int, reason: String) {
+    private func fail(_ entry: Pending, of target: Connection, upstreamID: Int, reason: String) {
         switch entry.purpose {
         case .handshake, .ignore, .probe:
             break
@@ -473,7 +534,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private func sweep(scope: Scope) {
         homeScope = scope
         let now = Date()
-        for target in targets {
+        for target in allConnections {
             let expired = target.pending.filter { $0.value.deadline < now }.sorted { $0.key < $1.key }
             for (id, entry) in expired {
                 target.pending[id] = nil
@@ -500,7 +561,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
     }
 
-    private func sendCancelled(_ upstreamID: Int, to target: Target, reason: String) {
+    private func sendCancelled(_ upstreamID: Int, to target: Connection, reason: String) {
         let params = "{\"requestId\":\(upstreamID),\"reason\":\(JSONText.quoted(reason))}"
         sendNotification("notifications/cancelled", params: Array(params.utf8), to: target)
     }
@@ -528,8 +589,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func cancel(key: String, reason: String) {
-        guard let (index, upstreamID) = inFlight.removeValue(forKey: key) else { return }
-        let target = targets[index]
+        guard let (target, upstreamID) = inFlight.removeValue(forKey: key) else { return }
         guard let entry = target.pending.removeValue(forKey: upstreamID) else { return }
         sendCancelled(upstreamID, to: target, reason: reason)
         if case .call(let call) = entry.purpose {
@@ -538,7 +598,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func abandon(_ mailbox: Mailbox) {
-        for target in targets {
+        for target in allConnections {
             for (id, entry) in target.pending {
                 guard case .call(let call) = entry.purpose, call.mailbox === mailbox, call.cancelsWhenAbandoned else { continue }
                 target.pending[id] = nil
@@ -550,7 +610,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     // MARK: server → client
 
-    private func serverRequest(_ method: String, id: String, params: JSONValue?, from target: Target, relatedTo requestID: Int?) {
+    private func serverRequest(_ method: String, id: String, params: JSONValue?, from target: Connection, relatedTo requestID: Int?) {
         if method == "ping" {
             target.upstream.send(JSONText.response(id: id, result: Array("{}".utf8)), requestID: nil, headers: [], scope: scope)
             return
@@ -560,14 +620,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let origin = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
             ?? target.pending.sorted(by: { $0.key > $1.key }).lazy.compactMap({ Self.call(of: $0.value) }).first
         guard ["elicitation/create", "sampling/createMessage", "roots/list"].contains(method),
-              let origin, let upstreamID = origin.upstreamID, let targetIndex = targets.firstIndex(where: { $0 === target }) else {
+              let origin, let upstreamID = origin.upstreamID else {
             let reason = "the gateway cannot relay \(method) to a client here"
             target.upstream.send(JSONText.errorResponse(id: id, code: -32601, message: reason), requestID: nil, scope: scope)
             return
         }
         let key = Self.requestStatePrefix + String(nextRelayID)
         nextRelayID += 1
-        relayed[JSONText.quoted(key)] = (targetIndex, id)
+        relayed[JSONText.quoted(key)] = (target, id)
         let params = params.map { Array($0.raw) }
         switch origin.mailbox.serverRequests {
         case .relay:
@@ -577,7 +637,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             // the answer, which goes upstream under the server's id, and the call continues.
             let request = JSONText.object([("method", Array(JSONText.quoted(method).utf8))] + (params.map { [("params", $0)] } ?? []))
             origin.queuedInputRequests.append((key, request))
-            parked[key] = (targetIndex, upstreamID)
+            parked[key] = (target, upstreamID)
             if !origin.awaitingRetry { askForInput(origin) }
         }
     }
@@ -601,17 +661,16 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// A retry after an `InputRequiredResult`: the answers go upstream; the call's result (or the
     /// next input request) goes to the retry's exchange.
     private func resume(_ state: String, responses: JSONValue?, mailbox: Mailbox, clientID: String) {
-        guard let (targetIndex, upstreamID) = parked.removeValue(forKey: state),
-              let call = targets[targetIndex].pending[upstreamID].flatMap(Self.call(of:)) else {
+        guard let (target, upstreamID) = parked.removeValue(forKey: state),
+              let call = target.pending[upstreamID].flatMap(Self.call(of:)) else {
             mailbox.deliver(.error(Self.error(-32602, "Unknown or expired requestState '\(state)'; send the request again without it")))
             return
         }
-        let target = targets[targetIndex]
         inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
         call.mailbox = mailbox
         call.clientID = clientID
         call.awaitingRetry = false
-        inFlight[Self.key(mailbox.sessionID, clientID)] = (targetIndex, upstreamID)
+        inFlight[Self.key(mailbox.sessionID, clientID)] = (target, upstreamID)
         target.pending[upstreamID]?.deadline = Date().addingTimeInterval(target.timeout)
         for (key, response) in responses?.members ?? [] {
             guard let (_, serverID) = relayed.removeValue(forKey: JSONText.quoted(key)) else { continue }
@@ -640,7 +699,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             }
             return
         }
-        guard let (targetIndex, upstreamID) = relayed.removeValue(forKey: id) else {
+        guard let (connection, upstreamID) = relayed.removeValue(forKey: id) else {
             log(.debug, "a client answered \(id), which the gateway did not ask; ignored")
             return
         }
@@ -652,10 +711,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         } else {
             return
         }
-        targets[targetIndex].upstream.send(answer, requestID: nil, scope: scope)
+        connection.upstream.send(answer, requestID: nil, scope: scope)
     }
 
-    private func serverNotification(_ method: String, params: JSONValue?, message: JSONValue, from target: Target, relatedTo requestID: Int?) {
+    private func serverNotification(_ method: String, params: JSONValue?, message: JSONValue, from target: Connection, relatedTo requestID: Int?) {
         switch method {
         case "notifications/progress":
             guard let params, let token = params["progressToken"]?.int, let call = target.pending[token].flatMap(Self.call(of:)),
@@ -739,9 +798,9 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func requestPage(_ job: ListJob, targetIndex: Int, cursor: String?) {
-        let target = targets[targetIndex]
+        let target = connection(for: targetIndex, sessionID: job.mailbox?.sessionID)
         switch target.state {
-        case .starting where !target.settled || cursor != nil:
+        case .starting where !target.settled || cursor != nil || target.sessionID != nil:
             target.waiting.append { [weak self] in self?.requestPage(job, targetIndex: targetIndex, cursor: cursor) }
         case .starting:
             listFailed(job, targetIndex: targetIndex, reason: "it is restarting")
@@ -832,7 +891,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     /// A `resources/read` result with each `contents[].uri` mapped to the name clients see.
-    private func clientURIs(in result: JSONValue, of target: Target) -> [UInt8] {
+    private func clientURIs(in result: JSONValue, of target: Connection) -> [UInt8] {
         guard names.prefixes, let members = result.members else { return Array(result.raw) }
         return JSONText.object(members.map { member in
             guard member.name == "contents", let contents = member.value.elements else { return (member.name, Array(member.value.raw)) }

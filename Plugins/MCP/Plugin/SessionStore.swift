@@ -12,6 +12,8 @@ final class SessionStore: @unchecked Sendable {
     }
 
     private let sessions = Locked<[String: Session]>([:])
+    /// Told (outside the lock) about every session that ends: deleted, expired or evicted.
+    var onRemoved: (@Sendable (String) -> Void)?
     let ttl: TimeInterval
     let capacity: Int
 
@@ -26,34 +28,47 @@ final class SessionStore: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<2).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
         let now = Date()
-        sessions.withLock { sessions in
+        let dropped = sessions.withLock { sessions -> [String] in
+            var dropped: [String] = []
             if sessions.count >= capacity {
-                for (key, session) in sessions where now.timeIntervalSince(session.lastSeen) >= ttl { sessions[key] = nil }
+                dropped = sessions.filter { now.timeIntervalSince($0.value.lastSeen) >= ttl }.map(\.key)
+                dropped.forEach { sessions[$0] = nil }
                 if sessions.count >= capacity, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
                     sessions[oldest] = nil
+                    dropped.append(oldest)
                 }
             }
             sessions[id] = Session(protocolVersion: protocolVersion, lastSeen: now)
+            return dropped
         }
+        dropped.forEach { onRemoved?($0) }
         return id
     }
 
     /// Whether the session exists and has not expired; refreshes it.
     func touch(_ id: String) -> Bool {
         let now = Date()
-        return sessions.withLock { sessions in
-            guard let session = sessions[id] else { return false }
+        let (alive, expired) = sessions.withLock { sessions -> (Bool, Bool) in
+            guard let session = sessions[id] else { return (false, false) }
             guard now.timeIntervalSince(session.lastSeen) < ttl else {
                 sessions[id] = nil
-                return false
+                return (false, true)
             }
             sessions[id]?.lastSeen = now
-            return true
+            return (true, false)
         }
+        if expired { onRemoved?(id) }
+        return alive
     }
 
+    func exists(_ id: String) -> Bool { sessions.withLock { $0[id] != nil } }
+
     @discardableResult
-    func remove(_ id: String) -> Bool { sessions.withLock { $0.removeValue(forKey: id) != nil } }
+    func remove(_ id: String) -> Bool {
+        let removed = sessions.withLock { $0.removeValue(forKey: id) != nil }
+        if removed { onRemoved?(id) }
+        return removed
+    }
 
     func setListener(_ mailbox: Mailbox, for id: String) { sessions.withLock { $0[id]?.listener = mailbox } }
 
@@ -71,11 +86,13 @@ final class SessionStore: @unchecked Sendable {
     @discardableResult
     func sweep() -> Int {
         let now = Date()
-        return sessions.withLock { sessions in
+        let expired = sessions.withLock { sessions in
             let expired = sessions.filter { now.timeIntervalSince($0.value.lastSeen) >= ttl }.map(\.key)
             expired.forEach { sessions[$0] = nil }
-            return expired.count
+            return expired
         }
+        expired.forEach { onRemoved?($0) }
+        return expired.count
     }
 
     var count: Int { sessions.withLock { $0.count } }

@@ -46,6 +46,15 @@ def pid() -> str:
 
 
 @server.tool()
+def session_tag(ctx: Context) -> str:
+    """Identifies the MCP session the call arrived on (one per client connection)."""
+    request = ctx.request_context.request
+    headers = getattr(request, "headers", None) or {}
+    query = getattr(request, "query_params", None) or {}
+    return str(headers.get("mcp-session-id") or query.get("session_id") or "none")
+
+
+@server.tool()
 async def count(n: int, ctx: Context) -> str:
     """Counts to n, reporting progress."""
     for i in range(1, n + 1):
