@@ -12,7 +12,7 @@ import time
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import ElicitResult
+from mcp.types import ElicitResult, PromptReference
 
 from conftest import BUILD, ROOT, Process, free_port, request, wait_for
 
@@ -139,6 +139,9 @@ def test_official_client_sees_one_server_federated_from_three_transports(federat
             resources = await client.list_resources()
             uris = sorted(str(r.uri) for r in resources.resources)
             assert uris == ["legacy+legacy://info", "local+local://info", "remote+remote://info"]
+            # completion/complete routes by the prompt reference, prefix stripped.
+            completed = await client.complete(PromptReference(type="ref/prompt", name="legacy_greet"), {"name": "name", "value": "Ad"})
+            assert completed.completion.values == ["Ad-legacy"]
             read = await client.read_resource("remote+remote://info")
             assert read.contents[0].text == "info from remote" and str(read.contents[0].uri) == "remote+remote://info"
             counted = await client.call_tool("local_count", {"n": 3}, progress_callback=on_progress)
@@ -459,3 +462,34 @@ def test_each_client_session_gets_its_own_upstream_session(gateway, upstreams, t
     if transport == "http":
         log = tmp_path / "remote.log"
         wait_for(lambda: "DELETE /mcp" in log.read_text(), what="the upstream session deleted")
+
+
+def test_hostile_input_gets_errors_and_the_gateway_keeps_serving(federation):
+    """Malformed, mistyped and oversized JSON-RPC, in every place the handler reads: each gets a
+    JSON-RPC error (or a 4xx), none crashes the gateway or the federation."""
+    url = federation.url + "/mcp"
+    session, _ = initialize(url)
+    deep = "[" * 5000 + "]" * 5000
+    bodies = [
+        "", "null", "42", '"text"', "[]", "{}", '{"jsonrpc":"1.0","id":1,"method":"ping"}', '{"jsonrpc":"2.0"}',
+        '{"jsonrpc":"2.0","id":{},"method":"ping"}', '{"jsonrpc":"2.0","id":1,"method":7}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call"}', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"local_add","arguments":"nope"}}',
+        '{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"nobody+x://y"}}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"forged"}}',
+        '{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt"}}}',
+        '{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"local_greet","_meta":"x"}}',
+        '{"jsonrpc":"2.0","id":"agw-999","result":{}}', '{"jsonrpc":"2.0","id":"agw-1","error":{"code":1,"message":"x"}}',
+        '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{"a":1}}}',
+        '{"jsonrpc":"2.0","id":1,"method":"ping","params":' + deep + "}", '{"jsonrpc":"2.0","id":1,"method":"\\ud800"}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"' + "x" * 100000 + '"}}',
+    ]
+    for body in bodies:
+        resp = post(url, body, session)
+        assert resp.status in (200, 202, 400, 404, 413), (body[:80], resp.status, resp.text[:200])
+        if resp.status not in (202,) and resp.body:
+            assert "error" in resp.json() or "result" in resp.json(), (body[:80], resp.text[:200])
+    # Still serving, calls still routed.
+    assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "local_add", "arguments": {"a": 1, "b": 1}}},
+                session).json()["result"]["content"][0]["text"] == "2"

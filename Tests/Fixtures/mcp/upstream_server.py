@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from mcp.server.mcpserver import Context, MCPServer, Resolve
 from mcp.server.mcpserver.resolve import Elicit
+from mcp.types import Completion
 
 NAME = sys.argv[1]
 TRANSPORT = sys.argv[2]
@@ -101,6 +102,12 @@ async def grow(ctx: Context) -> str:
 def greet(name: str) -> str:
     """A greeting prompt."""
     return f"{NAME} greets {name}"
+
+
+@server.completion()
+async def complete(ref, argument, context):
+    """Completes the greet prompt's name with names that say which server answered."""
+    return Completion(values=[f"{argument.value}-{NAME}"])
 
 
 @server.resource(f"{NAME}://info")
