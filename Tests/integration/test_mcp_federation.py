@@ -105,7 +105,7 @@ async def all_tools(client):
             return names, pages
 
 
-TOOLS = ["add", "whoami", "pid", "session_tag", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
+TOOLS = ["add", "whoami", "pid", "session_tag", "header", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -493,3 +493,21 @@ def test_hostile_input_gets_errors_and_the_gateway_keeps_serving(federation):
     # Still serving, calls still routed.
     assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "local_add", "arguments": {"a": 1, "b": 1}}},
                 session).json()["result"]["content"][0]["text"] == "2"
+
+
+def test_client_headers_reach_a_target_only_when_configured(gateway, upstreams):
+    """No client header is passed through by default (the client's token stays at the gateway);
+    `forward_headers` names the ones a target may see. The target's own Host is sent."""
+    gw = gateway(mcp_route(url_target("up", "http", upstreams["remote"], 'forward_headers = ["x-user"]')))
+    url = gw.url + "/mcp"
+    session, _ = initialize(url)
+
+    def header(name):
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "header", "arguments": {"name": name}}}
+        resp = post(url, call, session, headers={"x-user": "alice", "authorization": "Bearer client-token",
+                                                 "mcp-protocol-version": "2025-11-25"})
+        return resp.json()["result"]["content"][0]["text"]
+
+    assert header("x-user") == "alice"
+    assert header("authorization") == ""
+    assert header("host") == upstreams["remote"].split("/")[2]

@@ -122,6 +122,10 @@ public struct MCPTarget: Sendable, Equatable {
     public var protocolChoice = ProtocolChoice.handshake
     /// Extra headers on every request to the target (e.g. a static bearer token).
     public var headers: [String: String] = [:]
+    /// Client request headers copied onto this target's HTTP requests made for that client (e.g.
+    /// `authorization` when the upstream should see the caller's token). None by default: MCP
+    /// forbids passing a client's token through unless you mean it.
+    public var forwardHeaders: [String] = []
     /// Overrides the route's `request_timeout_ms`.
     public var timeoutMilliseconds: Int?
 
@@ -163,6 +167,7 @@ public struct MCPTarget: Sendable, Equatable {
             throw MCPConfigError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
         }
         headers = try reader.stringTable("headers") ?? [:]
+        forwardHeaders = (try reader.strings("forward_headers") ?? []).map { $0.lowercased() }
         timeoutMilliseconds = try reader.int("timeout_ms", range: 1...3_600_000)
         try reader.finish()
     }

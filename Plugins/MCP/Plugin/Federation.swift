@@ -20,6 +20,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         var rewrite: ParamsRewrite
         /// Stateless-era exchanges cancel when the client goes away; handshake-era ones do not.
         let cancelsWhenAbandoned: Bool
+        /// The client's headers the target is configured to receive (`forward_headers`).
+        var forwardedHeaders: [(String, String)] = []
         fileprivate var upstreamID: Int?
         /// Server→client requests waiting for the client's next retry (2026-07-28 clients).
         fileprivate var queuedInputRequests: [(key: String, request: [UInt8])] = []
@@ -137,7 +139,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private var byUpstream: [ObjectIdentifier: Connection] = [:]
     private var describeWaiters: [Mailbox] = []
     /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
-    private var relayed: [String: (connection: Connection, upstreamID: String)] = [:]
+    private var relayed: [String: (connection: Connection, upstreamID: String, mailbox: Mailbox)] = [:]
     private var nextRelayID = 1
     /// Input requests of a 2026-07-28 upstream relayed to a handshake-era client, by relayed id.
     private var bridged: [String: (bridge: InputBridge, key: String)] = [:]
@@ -431,7 +433,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         target.pending[id] = Pending(purpose: purpose, deadline: Date().addingTimeInterval(target.timeout))
         var isProbe = false
         if case .probe = purpose { isProbe = true }
-        let (params, headers) = envelope(method, params, for: target, modern: target.modern || isProbe)
+        var (params, headers) = envelope(method, params, for: target, modern: target.modern || isProbe)
+        if case .call(let call) = purpose { headers += call.forwardedHeaders }
         target.upstream.send(JSONText.request(id: String(id), method: method, params: params), requestID: id, headers: headers, scope: scope)
     }
 
@@ -627,7 +630,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
         let key = Self.requestStatePrefix + String(nextRelayID)
         nextRelayID += 1
-        relayed[JSONText.quoted(key)] = (target, id)
+        relayed[JSONText.quoted(key)] = (target, id, origin.mailbox)
         let params = params.map { Array($0.raw) }
         switch origin.mailbox.serverRequests {
         case .relay:
@@ -673,7 +676,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         inFlight[Self.key(mailbox.sessionID, clientID)] = (target, upstreamID)
         target.pending[upstreamID]?.deadline = Date().addingTimeInterval(target.timeout)
         for (key, response) in responses?.members ?? [] {
-            guard let (_, serverID) = relayed.removeValue(forKey: JSONText.quoted(key)) else { continue }
+            guard let (_, serverID, _) = relayed.removeValue(forKey: JSONText.quoted(key)) else { continue }
             target.upstream.send(JSONText.response(id: serverID, result: response.raw), requestID: nil, scope: scope)
         }
         askForInput(call)
@@ -699,7 +702,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             }
             return
         }
-        guard let (connection, upstreamID) = relayed.removeValue(forKey: id) else {
+        guard let (connection, upstreamID, _) = relayed.removeValue(forKey: id) else {
             log(.debug, "a client answered \(id), which the gateway did not ask; ignored")
             return
         }
@@ -734,6 +737,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
                 .replacingOccurrences(of: "list_changed", with: "list")) {
                 startList(kind, mailbox: nil)
             }
+        case "notifications/cancelled":
+            // The server gave up a request it relayed to a client: tell that client, in its ids.
+            guard let requestID = params?["requestId"]?.text.trimmingCharacters(in: .whitespaces),
+                  let (key, relay) = relayed.first(where: { $0.value.connection === target && $0.value.upstreamID == requestID }) else { return }
+            relayed[key] = nil
+            var members: [(String, [UInt8])] = [("requestId", Array(key.utf8))]
+            if let reason = params?["reason"] { members.append(("reason", Array(reason.raw))) }
+            relay.mailbox.deliver(.message(JSONText.request(id: nil, method: method, params: JSONText.object(members))))
         case "notifications/resources/updated":
             guard let uri = params?["uri"]?.string else { return }
             let mapped = "{\"uri\":\(JSONText.quoted(names.clientName(target: target.name, name: uri, uri: true)))}"

@@ -205,6 +205,9 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             let call = Federation.Call(mailbox: self.openMailbox(stream, exchange), clientID: exchange.clientID, method: method,
                                        target: resolved.target, params: params, rewrite: rewrite,
                                        cancelsWhenAbandoned: exchange.era == .modern)
+            if let forwarded = self.config.targets.first(where: { $0.name == resolved.target })?.forwardHeaders, !forwarded.isEmpty {
+                call.forwardedHeaders = forwarded.compactMap { name in stream.header(name).map { (name, $0) } }
+            }
             self.federation.submit(.call(call))
         }
     }

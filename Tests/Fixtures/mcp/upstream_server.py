@@ -56,6 +56,12 @@ def session_tag(ctx: Context) -> str:
 
 
 @server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of one HTTP request header as this server received it ("" if absent)."""
+    return (ctx.headers or {}).get(name, "")
+
+
+@server.tool()
 async def count(n: int, ctx: Context) -> str:
     """Counts to n, reporting progress."""
     for i in range(1, n + 1):
