@@ -511,3 +511,18 @@ def test_client_headers_reach_a_target_only_when_configured(gateway, upstreams):
     assert header("x-user") == "alice"
     assert header("authorization") == ""
     assert header("host") == upstreams["remote"].split("/")[2]
+
+
+def test_stateless_mode_issues_no_sessions(gateway, upstreams):
+    gw = gateway(mcp_route(url_target("up", "http", upstreams["remote"]), "sessions = false"))
+    url = gw.url + "/mcp"
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    init = post(url, body)
+    assert init.status == 200 and "mcp-session-id" not in init.headers
+    assert init.json()["result"]["protocolVersion"] == "2025-06-18"  # the client's version, when supported
+    assert post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "whoami", "arguments": {}}}).json()["result"]["content"][0]["text"] == "remote"
+    assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "debug"}}).json()["result"] == {}
+    assert request(url, "GET", {"accept": "text/event-stream"}).status == 405
+    assert request(url, "DELETE").status == 405
