@@ -26,6 +26,9 @@ int agw_spawn(const char *file, char *const argv[], char *const envp[], const ch
     posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
     posix_spawn_file_actions_adddup2(&actions, fds[3], 1);
     posix_spawn_file_actions_adddup2(&actions, fds[5], 2);
+    /* Nothing else of the gateway leaks into the child: listening and client sockets are not all
+     * close-on-exec (NIO's are not), and a child holding a listener keeps the port bound. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -526,3 +527,31 @@ def test_stateless_mode_issues_no_sessions(gateway, upstreams):
     assert post(url, {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "debug"}}).json()["result"] == {}
     assert request(url, "GET", {"accept": "text/event-stream"}).status == 405
     assert request(url, "DELETE").status == 405
+
+
+def listening_socket_inodes(port):
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # state LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def test_stdio_children_inherit_no_gateway_sockets(gateway):
+    """A child gets stdin/stdout/stderr, not the gateway's listeners or client connections (a
+    child started after the listener exists: the restart of a killed one)."""
+    gw = gateway(mcp_route(stdio_target("local")))
+    wait_for(lambda: "is ready" in gw.log(), timeout=20, what="target ready")
+    url = gw.url + "/mcp"
+    session, _ = initialize(url)
+    pid_call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "pid", "arguments": {}}}
+    os.kill(int(post(url, pid_call, session).json()["result"]["content"][0]["text"]), signal.SIGKILL)
+    wait_for(lambda: gw.log().count("is ready") == 2, timeout=20, what="restart")
+    pid = int(post(url, pid_call, session).json()["result"]["content"][0]["text"])
+    listeners = listening_socket_inodes(int(gw.url.rsplit(":", 1)[1]))
+    assert listeners
+    child_sockets = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                     if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+    assert not listeners & child_sockets
