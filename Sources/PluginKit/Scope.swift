@@ -27,6 +27,9 @@ public struct Scope: @unchecked Sendable {
         return result == AGW_OK ? id : nil
     }
 
+    /// Identifies the scope (call, timer and process ids are unique only within one scope).
+    public var identity: UInt { handle.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0 }
+
     /// Adds to a counter or gauge (any thread).
     public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
     /// Records a histogram value or sets a gauge (any thread).
@@ -57,11 +60,19 @@ public struct Scope: @unchecked Sendable {
         return result == AGW_OK ? callID : nil
     }
 
+    /// Cancels an HTTP call: no further events for it.
+    @discardableResult
+    public func cancelHTTPCall(_ id: UInt64) -> Bool { host.pointee.http_call_cancel(handle, id) == AGW_OK }
+
     /// Fires `.timer` with the returned id after the delay.
     public func startTimer(milliseconds: UInt32) -> UInt64? {
         var id: UInt64 = 0
         return host.pointee.timer_start(handle, milliseconds, &id) == AGW_OK ? id : nil
     }
+
+    /// Cancels a timer: it will not fire.
+    @discardableResult
+    public func cancelTimer(_ id: UInt64) -> Bool { host.pointee.timer_cancel(handle, id) == AGW_OK }
 
     public func makeScheduler() -> Scheduler? {
         guard let scheduler = host.pointee.scheduler_new(handle) else { return nil }

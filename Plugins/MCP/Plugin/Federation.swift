@@ -4,9 +4,14 @@ import MCPCore
 import PluginKit
 
 /// The federated server behind one MCP route: the targets' connections, the requests in flight,
-/// and the merging of lists. Everything here runs on the route configuration's home loop (its
-/// config-scope events); streams on other loops hand work in through ``submit(_:)`` and get
-/// answers through their ``Mailbox``.
+/// and the merging of lists.
+///
+/// Its state is guarded by one lock. Most work runs on the route configuration's home loop (its
+/// config-scope events): streams on other loops hand it in through ``submit(_:)`` and get answers
+/// through their ``Mailbox``. A client's call to a ready Streamable HTTP target takes the short
+/// way: it is sent from the client's own stream (``submitCall(_:from:)``) and its answer comes back
+/// to that stream (``streamEvent(_:scope:)``), so it never waits for another thread. Anything that
+/// must outlive a stream (timers, GET streams, child processes) stays on the home loop.
 final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// A client request routed to one target.
     final class Call: @unchecked Sendable {
@@ -22,6 +27,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let cancelsWhenAbandoned: Bool
         /// The client's headers the target is configured to receive (`forward_headers`).
         var forwardedHeaders: [(String, String)] = []
+        /// Sent from the client's stream: its HTTP call ends with the stream.
+        fileprivate var viaStream = false
         fileprivate var upstreamID: Int?
         /// Server→client requests waiting for the client's next retry (2026-07-28 clients).
         fileprivate var queuedInputRequests: [(key: String, request: [UInt8])] = []
@@ -56,7 +63,11 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         /// A 2026-07-28 client retries a request with the answers to its input requests.
         case resume(requestState: String, responses: JSONValue?, mailbox: Mailbox, clientID: String)
         case sessionEnded(String)
+        /// Something that must happen on the home loop (a timer, a GET stream).
+        case onHome(HomeTask)
     }
+
+    struct HomeTask: @unchecked Sendable { let body: () -> Void }
 
     private enum ConnectionState { case starting, ready, down(String) }
 
@@ -200,6 +211,14 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         return own
     }
 
+    /// The connection `connection(for:sessionID:)` would pick, without creating one.
+    private func existingConnection(for targetIndex: Int, sessionID: String?) -> Connection? {
+        let shared = targets[targetIndex]
+        guard config.upstreamSessions == .perClient, let sessionID, shared.isReady, !shared.modern else { return shared }
+        if case .stdio = shared.upstream.target.transport { return shared }
+        return sessionConnections[sessionID]?[targetIndex]
+    }
+
     /// Every connection: the shared ones, then those of client sessions.
     private var allConnections: [Connection] { targets + sessionConnections.values.flatMap(\.values) }
 
@@ -236,6 +255,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     /// Every config-scope event of the route lands here.
     func handle(_ event: PluginEvent, scope: Scope) {
+        lock.lock()
+        defer { lock.unlock() }
         homeScope = scope
         switch event.kind {
         case .scheduled where event.id == Self.startEventID:
@@ -255,6 +276,46 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     /// The route configuration's scope (set by the first event; the same handle every time).
     private var homeScope: Scope?
+    /// A client stream's scope while its call is handled on its own loop; nil on the home loop.
+    private var streamScope: Scope?
+    private let lock = NSRecursiveLock()
+
+    /// Runs `body` on the home loop: now if this is it, else as the next inbox work.
+    private func onHome(_ body: @escaping () -> Void) {
+        if streamScope == nil { body() } else { submit(.onHome(HomeTask(body: body))) }
+    }
+
+    /// A client's call: sent from its own stream when the target is a ready Streamable HTTP
+    /// connection, else handed to the home loop.
+    func submitCall(_ call: Call, from scope: Scope) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard homeScope != nil, let targetIndex = config.targets.firstIndex(where: { $0.name == call.target }),
+              targets[targetIndex].upstream.sendsFromAnyScope,
+              let connection = existingConnection(for: targetIndex, sessionID: call.mailbox.sessionID), connection.isReady,
+              // A 2026-07-28 client answered with an InputRequiredResult ends its stream while a
+              // handshake-era upstream still works on the call: that call must not die with it.
+              call.mailbox.serverRequests == .relay || connection.modern else {
+            submit(.call(call))
+            return
+        }
+        streamScope = scope
+        defer { streamScope = nil }
+        call.viaStream = true
+        dispatch(call)
+    }
+
+    /// An event of an HTTP call a stream made for the federation.
+    func streamEvent(_ event: PluginEvent, scope: Scope) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard homeScope != nil else { return }
+        streamScope = scope
+        defer { streamScope = nil }
+        for connection in allConnections where connection.upstream.sendsFromAnyScope {
+            if connection.upstream.handle(event, scope: scope) { return }
+        }
+    }
 
     private func start(_ target: Connection, scope: Scope) {
         homeScope = scope
@@ -275,6 +336,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             resume(state, responses: responses, mailbox: mailbox, clientID: clientID)
         case .sessionEnded(let sessionID):
             endSession(sessionID)
+        case .onHome(let task):
+            task.body()
         case .setLogLevel(let params):
             for target in targets where target.isReady && !target.modern && target.capabilities?["logging"] != nil {
                 send(request: "logging/setLevel", params: Array(params.raw), to: target, purpose: .ignore)
@@ -332,7 +395,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         } else {
             target.upstream.protocolVersion = result["protocolVersion"]?.string ?? Self.handshakeVersion
             sendNotification("notifications/initialized", params: nil, to: target)
-            target.upstream.listen(scope)
+            onHome { [self] in target.upstream.listen(scope) }
         }
         target.state = .ready
         target.settled = true
@@ -343,7 +406,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         answerDescribeWaiters()
         if !names.prefixes, targets.count > 1 {
             // Route by lookup: learn who owns which name now.
-            for kind in ListKind.allCases { startList(kind, mailbox: nil) }
+            onHome { [self] in for kind in ListKind.allCases { startList(kind, mailbox: nil) } }
         }
     }
 
@@ -352,7 +415,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         if case .down = target.state { return }
         target.state = .down(reason)
         target.settled = true
-        upstream.stop(scope)
+        // Its GET stream and process belong to the home loop's scope, whoever noticed the failure.
+        onHome { [self] in upstream.stop(scope) }
         let pending = target.pending
         target.pending.removeAll()
         for (id, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, of: target, upstreamID: id, reason: reason) }
@@ -368,7 +432,9 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         let delay = min(30_000, 500 << min(target.restartAttempts, 6))
         target.restartAttempts += 1
         log(.warning, "target '\(target.name)' is down: \(reason); restarting in \(delay) ms")
-        if let timer = scope.startTimer(milliseconds: UInt32(delay)) { restartTimers[timer] = index }
+        onHome { [self] in
+            if let timer = scope.startTimer(milliseconds: UInt32(delay)) { restartTimers[timer] = index }
+        }
         answerDescribeWaiters()
     }
 
@@ -417,7 +483,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private func target(of upstream: Upstream) -> Connection? { byUpstream[ObjectIdentifier(upstream)] }
 
-    private var scope: Scope { homeScope! }
+    /// Where host calls go: the client stream being served, else the configuration.
+    private var scope: Scope { streamScope ?? homeScope! }
 
     private func runWaiting(_ target: Connection) {
         let waiting = target.waiting
@@ -603,7 +670,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private func abandon(_ mailbox: Mailbox) {
         for target in allConnections {
             for (id, entry) in target.pending {
-                guard case .call(let call) = entry.purpose, call.mailbox === mailbox, call.cancelsWhenAbandoned else { continue }
+                // A call sent from the stream died with it; other handshake-era calls run on.
+                guard case .call(let call) = entry.purpose, call.mailbox === mailbox, call.cancelsWhenAbandoned || call.viaStream else { continue }
                 target.pending[id] = nil
                 inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
                 sendCancelled(id, to: target, reason: "the client closed the stream")
@@ -735,7 +803,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             sessions.listeners().forEach { $0.deliver(.message(Array(message.raw))) }
             if !names.prefixes, targets.count > 1, let kind = ListKind(method: method.replacingOccurrences(of: "notifications/", with: "")
                 .replacingOccurrences(of: "list_changed", with: "list")) {
-                startList(kind, mailbox: nil)
+                onHome { [self] in startList(kind, mailbox: nil) }
             }
         case "notifications/cancelled":
             // The server gave up a request it relayed to a client: tell that client, in its ids.

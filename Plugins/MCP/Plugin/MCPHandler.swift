@@ -208,7 +208,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             if let forwarded = self.config.targets.first(where: { $0.name == resolved.target })?.forwardHeaders, !forwarded.isEmpty {
                 call.forwardedHeaders = forwarded.compactMap { name in stream.header(name).map { (name, $0) } }
             }
-            self.federation.submit(.call(call))
+            self.federation.submitCall(call, from: stream.scope)
         }
     }
 
@@ -292,6 +292,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         switch event.kind {
         case .scheduled where event.id == Mailbox.eventID:
             for delivery in exchange.mailbox?.drain() ?? [] { deliver(delivery, stream, exchange) }
+        case .httpResponse, .httpBody, .httpFailed:
+            federation.streamEvent(event, scope: stream.scope) // a call sent from this stream
         case .rpcVerdict:
             guard let verdict = stream.lastRPCVerdict(), let next = exchange.afterVerdict else { return }
             exchange.afterVerdict = nil

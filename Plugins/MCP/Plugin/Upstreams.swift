@@ -41,6 +41,8 @@ class Upstream {
     /// After the handshake: open the channel for messages the server sends on its own (list
     /// changes, resource updates), where the transport has a separate one.
     func listen(_ scope: Scope) {}
+    /// Whether `send` may use a stream's scope (else only the configuration's, on the home loop).
+    var sendsFromAnyScope: Bool { false }
     /// Handles the event if it belongs to this upstream.
     func handle(_ event: PluginEvent, scope: Scope) -> Bool { false }
     func stop(_ scope: Scope) {}
@@ -106,7 +108,13 @@ final class StreamableHTTPUpstream: Upstream {
         var decoder = SSEDecoder()
         var body: [UInt8] = []
     }
-    private var calls: [UInt64: Call] = [:]
+    /// Calls in flight, by the scope that made them and its call id: a client's request goes out
+    /// from its own stream (no hop to the home loop), the gateway's own from the configuration.
+    private struct CallKey: Hashable {
+        let scope: UInt
+        let id: UInt64
+    }
+    private var calls: [CallKey: Call] = [:]
 
     init(target: MCPTarget, url: String, timeoutMilliseconds: Int) {
         self.url = url
@@ -132,11 +140,15 @@ final class StreamableHTTPUpstream: Upstream {
             if let requestID { delegate?.upstream(self, requestFailed: requestID, reason: "the gateway refused the HTTP call") }
             return
         }
-        calls[callID] = Call(requestID: requestID)
+        calls[CallKey(scope: scope.identity, id: callID)] = Call(requestID: requestID)
     }
+
+    /// Whether a request may go out from any scope (a stream's): each request is its own HTTP call.
+    override var sendsFromAnyScope: Bool { true }
 
     /// The GET stream (handshake era) for server-initiated messages, while it is open.
     private var listenCall: UInt64?
+    private var listenScope: UInt = 0
     private var listenDecoder = SSEDecoder()
 
     override func listen(_ scope: Scope) {
@@ -144,6 +156,7 @@ final class StreamableHTTPUpstream: Upstream {
         if let sessionID { headers.append(("mcp-session-id", sessionID)) }
         if let protocolVersion { headers.append(("mcp-protocol-version", protocolVersion)) }
         listenDecoder = SSEDecoder()
+        listenScope = scope.identity
         listenCall = scope.httpCall(method: "GET", url: url, headers: headers + configuredHeaders,
                                     timeoutMilliseconds: UInt32(timeoutMilliseconds), streamBody: true)
     }
@@ -168,11 +181,12 @@ final class StreamableHTTPUpstream: Upstream {
     }
 
     override func handle(_ event: PluginEvent, scope: Scope) -> Bool {
-        if let listenCall, event.id == listenCall {
+        if let listenCall, event.id == listenCall, scope.identity == listenScope {
             handleListener(event)
             return true
         }
-        guard var call = calls[event.id] else { return false }
+        let key = CallKey(scope: scope.identity, id: event.id)
+        guard var call = calls[key] else { return false }
         switch event.kind {
         case .httpResponse:
             call.status = event.code
@@ -185,13 +199,13 @@ final class StreamableHTTPUpstream: Upstream {
             }
             if event.code == 404, sessionID != nil, call.requestID != nil {
                 // The upstream forgot our session: the federation re-initializes.
-                calls[event.id] = nil
+                calls[key] = nil
                 fail(call, reason: "the upstream session expired (HTTP 404)")
                 delegate?.upstream(self, failed: "the upstream session expired (HTTP 404)")
                 return true
             }
-            calls[event.id] = call
-            if event.endOfStream { finish(event.id) }
+            calls[key] = call
+            if event.endOfStream { finish(key) }
         case .httpBody:
             if call.status >= 300 || call.status < 200 {
                 if call.body.count < 512 { call.body += event.data.prefix(512) }
@@ -201,17 +215,17 @@ final class StreamableHTTPUpstream: Upstream {
                         delegate?.upstream(self, received: sse.data, relatedTo: call.requestID)
                     }
                 } catch {
-                    calls[event.id] = nil
+                    calls[key] = nil
                     fail(call, reason: "an SSE event was larger than \(call.decoder.maxEventBytes) bytes")
                     return true
                 }
             } else {
                 call.body += event.data
             }
-            calls[event.id] = call
-            if event.endOfStream { finish(event.id) }
+            calls[key] = call
+            if event.endOfStream { finish(key) }
         case .httpFailed:
-            calls[event.id] = nil
+            calls[key] = nil
             fail(call, reason: event.text)
         default:
             return false
@@ -219,8 +233,8 @@ final class StreamableHTTPUpstream: Upstream {
         return true
     }
 
-    private func finish(_ callID: UInt64) {
-        guard let call = calls.removeValue(forKey: callID) else { return }
+    private func finish(_ key: CallKey) {
+        guard let call = calls.removeValue(forKey: key) else { return }
         switch call.status {
         case 200..<300:
             if !call.isEventStream, !call.body.isEmpty {
@@ -240,6 +254,8 @@ final class StreamableHTTPUpstream: Upstream {
     }
 
     override func stop(_ scope: Scope) {
+        if let listenCall { scope.cancelHTTPCall(listenCall) }
+        listenCall = nil
         if let sessionID {
             _ = scope.httpCall(method: "DELETE", url: url, headers: [("mcp-session-id", sessionID)] + configuredHeaders, timeoutMilliseconds: 2000)
         }
@@ -277,6 +293,12 @@ final class LegacySSEUpstream: Upstream {
             return
         }
         posts[callID] = requestID
+    }
+
+    override func stop(_ scope: Scope) {
+        if let streamCall { scope.cancelHTTPCall(streamCall) }
+        streamCall = nil
+        endpoint = nil
     }
 
     override func handle(_ event: PluginEvent, scope: Scope) -> Bool {
