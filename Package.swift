@@ -75,7 +75,10 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
         .target(name: "MCPCore", dependencies: ["JSONRPC"], path: "Plugins/MCP/Core"),
-        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"], path: "Tests/MCPCoreTests"),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSONRPC"], path: "Tests/MCPCoreTests"),
+        // Policy expressions (a CEL subset), shared by RBAC and rate limits.
+        .target(name: "CEL", path: "Sources/CEL"),
+        .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")

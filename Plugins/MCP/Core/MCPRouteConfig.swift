@@ -1,3 +1,4 @@
+import JSONRPC
 /// The MCP handler's configuration (a route's `[routes.handler] config` table), checked strictly:
 /// an unknown key, a wrong type or a bad value is an error that names the key.
 public struct MCPRouteConfig: Sendable, Equatable {
@@ -55,7 +56,7 @@ public struct MCPRouteConfig: Sendable, Equatable {
 
     /// Reads the config table, given as JSON text.
     public init(json: String) throws(MCPConfigError) {
-        var reader = try TableReader(table: JSONValue(Array(json.utf8)), path: "")
+        var reader = try ConfigTableReader(table: JSONValue(Array(json.utf8)), path: "")
         guard let targetTables = try reader.tables("targets"), !targetTables.isEmpty else {
             throw MCPConfigError("'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
         }
@@ -135,7 +136,7 @@ public struct MCPTarget: Sendable, Equatable {
     }
 
     init(table: JSONValue, path: String) throws(MCPConfigError) {
-        var reader = try TableReader(table: table, path: path)
+        var reader = try ConfigTableReader(table: table, path: path)
         guard let name = try reader.string("name") else { throw MCPConfigError("\(path): 'name' is required") }
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII,
               name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }),
@@ -174,81 +175,4 @@ public struct MCPTarget: Sendable, Equatable {
 }
 
 /// A configuration mistake, with a message that says what to change.
-public struct MCPConfigError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Reads typed values out of a table and remembers which keys were read, so leftovers are errors.
-struct TableReader {
-    let members: [String: JSONValue]
-    let path: String
-    private var used = Set<String>()
-
-    init(table: JSONValue, path: String) throws(MCPConfigError) {
-        guard let members = table.members else { throw MCPConfigError("\(path.isEmpty ? "the config" : path) must be a table") }
-        self.members = Dictionary(members.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
-        self.path = path.isEmpty ? "" : path + "."
-    }
-
-    private mutating func value(_ key: String) -> JSONValue? {
-        used.insert(key)
-        return members[key]
-    }
-
-    private func wrong(_ key: String, _ what: String) -> MCPConfigError { MCPConfigError("\(path)\(key) must be \(what)") }
-
-    mutating func string(_ key: String) throws(MCPConfigError) -> String? {
-        guard let value = value(key) else { return nil }
-        guard let string = value.string else { throw wrong(key, "a string") }
-        return string
-    }
-
-    mutating func bool(_ key: String) throws(MCPConfigError) -> Bool? {
-        guard let value = value(key) else { return nil }
-        switch value.text.trimmingWhitespace {
-        case "true": return true
-        case "false": return false
-        default: throw wrong(key, "true or false")
-        }
-    }
-
-    mutating func int(_ key: String, range: ClosedRange<Int>) throws(MCPConfigError) -> Int? {
-        guard let value = value(key) else { return nil }
-        guard let number = value.int else { throw wrong(key, "an integer") }
-        guard range.contains(number) else { throw MCPConfigError("\(path)\(key) = \(number) is outside \(range.lowerBound)...\(range.upperBound)") }
-        return number
-    }
-
-    mutating func strings(_ key: String) throws(MCPConfigError) -> [String]? {
-        guard let value = value(key) else { return nil }
-        guard let strings = value.elements?.compactMap(\.string), strings.count == value.elements?.count else {
-            throw wrong(key, "an array of strings")
-        }
-        return strings
-    }
-
-    mutating func stringTable(_ key: String) throws(MCPConfigError) -> [String: String]? {
-        guard let value = value(key) else { return nil }
-        guard let members = value.members else { throw wrong(key, "a table of strings") }
-        var table: [String: String] = [:]
-        for member in members {
-            guard let string = member.value.string else { throw wrong(key + "." + member.name, "a string") }
-            table[member.name] = string
-        }
-        return table
-    }
-
-    mutating func tables(_ key: String) throws(MCPConfigError) -> [JSONValue]? {
-        guard let value = value(key) else { return nil }
-        guard let elements = value.elements, elements.allSatisfy({ $0.members != nil }) else { throw wrong(key, "an array of tables") }
-        return elements
-    }
-
-    /// Fails on the first key nobody asked for.
-    func finish() throws(MCPConfigError) {
-        if let unknown = members.keys.sorted().first(where: { !used.contains($0) }) {
-            throw MCPConfigError("unknown key '\(path)\(unknown)'")
-        }
-    }
-}
+public typealias MCPConfigError = ConfigError

@@ -1,3 +1,4 @@
+import JSONRPC
 /// The four lists a federated server merges.
 public enum ListKind: Sendable, CaseIterable {
     case tools, prompts, resources, resourceTemplates

@@ -1,3 +1,4 @@
+import JSONRPC
 /// One server-sent event.
 public struct SSEEvent: Sendable, Equatable {
     public var event: String
