@@ -24,6 +24,9 @@ let package = Package(
         // Plugins: each a shared library the gateway dlopens (lib<name>.so next to the executable).
         .library(name: "noop", type: .dynamic, targets: ["NoopPlugin"]),
         .library(name: "mcp", type: .dynamic, targets: ["MCPPlugin"]),
+        .library(name: "jwt_auth", type: .dynamic, targets: ["JWTAuthPlugin"]),
+        .library(name: "rbac", type: .dynamic, targets: ["RBACPlugin"]),
+        .library(name: "ratelimit", type: .dynamic, targets: ["RateLimitPlugin"]),
         .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
         .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
@@ -37,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // The ABI: one C header, nothing else.
@@ -79,9 +84,27 @@ let package = Package(
         // Policy expressions (a CEL subset), shared by RBAC and rate limits.
         .target(name: "CEL", path: "Sources/CEL"),
         .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
+        // What policy plugins share: the identity hand-off keys, the variables rules read, an LRU cache.
+        .target(name: "PolicyKit", dependencies: ["CEL", "PluginKit"], path: "Sources/PolicyKit"),
+        // JWT / API-key verification (jwt-kit), no host needed.
+        .target(name: "JWTAuthCore", dependencies: [
+            "JSONRPC",
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Plugins/JWTAuth/Core"),
+        .testTarget(name: "JWTAuthTests", dependencies: ["JWTAuthCore", "PolicyKit", .product(name: "JWTKit", package: "jwt-kit"),
+                                                       .product(name: "CryptoExtras", package: "swift-crypto")],
+                    path: "Tests/JWTAuthTests"),
+        // RBAC policies and token-bucket rate limits over CEL expressions, no host needed.
+        .target(name: "RBACCore", dependencies: ["CEL", "JSONRPC", "PolicyKit"], path: "Plugins/RBAC/Core"),
+        .target(name: "RateLimitCore", dependencies: ["CEL", "JSONRPC", "PolicyKit"], path: "Plugins/RateLimit/Core"),
+        .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "CEL", "PolicyKit"], path: "Tests/PolicyTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
         + swiftPlugin("MCPPlugin", path: "Plugins/MCP/Plugin", dependencies: ["MCPCore"])
+        + swiftPlugin("JWTAuthPlugin", path: "Plugins/JWTAuth/Plugin", dependencies: ["JWTAuthCore", "PolicyKit"])
+        + swiftPlugin("RBACPlugin", path: "Plugins/RBAC/Plugin", dependencies: ["RBACCore", "PolicyKit"])
+        + swiftPlugin("RateLimitPlugin", path: "Plugins/RateLimit/Plugin", dependencies: ["RateLimitCore", "PolicyKit"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

@@ -50,6 +50,16 @@ public struct FilterStream {
         return result == AGW_OK ? value.string : nil
     }
 
+    /// Every value of a header (case-insensitive name), in order.
+    public func headerValues(_ name: String, in part: Part = .request) -> [String] {
+        var values: [String] = []
+        name.withAGWString { name in
+            var value = agw_str()
+            while host.pointee.header_get(handle, part.raw, name, values.count, &value) == AGW_OK { values.append(value.string) }
+        }
+        return values
+    }
+
     /// Every header, in order.
     public func headers(in part: Part = .request) -> [(name: String, value: String)] {
         var count = 0
@@ -155,9 +165,18 @@ public struct FilterStream {
     // MARK: protocol messages
 
     /// Inside `rpcMessage`: reject the message with a JSON-RPC error. Return `.replied`.
+    ///
+    /// `httpStatus` and `headers` ask the handler to send its error reply with that status and
+    /// those headers (e.g. 429 and `Retry-After`); a host older than ABI 1.2 ignores them.
     @discardableResult
-    public func rejectRPC(code: Int32, message: String) -> Bool {
-        message.withAGWString { host.pointee.rpc_reject(handle, code, $0) } == AGW_OK
+    public func rejectRPC(code: Int32, message: String, httpStatus: Int = 0, headers: [(String, String)] = []) -> Bool {
+        if httpStatus != 0 || !headers.isEmpty, host.pointee.has(\.rpc_reject_with_response),
+           let rejectWithResponse = host.pointee.rpc_reject_with_response {
+            return message.withAGWString { text in
+                headers.withAGWHeaders { pointer, count in rejectWithResponse(handle, code, text, UInt32(httpStatus), pointer, count) }
+            } == AGW_OK
+        }
+        return message.withAGWString { host.pointee.rpc_reject(handle, code, $0) } == AGW_OK
     }
 
     /// Inside `rpcMessage`: replace the params (JSON text) for the filters after and the handler.
@@ -188,6 +207,10 @@ public struct RPCVerdict: Sendable {
     public var errorMessage: String
     /// Set when a filter replaced the params.
     public var rewrittenParams: String?
+    /// The HTTP status the rejecting filter asked for (nil: the handler's usual one).
+    public var httpStatus: Int?
+    /// Response headers the rejecting filter asked for (e.g. `Retry-After`).
+    public var responseHeaders: [(name: String, value: String)] = []
 
     /// What a publication with no listening filter comes to.
     public static let allowed = RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_ALLOW, error_code: 0,
@@ -226,14 +249,27 @@ extension FilterStream {
             return RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_REJECT, error_code: -32603,
                                               error_message: agw_str(), rewritten_params: agw_str()))
         }
-        return RPCVerdict(verdict)
+        return withRejectionResponse(RPCVerdict(verdict))
+    }
+
+    /// Adds the HTTP status and headers a rejecting filter asked for (ABI 1.2).
+    private func withRejectionResponse(_ verdict: RPCVerdict) -> RPCVerdict {
+        guard verdict.decision == .reject, host.pointee.has(\.rpc_rejection_response),
+              let read = host.pointee.rpc_rejection_response else { return verdict }
+        var status: UInt32 = 0
+        var headers: UnsafePointer<agw_header>?
+        var count = 0
+        guard read(handle, &status, &headers, &count) == AGW_OK else { return verdict }
+        var verdict = verdict
+        verdict.httpStatus = status == 0 ? nil : Int(status)
+        verdict.responseHeaders = (0..<count).compactMap { index in headers.map { ($0[index].name.string, $0[index].value.string) } }
+        return verdict
     }
 
     /// Whether any filter on the route reads JSON-RPC messages (`RPCFilter`). When not, every
     /// `publishRPC` would allow: a handler may skip it. True on a host older than ABI 1.1.
     public var hasRPCFilters: Bool {
-        guard host.pointee.struct_size >= MemoryLayout<agw_host_api>.offset(of: \agw_host_api.rpc_subscriber_count)! + MemoryLayout<UnsafeRawPointer>.size,
-              let subscriberCount = host.pointee.rpc_subscriber_count else { return true }
+        guard host.pointee.has(\.rpc_subscriber_count), let subscriberCount = host.pointee.rpc_subscriber_count else { return true }
         var count = 0
         return subscriberCount(handle, &count) != AGW_OK || count > 0
     }
@@ -241,7 +277,7 @@ extension FilterStream {
     /// The verdict of the last finished `publishRPC` (after a `.rpcVerdict` event).
     public func lastRPCVerdict() -> RPCVerdict? {
         var verdict = agw_rpc_verdict()
-        return host.pointee.rpc_last_verdict(handle, &verdict) == AGW_OK ? RPCVerdict(verdict) : nil
+        return host.pointee.rpc_last_verdict(handle, &verdict) == AGW_OK ? withRejectionResponse(RPCVerdict(verdict)) : nil
     }
 }
 
@@ -250,4 +286,12 @@ extension FilterStream {
     public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
     /// Records a histogram value or sets a gauge.
     public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
+}
+
+extension agw_host_api {
+    /// Whether the host's table has a member added in a later minor (`AGW_HAS_MEMBER`).
+    func has<Member>(_ member: KeyPath<agw_host_api, Member>) -> Bool {
+        guard let offset = MemoryLayout<agw_host_api>.offset(of: member) else { return false }
+        return Int(struct_size) >= offset + MemoryLayout<Member>.size
+    }
 }

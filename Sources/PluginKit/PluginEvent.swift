@@ -45,7 +45,11 @@ public struct PluginEvent: Sendable {
 public struct RPCMessage: Sendable {
     public enum Kind: Sendable, Equatable { case request, notification, result, error, listItem, unknown }
 
+    /// The protocol the handler speaks.
+    public enum ProtocolName: Sendable, Equatable { case mcp, a2a, unknown }
+
     public var kind: Kind
+    public var protocolName: ProtocolName
     public var isFromClient: Bool
     public var id: String
     public var method: String
@@ -67,6 +71,11 @@ public struct RPCMessage: Sendable {
         case AGW_RPC_ERROR: kind = .error
         case AGW_RPC_LIST_ITEM: kind = .listItem
         default: kind = .unknown
+        }
+        switch message.protocol {
+        case AGW_RPC_PROTOCOL_MCP: protocolName = .mcp
+        case AGW_RPC_PROTOCOL_A2A: protocolName = .a2a
+        default: protocolName = .unknown
         }
         isFromClient = message.direction == AGW_RPC_CLIENT_TO_SERVER
         id = message.id.string

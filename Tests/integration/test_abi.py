@@ -8,7 +8,7 @@ import pytest
 
 from conftest import BUILD, GATEWAY, HEADER_DIR, ROOT, request
 
-SWIFT_PLUGINS = ["libnoop.so", "librequire_header.so", "libtest_filters.so"]
+SWIFT_PLUGINS = ["libnoop.so", "librequire_header.so", "libtest_filters.so", "libmcp.so", "libjwt_auth.so", "librbac.so", "libratelimit.so"]
 
 
 @pytest.mark.parametrize("compiler,std", [("gcc", "c99"), ("gcc", "c11"), ("clang", "c99"), ("clang", "c11"),
@@ -174,7 +174,9 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "http_call_null_scope": INVALID, "timer_cancel_unknown": NOT_FOUND, "process_write_unknown": NOT_FOUND,
         "process_spawn_null_argv": INVALID, "rpc_reject_outside_hook": WRONG_STATE,
         "rpc_set_params_outside_hook": WRONG_STATE, "rpc_resume_nothing_paused": WRONG_STATE,
-        "rpc_subscriber_count_null_out": INVALID, "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
+        "rpc_subscriber_count_null_out": INVALID, "rpc_reject_with_response_outside_hook": WRONG_STATE,
+        "rpc_rejection_response_null_out": INVALID, "rpc_rejection_response_nothing_rejected": NOT_FOUND,
+        "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
     }, results
 
 

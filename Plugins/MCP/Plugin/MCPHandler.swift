@@ -256,7 +256,9 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             proceed(verdict.rewrittenParams.map { JSONValue(Array($0.utf8)) } ?? exchange.params)
             return .continue
         case .reject:
-            return reply(stream, status: 200, id: exchange.clientID, code: Int(verdict.errorCode), message: verdict.errorMessage)
+            // A filter may ask for its own status and headers (a rate limit: 429 and Retry-After).
+            return reply(stream, status: verdict.httpStatus ?? 200, id: exchange.clientID, code: Int(verdict.errorCode),
+                         message: verdict.errorMessage, headers: verdict.responseHeaders.map { ($0.name, $0.value) })
         case .pending:
             exchange.afterVerdict = { verdict in
                 guard verdict.decision == .allow else {
@@ -410,9 +412,10 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     }
 
     /// Answers now with a JSON-RPC error.
-    private func reply(_ stream: FilterStream, status: Int, id: String?, code: Int, message: String, data: String? = nil) -> FilterStatus {
+    private func reply(_ stream: FilterStream, status: Int, id: String?, code: Int, message: String, data: String? = nil,
+                       headers: [(String, String)] = []) -> FilterStatus {
         let body = JSONText.errorResponse(id: id, code: code, message: message, data: data)
-        stream.sendLocalReply(status: status, headers: [("content-type", "application/json")], body: String(decoding: body, as: UTF8.self))
+        stream.sendLocalReply(status: status, headers: [("content-type", "application/json")] + headers, body: String(decoding: body, as: UTF8.self))
         return .replied
     }
 

@@ -305,6 +305,26 @@ enum HostAPI {
                 return AGW_OK
             }
         }
+        api.rpc_reject_with_response = { stream, code, message, status, headers, count in
+            HostAPI.withExchange(stream) { exchange in
+                guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
+                guard status == 0 || (100...599).contains(status), count == 0 || headers != nil else { return AGW_ERR_INVALID_ARGUMENT }
+                exchange.rpc.rejection = (code, message.string)
+                exchange.rpc.rejectionResponse = .init(status: status, headers: HostAPI.pairs(headers, count))
+                return AGW_OK
+            }
+        }
+        api.rpc_rejection_response = { stream, status, headers, count in
+            HostAPI.withExchange(stream) { exchange in
+                guard let status, let headers, let count else { return AGW_ERR_INVALID_ARGUMENT }
+                guard exchange.rpc.decision == AGW_RPC_REJECT, let response = exchange.rpc.finalResponse else { return AGW_ERR_NOT_FOUND }
+                let views = exchange.rejectionHeaders(response.headers)
+                status.pointee = response.status
+                headers.pointee = UnsafePointer(views.baseAddress)
+                count.pointee = views.count
+                return AGW_OK
+            }
+        }
         return api
     }
 

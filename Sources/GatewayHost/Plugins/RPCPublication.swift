@@ -5,7 +5,13 @@ import PluginABI
 struct RPCPublication {
     enum Outcome {
         case allow
-        case reject((Int32, String))
+        case reject((Int32, String), response: RejectionResponse? = nil)
+    }
+
+    /// The HTTP answer a rejecting filter asked for (`rpc_reject_with_response`).
+    struct RejectionResponse {
+        var status: UInt32
+        var headers: [(String, String)]
     }
 
     var token: UInt64 = 0
@@ -14,6 +20,10 @@ struct RPCPublication {
     private var rewrittenParams: [UInt8]?
     /// Set by `rpc_reject` inside `on_rpc_message`.
     var rejection: (Int32, String)?
+    /// Set by `rpc_reject_with_response` inside `on_rpc_message`.
+    var rejectionResponse: RejectionResponse?
+    /// The response the filter that rejected the message asked for.
+    private(set) var finalResponse: RejectionResponse?
     /// The filter whose `on_rpc_message` runs now (rpc_reject / rpc_set_params are valid only then).
     var activeStage: Int?
     /// The filter that returned STOP.
@@ -34,8 +44,10 @@ struct RPCPublication {
 
     mutating func setParams(_ params: [UInt8]) { rewrittenParams = params }
 
-    /// Calls body with a C view of the message as the next filter should see it.
-    func withMessage<R>(scratch: inout ScratchArena, _ body: (UnsafePointer<agw_rpc_message>) -> R) -> R {
+    /// A C view of the message as the next filter should see it; its views live in `scratch`
+    /// (the arena is not held while the filter runs, so the filter may call host functions that
+    /// store into it).
+    func message(scratch: inout ScratchArena) -> agw_rpc_message {
         var message = header
         message.struct_size = UInt32(MemoryLayout<agw_rpc_message>.size)
         message.id = scratch.store(bytes: fields[0])
@@ -45,7 +57,7 @@ struct RPCPublication {
         message.upstream = scratch.store(bytes: fields[4])
         message.session_id = scratch.store(bytes: fields[5])
         message.params = scratch.store(bytes: rewrittenParams ?? fields[6])
-        return withUnsafePointer(to: &message) { body($0) }
+        return message
     }
 
     mutating func finish(_ outcome: Outcome) {
@@ -53,9 +65,10 @@ struct RPCPublication {
         switch outcome {
         case .allow:
             decision = AGW_RPC_ALLOW
-        case .reject(let error):
+        case .reject(let error, let response):
             decision = AGW_RPC_REJECT
             finalRejection = error
+            finalResponse = response
         }
     }
 

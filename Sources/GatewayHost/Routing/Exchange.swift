@@ -592,7 +592,9 @@ final class Exchange {
             let context = contexts[index]
             rpc.activeStage = index
             rpc.rejection = nil
-            let status = rpc.withMessage(scratch: &scratch) { message in
+            rpc.rejectionResponse = nil
+            var message = rpc.message(scratch: &scratch)
+            let status = withUnsafePointer(to: &message) { message in
                 callPlugin(stage: index) { hook(context, handle, message) }
             }
             rpc.activeStage = nil
@@ -601,7 +603,7 @@ final class Exchange {
             case AGW_STATUS_CONTINUE where rpc.rejection == nil:
                 continue
             case AGW_STATUS_CONTINUE, AGW_STATUS_REPLIED:
-                rpc.finish(.reject(rpc.rejection ?? (-32603, "rejected by filter '\(stages[index].instanceName)'")))
+                rpc.finish(.reject(rpc.rejection ?? (-32603, "rejected by filter '\(stages[index].instanceName)'"), response: rpc.rejectionResponse))
                 return
             case AGW_STATUS_STOP where !rpc.isListItem:
                 rpc.pausedStage = index
@@ -616,6 +618,21 @@ final class Exchange {
             }
         }
         rpc.finish(.allow)
+    }
+
+    /// C views of the rejecting filter's response headers, valid until the next call (or the end).
+    private var rejectionHeaderViews: UnsafeMutableBufferPointer<agw_header>?
+
+    deinit { rejectionHeaderViews?.deallocate() }
+
+    func rejectionHeaders(_ headers: [(String, String)]) -> UnsafeMutableBufferPointer<agw_header> {
+        rejectionHeaderViews?.deallocate()
+        let views = UnsafeMutableBufferPointer<agw_header>.allocate(capacity: max(headers.count, 1))
+        for (index, (name, value)) in headers.enumerated() {
+            views[index] = agw_header(name: scratch.store(name), value: scratch.store(value))
+        }
+        rejectionHeaderViews = views
+        return UnsafeMutableBufferPointer(rebasing: views[0..<headers.count])
     }
 
     /// A filter finished a paused `on_rpc_message` (host function `rpc_resume`).

@@ -12,6 +12,9 @@
  *                    scheduler_new may be called from any thread (config_new starts config-scope work).
  *   1.1  2026-11-25  agw_host_api.rpc_subscriber_count: how many filters on a stream's route have
  *                    on_rpc_message, so a handler can skip publishing what nobody reads.
+ *   1.2  2026-12-01  agw_host_api.rpc_reject_with_response (a filter rejecting a message asks for an
+ *                    HTTP status and response headers, e.g. 429 + Retry-After) and
+ *                    rpc_rejection_response (the handler reads them to frame its error reply).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -68,7 +71,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 1
+#define AGW_ABI_MINOR 2
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -390,6 +393,18 @@ typedef struct agw_host_api {
     /** How many filters on the stream's route implement on_rpc_message. A handler may skip
      *  rpc_publish (e.g. for every item of a merged list) when it is 0: every message would be allowed. */
     agw_result (*rpc_subscriber_count)(agw_stream_host *stream, size_t *count);
+
+    /* --- added in 1.2 (check AGW_HAS_MEMBER(host, agw_host_api, rpc_rejection_response)) -------- */
+    /** Filters, inside on_rpc_message: rejects like rpc_reject, and asks the handler to answer with
+     *  this HTTP status (0 = the handler's usual one) and these extra response headers (e.g. 429
+     *  with Retry-After from a rate limit). Return AGW_STATUS_REPLIED. */
+    agw_result (*rpc_reject_with_response)(agw_stream_host *stream, int32_t code, agw_str message, uint32_t http_status,
+                                           const agw_header *headers, size_t header_count);
+    /** Handlers, after a rejected rpc_publish (or its AGW_EVENT_RPC_VERDICT): the HTTP status and
+     *  headers the rejecting filter asked for. NOT_FOUND when it asked for none. Views are valid
+     *  until the hook returns. */
+    agw_result (*rpc_rejection_response)(agw_stream_host *stream, uint32_t *http_status, const agw_header **headers,
+                                         size_t *header_count);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -15,7 +15,7 @@ static void *config_new(const agw_filter_type *t, agw_config_host *c, agw_str n,
 
 static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos) {
     (void)ctx; (void)eos;
-    char out[1024];
+    char out[2048];
     size_t used = 0;
     agw_str value;
     size_t count;
@@ -49,6 +49,14 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
     REPORT("rpc_resume_nothing_paused", host->rpc_resume(s, AGW_RPC_ALLOW, 0, str("")));
     if (AGW_HAS_MEMBER(host, agw_host_api, rpc_subscriber_count)) {
         REPORT("rpc_subscriber_count_null_out", host->rpc_subscriber_count(s, NULL));
+    }
+    if (AGW_HAS_MEMBER(host, agw_host_api, rpc_rejection_response)) {
+        agw_header retry = { str("retry-after"), str("1") };
+        uint32_t status;
+        const agw_header *headers;
+        REPORT("rpc_reject_with_response_outside_hook", host->rpc_reject_with_response(s, -1, str("x"), 429, &retry, 1));
+        REPORT("rpc_rejection_response_null_out", host->rpc_rejection_response(s, NULL, &headers, &count));
+        REPORT("rpc_rejection_response_nothing_rejected", host->rpc_rejection_response(s, &status, &headers, &count));
     }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };

@@ -1,0 +1,7 @@
+import PluginKit
+
+/// The authentication plugin: the `jwt-auth` filter and the `protected-resource` metadata handler.
+@c(agw_plugin_entry_v1)
+public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+    PluginExport.plugin(name: "jwt_auth", version: "0.1.0", filters: [JWTAuthFilter.self, ProtectedResourceMetadata.self], host: host)
+}

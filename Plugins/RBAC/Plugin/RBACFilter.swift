@@ -1,0 +1,77 @@
+import JSONRPC
+import PluginKit
+import PolicyKit
+import RBACCore
+
+/// The `rbac` filter: allows or denies HTTP requests (`http_rules`) and MCP/A2A messages
+/// (`rules`), with CEL expressions over the caller's identity, the request and the message.
+///
+/// On MCP routes a denied call is answered exactly like a call of something that does not
+/// exist, and denied list items are left out of the list, so a caller cannot tell a hidden tool
+/// from a missing one.
+final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
+    static let name = "rbac"
+
+    let config: RBACConfig
+    private let denials: UInt32?
+
+    init(configuration: FilterConfiguration) throws {
+        do {
+            config = try RBACConfig(json: configuration.json)
+        } catch {
+            throw FilterConfiguration.Invalid(error.description)
+        }
+        denials = configuration.defineCounter(name: "agw_rbac_denied_total", help: "Requests and messages the RBAC policy denied")
+    }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard !config.http.isEmpty else { return .continue }
+        let decision = config.http.decide(StreamActivation(stream: stream))
+        logDecision(decision, stream, what: "\(stream.attribute(.method) ?? "?") \(stream.attribute(.path) ?? "?")")
+        guard !decision.allowed else { return .continue }
+        stream.sendLocalReply(status: 403, headers: [("content-type", "application/json")],
+                              body: #"{"error":"forbidden","error_description":"the gateway's policy does not allow this request"}"#)
+        return .replied
+    }
+
+    /// MCP methods whose target a policy decides; the rest (initialize, ping, the lists
+    /// themselves, notifications) pass, and lists are filtered item by item.
+    private static let decidedMCPMethods: Set<String> = [
+        "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete",
+    ]
+
+    func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
+        guard !config.messages.isEmpty, message.isFromClient else { return .continue }
+        switch (message.protocolName, message.kind) {
+        case (.mcp, .listItem): break
+        case (.mcp, .request) where Self.decidedMCPMethods.contains(message.method): break
+        case (.a2a, .request): break
+        default: return .continue
+        }
+        let decision = config.messages.decide(StreamActivation(stream: stream, message: message))
+        if message.kind != .listItem || !decision.allowed {
+            logDecision(decision, stream, what: "\(message.method) \(message.targetKind) '\(message.target)'\(message.upstream.isEmpty ? "" : " of '\(message.upstream)'")")
+        }
+        guard !decision.allowed else { return .continue }
+        let (code, text) = Self.notFound(message)
+        stream.rejectRPC(code: code, message: text)
+        return .replied
+    }
+
+    /// The error a caller gets for something that does not exist (the MCP handler's own words).
+    private static func notFound(_ message: RPCMessage) -> (Int32, String) {
+        guard message.protocolName == .mcp else { return (-32601, "Method not found: \(message.method)") }
+        let params = JSONValue(Array(message.params.utf8))
+        switch message.targetKind {
+        case "tool": return (-32602, "Unknown tool: \(params["name"]?.string ?? message.target)")
+        case "prompt": return (-32602, "Unknown prompt: \(params["name"]?.string ?? params["ref"]?["name"]?.string ?? message.target)")
+        default: return (-32602, "Resource not found: \(params["uri"]?.string ?? params["ref"]?["uri"]?.string ?? message.target)")
+        }
+    }
+
+    private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: String) {
+        if !decision.allowed, let denials { stream.addToMetric(denials, 1) }
+        let who = stream.value(forKey: IdentityKeys.subject) ?? "anonymous"
+        stream.log(.debug, "rbac: \(what) for \(who): \(decision.explanation)")
+    }
+}

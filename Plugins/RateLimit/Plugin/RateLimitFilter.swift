@@ -1,0 +1,73 @@
+import Foundation
+import PluginKit
+import PolicyKit
+import RateLimitCore
+
+/// The `ratelimit` filter: token buckets per descriptor (identity, client address, route, header,
+/// MCP tool, ...). Over a limit: HTTP 429 with `Retry-After` and `RateLimit-Limit/Remaining/Reset`;
+/// on MCP routes the body is a JSON-RPC error for the request's id.
+final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
+    static let name = "ratelimit"
+
+    let limiter: RateLimiter
+    private let hasRequestLimits: Bool
+    private let hasMessageLimits: Bool
+    private let refusals: UInt32?
+
+    /// JSON-RPC's "server error" range; the message says which limit.
+    static let errorCode: Int32 = -32029
+
+    init(configuration: FilterConfiguration) throws {
+        let config: RateLimitConfig
+        do {
+            config = try RateLimitConfig(json: configuration.json)
+        } catch {
+            throw FilterConfiguration.Invalid(error.description)
+        }
+        limiter = RateLimiter(config: config, clock: { DispatchTime.now().uptimeNanoseconds })
+        hasRequestLimits = config.limits.contains { !$0.perMessage }
+        hasMessageLimits = config.limits.contains { $0.perMessage }
+        refusals = configuration.defineCounter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit")
+    }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard hasRequestLimits, let refusal = limiter.admit(perMessage: false, StreamActivation(stream: stream)) else { return .continue }
+        count(refusal, stream)
+        let isJSONRPC = stream.attribute(.method) == "POST"
+            && (stream.header("content-type").map { Array($0.utf8.prefix(16)).map { $0 | 0x20 }.elementsEqual("application/json".utf8) } ?? false)
+        let body = isJSONRPC
+            ? #"{"jsonrpc":"2.0","id":null,"error":{"code":\#(Self.errorCode),"message":\#(Self.quoted(Self.message(refusal))),"data":{"retryAfterSeconds":\#(refusal.retryAfterSeconds)}}}"#
+            : Self.message(refusal) + "\n"
+        stream.sendLocalReply(status: 429, headers: Self.headers(refusal) + [("content-type", isJSONRPC ? "application/json" : "text/plain; charset=utf-8")],
+                              body: body)
+        return .replied
+    }
+
+    func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
+        guard hasMessageLimits, message.isFromClient, message.kind == .request,
+              let refusal = limiter.admit(perMessage: true, StreamActivation(stream: stream, message: message)) else { return .continue }
+        count(refusal, stream)
+        stream.rejectRPC(code: Self.errorCode, message: Self.message(refusal), httpStatus: 429, headers: Self.headers(refusal))
+        return .replied
+    }
+
+    private func count(_ refusal: RateLimiter.Refusal, _ stream: FilterStream) {
+        if let refusals { stream.addToMetric(refusals, 1) }
+        stream.log(.debug, "ratelimit: '\(refusal.limit)' refused \(stream.value(forKey: IdentityKeys.subject) ?? stream.attribute(.peerAddress) ?? "?"); retry in \(refusal.retryAfterSeconds) s")
+    }
+
+    private static func message(_ refusal: RateLimiter.Refusal) -> String {
+        "Rate limit exceeded ('\(refusal.limit)'); retry in \(refusal.retryAfterSeconds) s"
+    }
+
+    /// `Retry-After` (RFC 9110) and the RateLimit header fields of draft-ietf-httpapi-ratelimit-headers.
+    private static func headers(_ refusal: RateLimiter.Refusal) -> [(String, String)] {
+        [("retry-after", String(refusal.retryAfterSeconds)), ("ratelimit-limit", String(refusal.maxTokens)),
+         ("ratelimit-remaining", "0"), ("ratelimit-reset", String(refusal.retryAfterSeconds))]
+    }
+
+    private static func quoted(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,13 @@
+/// The per-stream key–value entries through which an authentication filter hands the caller's
+/// identity to later filters (RBAC, rate limits) on the same stream. Any plugin may write them;
+/// the gateway's `jwt_auth` plugin does.
+public enum IdentityKeys {
+    /// How the caller proved who it is: `jwt` or `api_key`.
+    public static let method = "agw.auth.method"
+    /// The subject: the token's `sub`, or the API key's name.
+    public static let subject = "agw.auth.subject"
+    /// The verified token's claims, as the JSON text of its payload.
+    public static let jwtClaims = "agw.jwt.claims"
+    /// The matched API key's metadata as a JSON object (`name`, `groups`, and what the config adds).
+    public static let apiKey = "agw.apikey"
+}

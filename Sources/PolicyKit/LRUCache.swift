@@ -1,0 +1,93 @@
+/// A dictionary with a capacity: inserting past it evicts the least recently used entry.
+/// Lookups and inserts are O(1). Not thread-safe: guard it with a lock when shared.
+public struct LRUCache<Key: Hashable, Value> {
+    private struct Node {
+        var key: Key
+        var value: Value
+        var newer: Int?
+        var older: Int?
+    }
+
+    public let capacity: Int
+    private var nodes: [Node] = []
+    private var index: [Key: Int] = [:]
+    private var newest: Int?
+    private var oldest: Int?
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "an LRU cache needs room for one entry")
+        self.capacity = capacity
+    }
+
+    public var count: Int { index.count }
+
+    /// The value, marked as just used.
+    public mutating func value(forKey key: Key) -> Value? {
+        guard let slot = index[key] else { return nil }
+        touch(slot)
+        return nodes[slot].value
+    }
+
+    /// Inserts or replaces; returns the entry evicted to make room, if any.
+    @discardableResult
+    public mutating func set(_ value: Value, forKey key: Key) -> (key: Key, value: Value)? {
+        if let slot = index[key] {
+            nodes[slot].value = value
+            touch(slot)
+            return nil
+        }
+        if index.count < capacity {
+            nodes.append(Node(key: key, value: value))
+            let slot = nodes.count - 1
+            index[key] = slot
+            link(slot)
+            return nil
+        }
+        // Reuse the oldest slot.
+        let slot = oldest!
+        let evicted = (nodes[slot].key, nodes[slot].value)
+        unlink(slot)
+        index[evicted.0] = nil
+        nodes[slot] = Node(key: key, value: value)
+        index[key] = slot
+        link(slot)
+        return evicted
+    }
+
+    /// Changes a value in place without marking it used; nil when absent.
+    public mutating func update<R>(_ key: Key, _ body: (inout Value) -> R) -> R? {
+        guard let slot = index[key] else { return nil }
+        touch(slot)
+        return body(&nodes[slot].value)
+    }
+
+    public mutating func removeAll() {
+        nodes.removeAll(keepingCapacity: true)
+        index.removeAll(keepingCapacity: true)
+        newest = nil
+        oldest = nil
+    }
+
+    private mutating func touch(_ slot: Int) {
+        guard newest != slot else { return }
+        unlink(slot)
+        link(slot)
+    }
+
+    /// Makes `slot` the newest.
+    private mutating func link(_ slot: Int) {
+        nodes[slot].older = newest
+        nodes[slot].newer = nil
+        if let newest { nodes[newest].newer = slot }
+        newest = slot
+        if oldest == nil { oldest = slot }
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        let (newer, older) = (nodes[slot].newer, nodes[slot].older)
+        if let newer { nodes[newer].older = older } else { newest = older }
+        if let older { nodes[older].newer = newer } else { oldest = newer }
+        nodes[slot].newer = nil
+        nodes[slot].older = nil
+    }
+}
