@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "CEL", path: "Sources/CEL"),
         .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
         // What policy plugins share: the identity hand-off keys, the variables rules read, an LRU cache.
-        .target(name: "PolicyKit", dependencies: ["CEL", "PluginKit"], path: "Sources/PolicyKit"),
+        .target(name: "PolicyKit", dependencies: ["CEL", "JSONRPC", "PluginKit"], path: "Sources/PolicyKit"),
         // JWT / API-key verification (jwt-kit), no host needed.
         .target(name: "JWTAuthCore", dependencies: [
             "JSONRPC",

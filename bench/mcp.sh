@@ -4,6 +4,8 @@
 #   tools/call            wrk → upstream  vs  wrk → gateway (mcp handler, one target) → upstream
 #   tools/call 64 KiB     the same with a 64 KiB result
 #   tools/list            wrk → upstream (20 tools) vs wrk → gateway merging 3 targets (60 tools)
+#   tools/call + filters  the same call through jwt_auth + rbac + ratelimit (a bearer token, a rule,
+#                         a per-user bucket that never runs dry), to price the three filters
 # For each: requests/s and p99 at CONNECTIONS connections (median of 3 runs), p50 at 1 connection,
 # and the gateway's CPU time per request. The gateway runs on core 0; upstream and wrk on core 1.
 # Usage: bench/mcp.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/mcp-results.md)
@@ -13,7 +15,7 @@ DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 scripts/install-deps --bench
 swift build -c release --product agentgateway >/dev/null
-swift build -c release --product mcp >/dev/null
+for product in mcp jwt_auth rbac ratelimit; do swift build -c release --product "$product" >/dev/null; done
 BIN=$(swift build -c release --show-bin-path)
 WORK=$(mktemp -d)
 PIDS=()
@@ -25,6 +27,15 @@ UP=$(port); GW=$(port)
 
 $LOAD_CPU python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
 target() { printf '[[routes.handler.config.targets]]\nname = "%s"\ntype = "http"\nurl = "http://127.0.0.1:%s/mcp"\n' "$1" "$UP"; }
+# A bearer token for the filtered route (HS256: verified once, then served from the token cache).
+SECRET=bench-secret-0123456789abcdefghijklmnop
+TOKEN=$(python3 -c '
+import base64, hashlib, hmac, json, sys, time
+b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+claims = {"sub": "bench", "iss": "bench", "aud": "bench", "exp": int(time.time()) + 86400}
+signing_input = b64(b"{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + b64(json.dumps(claims).encode())
+print(signing_input + "." + b64(hmac.new(sys.argv[1].encode(), signing_input.encode(), hashlib.sha256).digest()))
+' "$SECRET")
 # One event loop: the gateway is pinned to one core (like nginx's one worker); NIO would start a
 # loop per core of the machine and make the two threads take turns on that core.
 cat > "$WORK/gw.toml" <<TOML
@@ -35,6 +46,12 @@ name = "main"
 address = "127.0.0.1:$GW"
 [plugins.mcp]
 path = "$BIN/libmcp.so"
+[plugins.jwt_auth]
+path = "$BIN/libjwt_auth.so"
+[plugins.rbac]
+path = "$BIN/librbac.so"
+[plugins.ratelimit]
+path = "$BIN/libratelimit.so"
 [[routes]]
 name = "one"
 [routes.match]
@@ -55,13 +72,42 @@ sessions = false
 $(target a)
 $(target b)
 $(target c)
+[[routes]]
+name = "secured"
+[routes.match]
+path = "/secured"
+[[routes.filters]]
+plugin = "jwt_auth"
+[routes.filters.config]
+hmac_secret = "$SECRET"
+algorithms = ["HS256"]
+issuer = "bench"
+audiences = ["bench"]
+[[routes.filters]]
+plugin = "rbac"
+[[routes.filters.config.rules]]
+allow = 'jwt.sub == "bench" && mcp.tool.name == "echo"'
+[[routes.filters]]
+plugin = "ratelimit"
+[[routes.filters.config.limits]]
+key = ["jwt.sub"]
+max_tokens = 1000000000
+fill_interval = "1s"
+[routes.handler]
+plugin = "mcp"
+[routes.handler.config]
+sessions = false
+$(target a)
 TOML
 $GW_CPU "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning & GWPID=$!; PIDS+=($GWPID)
 
-lua() { # name body — and count answers without a JSON-RPC result (errors come with HTTP 200)
+lua() { # name body [token] — and count answers without a JSON-RPC result (errors come with HTTP 200)
+  local authorization=""
+  if [ -n "${3:-}" ]; then authorization="wrk.headers[\"Authorization\"] = \"Bearer $3\""; fi
   cat > "$WORK/$1.lua" <<LUA
 wrk.method = "POST"
 wrk.body = [[$2]]
+$authorization
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 local threads = {}
@@ -80,11 +126,12 @@ LUA
 lua call '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}'
 lua call64k '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":65536}}}'
 lua list '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+lua callauth '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}' "$TOKEN"
 
-for url in "http://127.0.0.1:$UP/mcp" "http://127.0.0.1:$GW/one" "http://127.0.0.1:$GW/three"; do
+for url in "http://127.0.0.1:$UP/mcp" "http://127.0.0.1:$GW/one" "http://127.0.0.1:$GW/three" "http://127.0.0.1:$GW/secured"; do
   ready=0
   for _ in $(seq 100); do
-    if curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+    if curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -H "authorization: Bearer $TOKEN" \
          -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$url" | grep -q '"tools"'; then ready=1; break; fi
     sleep 0.1
   done
@@ -120,7 +167,8 @@ PY
 declare -A RPS P99 LAT50 CPU
 CASES=("call-direct:http://127.0.0.1:$UP/mcp:call" "call-gateway:http://127.0.0.1:$GW/one:call"
        "call64k-direct:http://127.0.0.1:$UP/mcp:call64k" "call64k-gateway:http://127.0.0.1:$GW/one:call64k"
-       "list-direct:http://127.0.0.1:$UP/mcp:list" "list-gateway-3-targets:http://127.0.0.1:$GW/three:list")
+       "list-direct:http://127.0.0.1:$UP/mcp:list" "list-gateway-3-targets:http://127.0.0.1:$GW/three:list"
+       "call-gateway-auth-rbac-ratelimit:http://127.0.0.1:$GW/secured:callauth")
 for case in "${CASES[@]}"; do
   name=${case%%:*}; rest=${case#*:}; script=${rest##*:}; url=${rest%:*}
   read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$script" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
@@ -136,10 +184,12 @@ done
   echo "|---|---|---|---|---|"
   for case in "${CASES[@]}"; do name=${case%%:*}; echo "| $name | ${RPS[$name]} | ${P99[$name]} | ${LAT50[$name]} | ${CPU[$name]} |"; done
   echo
-  python3 - "${RPS[call-direct]}" "${RPS[call-gateway]}" "${RPS[call64k-direct]}" "${RPS[call64k-gateway]}" "${RPS[list-direct]}" "${RPS[list-gateway-3-targets]}" <<'PY'
+  python3 - "${RPS[call-direct]}" "${RPS[call-gateway]}" "${RPS[call64k-direct]}" "${RPS[call64k-gateway]}" "${RPS[list-direct]}" "${RPS[list-gateway-3-targets]}" \
+            "${RPS[call-gateway-auth-rbac-ratelimit]}" "${CPU[call-gateway]}" "${CPU[call-gateway-auth-rbac-ratelimit]}" <<'PY'
 import sys
-cd, cg, bd, bg, ld, lg = map(float, sys.argv[1:])
+cd, cg, bd, bg, ld, lg, cf, cpu, cpuf = map(float, sys.argv[1:])
 print(f"- tools/call: gateway / direct throughput {cg / cd:.2f}; with a 64 KiB result {bg / bd:.2f}")
 print(f"- tools/list merged from 3 targets (3 upstream calls per request) / one direct list: {lg / ld:.2f}")
+print(f"- jwt_auth + rbac + ratelimit on tools/call: {cpuf - cpu:+.1f} µs of gateway CPU per request ({cpu:.1f} → {cpuf:.1f}), throughput {cf / cg:.2f}× the unfiltered route")
 PY
 } | tee bench/mcp-results.md

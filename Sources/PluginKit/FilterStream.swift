@@ -139,6 +139,13 @@ public struct FilterStream {
         _ = key.withAGWString { k in value.withAGWString { v in host.pointee.kv_set(handle, k, v) } }
     }
 
+    /// The value's bytes (no `String` made).
+    public func bytes(forKey key: String) -> [UInt8]? {
+        var value = agw_str()
+        let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }
+        return result == AGW_OK ? value.bytes : nil
+    }
+
     public func value(forKey key: String) -> String? {
         var value = agw_str()
         let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }
@@ -160,7 +167,11 @@ public struct FilterStream {
     /// A handle to get back onto this stream from any thread.
     public func makeScheduler() -> Scheduler? { scope.makeScheduler() }
 
-    public func log(_ level: LogLevel, _ message: String) { scope.log(level, message) }
+    /// Logs through the gateway's logger; the message is only built when the level is enabled.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard host.pointee.log_enabled(level.raw) != 0 else { return }
+        scope.log(level, message())
+    }
 
     // MARK: protocol messages
 

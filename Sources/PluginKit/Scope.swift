@@ -35,9 +35,14 @@ public struct Scope: @unchecked Sendable {
     /// Records a histogram value or sets a gauge (any thread).
     public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
 
-    public func log(_ level: LogLevel, _ message: String) {
-        message.withAGWString { host.pointee.log(handle, level.raw, $0) }
+    /// Logs through the gateway's logger; the message is only built when the level is enabled.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard isLogging(level) else { return }
+        message().withAGWString { host.pointee.log(handle, level.raw, $0) }
     }
+
+    /// Whether the gateway logs at this level (any thread).
+    public func isLogging(_ level: LogLevel) -> Bool { host.pointee.log_enabled(level.raw) != 0 }
 
     /// Starts an HTTP call; the response arrives as `.httpResponse` (and `.httpBody` chunks when
     /// `streamBody`), or `.httpFailed`. Returns the call id, or nil if the host refused.

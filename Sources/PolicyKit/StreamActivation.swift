@@ -1,4 +1,5 @@
 import CEL
+import JSONRPC
 import PluginKit
 
 /// The policy variables of one stream (and, for protocol rules, one JSON-RPC message), read
@@ -17,8 +18,8 @@ public final class StreamActivation: Activation {
         if let cached = cache[variable] { return cached }
         let value: Value?
         switch variable {
-        case "jwt": value = Self.json(stream.value(forKey: IdentityKeys.jwtClaims))
-        case "apiKey": value = Self.json(stream.value(forKey: IdentityKeys.apiKey))
+        case "jwt": value = Self.json(stream.bytes(forKey: IdentityKeys.jwtClaims))
+        case "apiKey": value = Self.json(stream.bytes(forKey: IdentityKeys.apiKey))
         case "source": value = source()
         case "request": value = request()
         case "mcp": value = message.flatMap { $0.protocolName == .mcp ? mcp($0) : nil }
@@ -29,10 +30,10 @@ public final class StreamActivation: Activation {
         return value
     }
 
-    /// A JSON object from the key–value store; `{}` when absent or not JSON.
-    private static func json(_ text: String?) -> Value {
-        guard let text, let value = Value(json: Array(text.utf8)), case .map = value else { return .map([:]) }
-        return value
+    /// A JSON object from the key–value store, read member by member; `{}` when absent.
+    private static func json(_ bytes: [UInt8]?) -> Value {
+        guard let bytes, !bytes.isEmpty else { return .map([:]) }
+        return .object(JSONObject(JSONValue(bytes)))
     }
 
     private func source() -> Value {
@@ -64,33 +65,23 @@ public final class StreamActivation: Activation {
     }
 
     private func mcp(_ message: RPCMessage) -> Value {
-        var fields: [String: Value] = ["method": .string(message.method)]
         let arguments = LazyArguments(params: message.params)
-        switch message.targetKind {
-        case "tool":
-            fields["tool"] = .object(LazyObject(field: { name in
-                switch name {
-                case "name": return .string(message.target)
-                case "target": return .string(message.upstream)
-                case "arguments": return message.kind == .listItem ? nil : arguments.value
-                default: return nil
-                }
-            }, names: ["name", "target", "arguments"]))
-        case "prompt":
-            fields["prompt"] = .object(LazyObject(field: { name in
-                switch name {
-                case "name": return .string(message.target)
-                case "target": return .string(message.upstream)
-                case "arguments": return message.kind == .listItem ? nil : arguments.value
-                default: return nil
-                }
-            }, names: ["name", "target", "arguments"]))
-        case "resource":
-            fields["resource"] = .map(["uri": .string(message.target), "target": .string(message.upstream)])
-        default:
-            break
-        }
-        return .map(fields)
+        let target: Value = .object(LazyObject(field: { name in
+            switch name {
+            case "name": return message.targetKind == "resource" ? nil : .string(message.target)
+            case "uri": return message.targetKind == "resource" ? .string(message.target) : nil
+            case "target": return .string(message.upstream)
+            case "arguments": return message.kind == .listItem || message.targetKind == "resource" ? nil : arguments.value
+            default: return nil
+            }
+        }, names: message.targetKind == "resource" ? ["uri", "target"] : ["name", "target", "arguments"]))
+        return .object(LazyObject(field: { name in
+            switch name {
+            case "method": return .string(message.method)
+            case "tool", "prompt", "resource": return name == message.targetKind ? target : nil
+            default: return nil
+            }
+        }, names: ["method", message.targetKind].filter { !$0.isEmpty }))
     }
 }
 
@@ -133,5 +124,29 @@ final class LazyArguments {
         let arguments = Value(json: Array(params.utf8))?.fields?["arguments"] ?? .map([:])
         parsed = .some(arguments)
         return arguments
+    }
+}
+
+/// A JSON object whose members become values only when an expression reads them (`jwt.sub`
+/// converts `sub`, not the whole token).
+final class JSONObject: ObjectValue {
+    private let json: JSONValue
+    private var converted: [String: Value?] = [:]
+
+    init(_ json: JSONValue) { self.json = json }
+
+    func field(_ name: String) -> Value? {
+        if let done = converted[name] { return done }
+        let value = json[name].flatMap(Self.value)
+        converted[name] = .some(value)
+        return value
+    }
+
+    func allFields() -> [String: Value] { Value(json: json.raw)?.fields ?? [:] }
+
+    /// Strings (the common case: `sub`, `iss`) straight from the view; the rest through the parser.
+    private static func value(_ member: JSONValue) -> Value? {
+        if let string = member.string { return .string(string) }
+        return Value(json: member.raw)
     }
 }

@@ -13,17 +13,21 @@ final class ConfigLoaderTests: XCTestCase {
         let config = try ConfigLoader.load(file: file)
         XCTAssertEqual(config.listeners.map(\.name), ["main"])
         XCTAssertEqual(config.listeners[0].address, SocketAddressSpec(host: "127.0.0.1", port: 8080))
-        XCTAssertEqual(config.routes.map(\.name), ["mcp", "echo"])
+        XCTAssertEqual(config.routes.map(\.name), ["mcp", "team-mcp", "oauth-metadata", "echo"])
         guard case .handler(let mcp) = config.routes[0].terminal else { return XCTFail("expected the MCP handler") }
         XCTAssertEqual(mcp.plugin, "mcp")
         XCTAssertTrue(mcp.configJSON.contains(#""DEMO_MCP_NAME""#))
-        XCTAssertEqual(config.routes[1].filters.map(\.plugin), ["stamp", "require_header"])
-        XCTAssertEqual(config.routes[1].filters[0].configJSON.filter { !$0.isWhitespace }, #"{"value":"hello-from-c"}"#)
+        XCTAssertEqual(config.routes[1].filters.map(\.plugin), ["jwt_auth", "rbac", "ratelimit"])
+        guard case .handler(let metadata) = config.routes[2].terminal else { return XCTFail("expected the metadata handler") }
+        XCTAssertEqual(metadata.plugin, "jwt_auth.protected-resource")
+        let echo = config.routes[3]
+        XCTAssertEqual(echo.filters.map(\.plugin), ["stamp", "require_header"])
+        XCTAssertEqual(echo.filters[0].configJSON.filter { !$0.isWhitespace }, #"{"value":"hello-from-c"}"#)
         XCTAssertEqual(config.limits, Limits())
         // Plugin paths resolve against the config file's directory.
         XCTAssertTrue(config.plugins.first { $0.name == "stamp" }!.path!.hasSuffix("/examples/c-filter/libstamp_filter.so"))
         XCTAssertEqual(config.eventLoops, 0)
-        guard case .backend(let backend) = config.routes[1].terminal else { return XCTFail("expected a backend") }
+        guard case .backend(let backend) = echo.terminal else { return XCTFail("expected a backend") }
         XCTAssertEqual(backend.connectTimeoutMilliseconds, 1000)
     }
 

@@ -381,6 +381,28 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
                 assert (await client.call_tool("beta_add", {"a": 1, "b": 2})).content[0].text == "3"
 
         run(scenario())
+        # /team/mcp: tokens from examples/mint-token.py, RBAC per caller, the CI's API key.
+        team = f"http://{gw.address('main')}/team/mcp"
+        assert request(team, "POST", ACCEPT, "{}").status == 401
+
+        def token(*args):
+            import subprocess
+            return subprocess.run([sys.executable, str(ROOT / "examples" / "mint-token.py"), *args], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+
+        async def tools_of(headers):
+            from mcp.client.streamable_http import streamable_http_client
+            from mcp.shared._httpx_utils import create_mcp_http_client
+            async with Client(streamable_http_client(team, http_client=create_mcp_http_client(headers=headers))) as client:
+                return sorted(t.name for t in (await client.list_tools()).tools)
+
+        admin = run(tools_of({"authorization": "Bearer " + token("alice", "admins")}))
+        assert len(admin) == 10 and "alpha_slow_count" in admin
+        assert run(tools_of({"authorization": "Bearer " + token("bob")})) == [
+            "alpha_echo", "alpha_word_count", "beta_echo", "beta_word_count"]
+        assert run(tools_of({"x-api-key": "demo-ci-key"})) == ["alpha_current_time", "beta_current_time"]
+        metadata = request(f"http://{gw.address('main')}/.well-known/oauth-protected-resource/team/mcp").json()
+        assert metadata["authorization_servers"] == ["https://auth.example.com"]
     finally:
         os.environ["PATH"] = saved_path
         gw.stop()

@@ -200,6 +200,8 @@ def test_api_keys_and_modes(gateway, backend, tmp_path, signers):
     optional = gateway(http_route(backend, jwt_filter(jwks_file(tmp_path, signers), 'mode = "optional"')))
     assert request(optional.url + "/anon").status == 200
     assert request(optional.url + "/bad", headers=bearer("x.y.z")).status == 401
+    basic = request(optional.url + "/basic", headers={"authorization": "Basic dXNlcjpwdw=="})  # not ours: left alone
+    assert basic.status == 200 and basic.json()["headers"]["authorization"] == "Basic dXNlcjpwdw=="
     permissive = gateway(http_route(backend, jwt_filter(jwks_file(tmp_path, signers), 'mode = "permissive"')))
     assert request(permissive.url + "/bad", headers=bearer("x.y.z")).status == 200
     wait_for(lambda: "would reject (permissive): malformed token" in permissive.log(), what="the permissive log line")
@@ -243,58 +245,19 @@ def test_unknown_kid_fetches_are_rate_limited(gateway, backend, signers):
         jwks.stop()
 
 
-def test_401_names_the_protected_resource_metadata(gateway, tmp_path, signers):
-    config = f"""
-    [[listeners]]
-    name = "main"
-    address = "127.0.0.1:0"
-    {plugins()}
-    [[routes]]
-    name = "oauth-metadata"
-    [routes.match]
-    path_prefix = "/.well-known/oauth-protected-resource"
-    [routes.handler]
-    plugin = "jwt_auth.protected-resource"
-    [routes.handler.config]
-    authorization_servers = ["{ISSUER}"]
-    scopes_supported = ["mcp:tools"]
-    [[routes]]
-    name = "mcp"
-    [routes.match]
-    path = "/mcp"
-    {jwt_filter(jwks_file(tmp_path, signers), '[routes.filters.config.oauth]' + chr(10) + 'scopes = ["mcp:tools"]')}
-    [routes.handler]
-    plugin = "mcp"
-    [routes.handler.config]
-    [[routes.handler.config.targets]]
-    name = "local"
-    type = "stdio"
-    command = "{sys.executable}"
-    args = ["{UPSTREAM}", "local", "stdio"]
-    """
-    gw = gateway(config)
-    host = gw.url.split("//")[1]
-    resp = request(gw.url + "/mcp", "POST", ACCEPT, "{}")
-    assert resp.status == 401
-    assert resp.headers["www-authenticate"] == (
-        f'Bearer realm="agentgateway", resource_metadata="http://{host}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"')
-    metadata = request(f"http://{host}/.well-known/oauth-protected-resource/mcp")
-    assert metadata.status == 200
-    assert metadata.json() == {"resource": f"http://{host}/mcp", "authorization_servers": [ISSUER],
-                               "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}
-
-
-def mcp_gateway(gateway, tmp_path, signers, filters):
+def mcp_gateway(gateway, tmp_path, signers, filters, jwt_extra="", routes=""):
+    """A gateway whose /mcp route has jwt_auth, then `filters`, then the MCP handler with one stdio target."""
     return gateway(f"""
     [[listeners]]
     name = "main"
     address = "127.0.0.1:0"
     {plugins()}
+    {routes}
     [[routes]]
     name = "mcp"
     [routes.match]
     path = "/mcp"
-    {jwt_filter(jwks_file(tmp_path, signers))}
+    {jwt_filter(jwks_file(tmp_path, signers), jwt_extra)}
     {filters}
     [routes.handler]
     plugin = "mcp"
@@ -305,6 +268,30 @@ def mcp_gateway(gateway, tmp_path, signers, filters):
     command = "{sys.executable}"
     args = ["{UPSTREAM}", "local", "stdio"]
     """)
+
+
+def test_401_names_the_protected_resource_metadata(gateway, tmp_path, signers):
+    metadata_route = f"""
+    [[routes]]
+    name = "oauth-metadata"
+    [routes.match]
+    path_prefix = "/.well-known/oauth-protected-resource"
+    [routes.handler]
+    plugin = "jwt_auth.protected-resource"
+    [routes.handler.config]
+    authorization_servers = ["{ISSUER}"]
+    scopes_supported = ["mcp:tools"]
+    """
+    gw = mcp_gateway(gateway, tmp_path, signers, "", '[routes.filters.config.oauth]\n    scopes = ["mcp:tools"]', metadata_route)
+    host = gw.url.split("//")[1]
+    resp = request(gw.url + "/mcp", "POST", ACCEPT, "{}")
+    assert resp.status == 401
+    assert resp.headers["www-authenticate"] == (
+        f'Bearer realm="agentgateway", resource_metadata="http://{host}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"')
+    metadata = request(f"http://{host}/.well-known/oauth-protected-resource/mcp")
+    assert metadata.status == 200
+    assert metadata.json() == {"resource": f"http://{host}/mcp", "authorization_servers": [ISSUER],
+                               "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}
 
 
 def client(url, token, mode):

@@ -50,16 +50,20 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     private enum Credentials {
         case none
         case token(Substring)
-        case apiKey(String)
+        /// The key, and the header it came in.
+        case apiKey(String, header: String)
     }
 
     private func credentials(_ stream: FilterStream) -> Credentials {
-        if !apiKeys.isEmpty, let key = stream.header(config.apiKeyHeader) { return .apiKey(key) }
-        guard let value = stream.header(config.tokenHeader) else { return .none }
-        guard value.utf8.count > 7, value.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else { return .token(Substring(value)) }
+        if !apiKeys.isEmpty, let key = stream.header(config.apiKeyHeader) { return .apiKey(key, header: config.apiKeyHeader) }
+        // Another scheme (Basic, say) is not ours: no credentials here, and it is left alone.
+        guard let value = stream.header(config.tokenHeader), value.utf8.count > 7,
+              value.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else { return .none }
         let credential = value.dropFirst(7).drop(while: { $0 == " " })
         // Not JWT-shaped: an API key sent as a bearer token.
-        if !apiKeys.isEmpty, credential.utf8.filter({ $0 == UInt8(ascii: ".") }).count != 2 { return .apiKey(String(credential)) }
+        if !apiKeys.isEmpty, credential.utf8.filter({ $0 == UInt8(ascii: ".") }).count != 2 {
+            return .apiKey(String(credential), header: config.tokenHeader)
+        }
         return .token(credential)
     }
 
@@ -69,7 +73,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
             guard config.mode == .strict else { return .continue }
             return refuse(stream, reason: "no credentials (expected '\(config.tokenHeader): Bearer <token>'\(apiKeys.isEmpty ? "" : " or '\(config.apiKeyHeader)'"))",
                           error: nil)
-        case .apiKey(let presented):
+        case .apiKey(let presented, let header):
             guard let key = apiKeys.key(for: presented) else {
                 return refuse(stream, reason: "unknown API key (sha256 \(APIKeyStore.digest(presented).prefix(12))…)", error: "invalid_token",
                               description: "the API key is not valid")
@@ -77,7 +81,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
             stream.setValue("api_key", forKey: IdentityKeys.method)
             stream.setValue(key.name, forKey: IdentityKeys.subject)
             stream.setValue(key.json, forKey: IdentityKeys.apiKey)
-            accepted(stream)
+            accepted(stream, credentialsIn: header)
             return .continue
         case .token(let token):
             return verify(String(token), stream, mayWait: true)
@@ -142,15 +146,13 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
         stream.setValue("jwt", forKey: IdentityKeys.method)
         if let subject = token.subject { stream.setValue(subject, forKey: IdentityKeys.subject) }
         stream.setValue(token.claims, forKey: IdentityKeys.jwtClaims)
-        accepted(stream)
+        accepted(stream, credentialsIn: config.tokenHeader)
         return .continue
     }
 
-    private func accepted(_ stream: FilterStream) {
-        if !config.forwardCredentials {
-            stream.removeHeader(config.tokenHeader)
-            stream.removeHeader(config.apiKeyHeader)
-        }
+    /// The credentials stay at the gateway unless the route forwards them.
+    private func accepted(_ stream: FilterStream, credentialsIn header: String) {
+        if !config.forwardCredentials { stream.removeHeader(header) }
         if let counter = metrics.accepted { stream.addToMetric(counter, 1) }
     }
 

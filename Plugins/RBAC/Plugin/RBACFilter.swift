@@ -69,9 +69,8 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         }
     }
 
-    private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: String) {
+    private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: @autoclosure () -> String) {
         if !decision.allowed, let denials { stream.addToMetric(denials, 1) }
-        let who = stream.value(forKey: IdentityKeys.subject) ?? "anonymous"
-        stream.log(.debug, "rbac: \(what) for \(who): \(decision.explanation)")
+        stream.log(.debug, "rbac: \(what()) for \(stream.value(forKey: IdentityKeys.subject) ?? "anonymous"): \(decision.explanation)")
     }
 }
