@@ -245,7 +245,7 @@ def test_unknown_kid_fetches_are_rate_limited(gateway, backend, signers):
         jwks.stop()
 
 
-def mcp_gateway(gateway, tmp_path, signers, filters, jwt_extra="", routes=""):
+def mcp_gateway(gateway, tmp_path, signers, filters, jwt_extra="", routes="", **options):
     """A gateway whose /mcp route has jwt_auth, then `filters`, then the MCP handler with one stdio target."""
     return gateway(f"""
     [[listeners]]
@@ -267,7 +267,7 @@ def mcp_gateway(gateway, tmp_path, signers, filters, jwt_extra="", routes=""):
     type = "stdio"
     command = "{sys.executable}"
     args = ["{UPSTREAM}", "local", "stdio"]
-    """)
+    """, **options)
 
 
 def test_401_names_the_protected_resource_metadata(gateway, tmp_path, signers):
@@ -314,7 +314,7 @@ def test_rbac_matrix_through_the_official_client(gateway, tmp_path, signers, mod
     name = "prompts for alice"
     allow = 'jwt.sub == "alice" && has(mcp.prompt)'
     """
-    gw = mcp_gateway(gateway, tmp_path, signers, rbac)
+    gw = mcp_gateway(gateway, tmp_path, signers, rbac, extra_args=("--log-level", "debug"))
     wait_for(lambda: "is ready" in gw.log(), timeout=20, what="target ready")
     url = gw.url + "/mcp"
     expected = {"alice": ["add", "whoami"], "bob": ["session_tag", "sleep"]}
@@ -339,6 +339,9 @@ def test_rbac_matrix_through_the_official_client(gateway, tmp_path, signers, mod
 
     for user in expected:
         asyncio.run(asyncio.wait_for(scenario(user), 60))
+    # The decision log (debug) names the rule that decided, or says nothing allowed it.
+    assert "rbac: tools/call tool 'add' of 'local' for alice: allowed by rule 'alice does arithmetic'" in gw.log()
+    assert "rbac: tools/call tool 'pid' of 'local' for bob: denied by default (no rule allows it)" in gw.log()
 
 
 def test_rate_limits_pass_exactly_n_of_a_burst_and_say_when_to_retry(gateway, backend):

@@ -295,7 +295,11 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         case .scheduled where event.id == Mailbox.eventID:
             for delivery in exchange.mailbox?.drain() ?? [] { deliver(delivery, stream, exchange) }
         case .httpResponse, .httpBody, .httpFailed:
-            federation.streamEvent(event, scope: stream.scope) // a call sent from this stream
+            // A call sent from this stream: its answer is handed out here, without a hop.
+            guard let mailbox = exchange.mailbox else { return federation.streamEvent(event, scope: stream.scope) }
+            for delivery in mailbox.whileServing({ federation.streamEvent(event, scope: stream.scope) }) {
+                deliver(delivery, stream, exchange)
+            }
         case .rpcVerdict:
             guard let verdict = stream.lastRPCVerdict(), let next = exchange.afterVerdict else { return }
             exchange.afterVerdict = nil

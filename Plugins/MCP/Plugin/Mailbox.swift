@@ -70,10 +70,28 @@ final class Mailbox: @unchecked Sendable {
         self.serverRequests = serverRequests
     }
 
+    /// True while the exchange's own stream handles an event that may answer it (``whileServing(_:)``).
+    private var serving = false
+
     func deliver(_ delivery: Delivery) {
-        items.withLock { $0.append(delivery) }
-        scheduler?.post(Self.eventID)
+        let post = items.withLock { items -> Bool in
+            items.append(delivery)
+            return !serving
+        }
+        if post { scheduler?.post(Self.eventID) }
     }
 
     func drain() -> [Delivery] { items.withLock { items in defer { items.removeAll() }; return items } }
+
+    /// Runs `body` on the exchange's stream (an upstream answer arriving there) and returns what it
+    /// delivered meanwhile, without the scheduler hop: the caller hands it out at once.
+    func whileServing(_ body: () -> Void) -> [Delivery] {
+        items.withLock { _ in serving = true }
+        body()
+        return items.withLock { items in
+            serving = false
+            defer { items.removeAll() }
+            return items
+        }
+    }
 }
