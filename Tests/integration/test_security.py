@@ -227,6 +227,8 @@ def test_jwks_url_is_fetched_once_cached_and_refreshed_for_an_unknown_kid(gatewa
                              algorithm="RS256", headers={"kid": "nobody"})
         assert request(gw.url + "/c", headers=bearer(unknown)).status == 401
         assert jwks.fetches == 3
+        # That fetch brought the same document: the keys (and the verified tokens) were kept.
+        assert gw.log().count("key(s) loaded") == 2
     finally:
         jwks.stop()
 

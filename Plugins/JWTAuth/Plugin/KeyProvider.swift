@@ -29,6 +29,8 @@ final class KeyProvider: @unchecked Sendable {
     static let fetchEventID: UInt64 = 1
     static let scheduleEventID: UInt64 = 2
     private var nextFetchDelay: Int?
+    /// The last JWKS document fetched, to tell a refresh that changed nothing.
+    private var lastDocument: String?
     /// The event a waiting stream gets when a fetch finished (well or not).
     static let keysChangedEventID: UInt64 = 0x4B455953 // "KEYS"
 
@@ -126,6 +128,14 @@ final class KeyProvider: @unchecked Sendable {
                 return
             }
             let body = event.text
+            state.lock()
+            let unchanged = body == lastDocument && snapshot.keys != nil
+            state.unlock()
+            if unchanged {
+                // The same document: the keys (and the verified tokens) stay as they are.
+                fetched(current.keys, failure: nil, scope: scope, changed: false)
+                return
+            }
             let config = self.config
             Task.detached { [self] in
                 do {
@@ -134,6 +144,7 @@ final class KeyProvider: @unchecked Sendable {
                     if keys.isEmpty {
                         self.fetched(nil, failure: "the JWKS has no usable key", scope: scope)
                     } else {
+                        self.remember(body)
                         self.fetched(keys, failure: nil, scope: scope)
                     }
                 } catch {
@@ -146,6 +157,12 @@ final class KeyProvider: @unchecked Sendable {
         default:
             break
         }
+    }
+
+    private func remember(_ document: String) {
+        state.lock()
+        lastDocument = document
+        state.unlock()
     }
 
     private var url: String {
@@ -167,10 +184,10 @@ final class KeyProvider: @unchecked Sendable {
     }
 
     /// Any thread: the outcome of one fetch; wakes the waiting streams and plans the next fetch.
-    private func fetched(_ keys: VerificationKeys?, failure: String?, scope: Scope) {
+    private func fetched(_ keys: VerificationKeys?, failure: String?, scope: Scope, changed: Bool = true) {
         state.lock()
         if let keys {
-            snapshot = Snapshot(keys: keys, generation: snapshot.generation + 1)
+            if changed { snapshot = Snapshot(keys: keys, generation: snapshot.generation + 1) }
             failures = 0
         } else {
             failures += 1
@@ -183,7 +200,7 @@ final class KeyProvider: @unchecked Sendable {
         state.unlock()
         if let failure {
             scope.log(.warning, "JWKS \(url): \(failure); \(current.keys == nil ? "no keys yet, tokens cannot be verified" : "keeping the previous keys")")
-        } else if let keys {
+        } else if let keys, changed {
             scope.log(.info, "JWKS \(url): \(keys.keyIDs.count) key(s) loaded (\(keys.keyIDs.joined(separator: ", ")))")
         }
         for waiter in woken { waiter.post(Self.keysChangedEventID) }
