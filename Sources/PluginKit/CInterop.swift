@@ -28,29 +28,55 @@ extension Array where Element == UInt8 {
 }
 
 extension Array where Element == [UInt8] {
-    /// A C array of agw_str over these byte arrays, valid during body.
+    /// A C array of agw_str over these byte arrays, valid during body. The bytes are copied once,
+    /// into one temporary buffer (on the stack when small).
     func withAGWStrings<R>(_ body: (UnsafePointer<agw_str>) -> R) -> R {
-        var views: [agw_str] = []
-        var storage: [UnsafeMutableRawBufferPointer] = []
-        defer { storage.forEach { $0.deallocate() } }
-        for bytes in self {
-            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
-            copy.copyBytes(from: bytes)
-            storage.append(copy)
-            views.append(agw_str(ptr: UnsafeRawPointer(copy.baseAddress)?.assumingMemoryBound(to: CChar.self), len: bytes.count))
+        let total = reduce(0) { $0 + $1.count }
+        return withUnsafeTemporaryAllocation(byteCount: Swift.max(total, 1), alignment: 1) { storage in
+            withUnsafeTemporaryAllocation(of: agw_str.self, capacity: Swift.max(count, 1)) { views in
+                var offset = 0
+                for (index, bytes) in enumerated() {
+                    let start = storage.baseAddress! + offset
+                    bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(start), byteCount: $0.count) }
+                    views[index] = agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: bytes.count)
+                    offset += bytes.count
+                }
+                return body(UnsafePointer(views.baseAddress!))
+            }
         }
-        return views.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
 
 extension Array where Element == (String, String) {
-    /// A C array of agw_header over these pairs, valid during body.
+    /// A C array of agw_header over these pairs, valid during body: one temporary buffer for the
+    /// bytes and one for the headers (on the stack when small), no per-header allocation.
     func withAGWHeaders<R>(_ body: (UnsafePointer<agw_header>?, Int) -> R) -> R {
         guard !isEmpty else { return body(nil, 0) }
-        let flattened: [[UInt8]] = flatMap { [[UInt8]($0.0.utf8), [UInt8]($0.1.utf8)] }
-        return flattened.withAGWStrings { strings in
-            let headers = (0..<count).map { agw_header(name: strings[2 * $0], value: strings[2 * $0 + 1]) }
-            return headers.withUnsafeBufferPointer { body($0.baseAddress, count) }
+        let total = reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
+        return withUnsafeTemporaryAllocation(byteCount: Swift.max(total, 1), alignment: 1) { storage in
+            withUnsafeTemporaryAllocation(of: agw_header.self, capacity: count) { headers in
+                var offset = 0
+                func store(_ text: String) -> agw_str {
+                    let start = storage.baseAddress! + offset
+                    let length = text.utf8.withContiguousStorageIfAvailable { bytes in
+                        if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
+                        return bytes.count
+                    } ?? {
+                        var length = 0
+                        for byte in text.utf8 {
+                            start.storeBytes(of: byte, toByteOffset: length, as: UInt8.self)
+                            length += 1
+                        }
+                        return length
+                    }()
+                    offset += length
+                    return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: length)
+                }
+                for (index, (name, value)) in enumerated() {
+                    headers[index] = agw_header(name: store(name), value: store(value))
+                }
+                return body(UnsafePointer(headers.baseAddress), count)
+            }
         }
     }
 }

@@ -26,9 +26,30 @@ public struct PluginEvent: Sendable {
     /// HTTP status, exit status, failure reason or RPC decision.
     public var code: Int32
     public var endOfStream: Bool
-    public var headers: [(name: String, value: String)]
     public var data: [UInt8]
     public var text: String { String(decoding: data, as: UTF8.self) }
+
+    /// The response headers (`.httpResponse`), copied as one block of bytes; strings are made
+    /// only for what is read.
+    private let headerBytes: [UInt8]
+    private let headerRanges: [(name: Range<Int>, value: Range<Int>)]
+
+    /// Every response header, in order.
+    public var headers: [(name: String, value: String)] {
+        headerRanges.map { (String(decoding: headerBytes[$0.name], as: UTF8.self), String(decoding: headerBytes[$0.value], as: UTF8.self)) }
+    }
+
+    /// The first value of a response header (ASCII case-insensitive name).
+    public func header(_ name: String) -> String? {
+        let wanted = Array(name.utf8)
+        for range in headerRanges where range.name.count == wanted.count {
+            let matches = zip(headerBytes[range.name], wanted).allSatisfy { a, b in
+                a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7A)
+            }
+            if matches { return String(decoding: headerBytes[range.value], as: UTF8.self) }
+        }
+        return nil
+    }
 
     init(_ event: UnsafePointer<agw_event>) {
         let event = event.pointee
@@ -36,8 +57,25 @@ public struct PluginEvent: Sendable {
         id = event.id
         code = event.code
         endOfStream = event.end_of_stream != 0
-        headers = (0..<event.header_count).map { (event.headers[$0].name.string, event.headers[$0].value.string) }
         data = event.data.bytes
+        guard event.header_count > 0, let headers = event.headers else {
+            headerBytes = []
+            headerRanges = []
+            return
+        }
+        var bytes: [UInt8] = []
+        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        ranges.reserveCapacity(event.header_count)
+        for index in 0..<event.header_count {
+            let header = headers[index]
+            let nameStart = bytes.count
+            if let pointer = header.name.ptr { bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: header.name.len)) }
+            let valueStart = bytes.count
+            if let pointer = header.value.ptr { bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: header.value.len)) }
+            ranges.append((nameStart..<valueStart, valueStart..<bytes.count))
+        }
+        headerBytes = bytes
+        headerRanges = ranges
     }
 }
 

@@ -168,6 +168,7 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
     assert results == {
         "header_get_bad_map": INVALID, "header_get_null_out": INVALID, "header_count_null": INVALID,
         "header_at_past_end": NOT_FOUND, "header_set_response_early": WRONG_STATE, "body_get_in_headers": WRONG_STATE,
+        "header_set_crlf_value": INVALID, "header_add_bad_name": INVALID, "reply_header_with_newline": INVALID,
         "reply_bad_status": INVALID, "respond_from_filter": WRONG_STATE, "respond_body_from_filter": WRONG_STATE,
         "resume_inside_own_hook": OK, "kv_get_missing": NOT_FOUND, "attribute_unknown": NOT_FOUND,
         "metric_add_unknown": NOT_FOUND, "http_call_zero_size": INVALID, "http_call_bad_url": INVALID,

@@ -47,7 +47,8 @@ class Upstream {
     func handle(_ event: PluginEvent, scope: Scope) -> Bool { false }
     func stop(_ scope: Scope) {}
 
-    var configuredHeaders: [(String, String)] { target.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    /// The target's configured headers, in a stable order (computed once).
+    private(set) lazy var configuredHeaders: [(String, String)] = target.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
 }
 
 /// A child process: one message per line on stdin/stdout, stderr is its log.
@@ -190,13 +191,8 @@ final class StreamableHTTPUpstream: Upstream {
         switch event.kind {
         case .httpResponse:
             call.status = event.code
-            for (name, value) in event.headers {
-                let name = Array(name.utf8)
-                if name.count == 14, name.hasPrefixIgnoringCase("mcp-session-id") { sessionID = value }
-                if name.count == 12, name.hasPrefixIgnoringCase("content-type") {
-                    call.isEventStream = Array(value.utf8).hasPrefixIgnoringCase("text/event-stream")
-                }
-            }
+            if let session = event.header("mcp-session-id") { sessionID = session }
+            if let type = event.header("content-type") { call.isEventStream = Array(type.utf8).hasPrefixIgnoringCase("text/event-stream") }
             if event.code == 404, sessionID != nil, call.requestID != nil {
                 // The upstream forgot our session: the federation re-initializes.
                 calls[key] = nil

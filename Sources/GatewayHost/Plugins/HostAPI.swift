@@ -83,10 +83,12 @@ enum HostAPI {
             }
         }
         api.header_set = { stream, map, name, value in
-            HostAPI.mutateHeaders(stream, map) { $0.replaceOrAdd(name: name.string, value: value.string) }
+            guard HeaderValidation.isValid(name: name, value: value) else { return AGW_ERR_INVALID_ARGUMENT }
+            return HostAPI.mutateHeaders(stream, map) { $0.replaceOrAdd(name: name.string, value: value.string) }
         }
         api.header_add = { stream, map, name, value in
-            HostAPI.mutateHeaders(stream, map) { $0.add(name: name.string, value: value.string) }
+            guard HeaderValidation.isValid(name: name, value: value) else { return AGW_ERR_INVALID_ARGUMENT }
+            return HostAPI.mutateHeaders(stream, map) { $0.add(name: name.string, value: value.string) }
         }
         api.header_remove = { stream, map, name in
             HostAPI.mutateHeaders(stream, map) { $0.remove(name: name.string) }
@@ -120,21 +122,21 @@ enum HostAPI {
         // Replies.
         api.send_local_reply = { stream, status, headers, count, body in
             HostAPI.withExchange(stream) { exchange in
-                guard (100...999).contains(status) else { return AGW_ERR_INVALID_ARGUMENT }
+                guard (100...999).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
                 return exchange.sendLocalReply(status: HTTPResponseStatus(statusCode: Int(status)),
                                                headers: HostAPI.pairs(headers, count), body: ByteBuffer(bytes: body.rawBuffer))
             }
         }
         api.respond_headers = { stream, status, headers, count, endOfStream in
             HostAPI.withExchange(stream) { exchange in
-                guard (100...999).contains(status) else { return AGW_ERR_INVALID_ARGUMENT }
+                guard (100...999).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
                 guard exchange.phase == .terminal, !exchange.responseHasBegun else {
                     return exchange.isComplete ? AGW_ERR_GONE : AGW_ERR_WRONG_STATE
                 }
                 var head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)))
                 for (name, value) in HostAPI.pairs(headers, count) { head.headers.add(name: name, value: value) }
                 exchange.beginResponse(head, endOfStream: endOfStream != 0)
-                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponse() }
+                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK
             }
         }
@@ -143,7 +145,7 @@ enum HostAPI {
                 guard !exchange.isComplete else { return AGW_ERR_GONE }
                 guard exchange.responseHasBegun else { return AGW_ERR_WRONG_STATE }
                 if data.len > 0 { _ = exchange.receiveResponseBody(ByteBuffer(bytes: data.rawBuffer)) }
-                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponse() }
+                if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK
             }
         }
@@ -308,7 +310,7 @@ enum HostAPI {
         api.rpc_reject_with_response = { stream, code, message, status, headers, count in
             HostAPI.withExchange(stream) { exchange in
                 guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
-                guard status == 0 || (100...599).contains(status), count == 0 || headers != nil else { return AGW_ERR_INVALID_ARGUMENT }
+                guard status == 0 || (100...599).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
                 exchange.rpc.rejection = (code, message.string)
                 exchange.rpc.rejectionResponse = .init(status: status, headers: HostAPI.pairs(headers, count))
                 return AGW_OK

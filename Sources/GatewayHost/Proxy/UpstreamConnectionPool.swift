@@ -68,7 +68,8 @@ final class UpstreamConnectionPool {
                     if let sslContext {
                         try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: origin.host.isIPAddress ? nil : origin.host))
                     }
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                    // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false)
                     try sync.addHandler(UpstreamConnection.Handler())
                 }
             }

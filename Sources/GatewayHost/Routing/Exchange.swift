@@ -124,6 +124,7 @@ final class Exchange {
         currentStage = previousStage
         if hookDepth == 0 {
             scratch.reset()
+            if flushPending { flushResponse() }
             if completionPending {
                 completionPending = false
                 complete()
@@ -452,7 +453,17 @@ final class Exchange {
     }
 
     /// Sends what was written (the proxy calls this once per upstream read batch).
-    func flushResponse() { responder?.flush() }
+    func flushResponse() {
+        flushPending = false
+        responder?.flush()
+    }
+
+    /// A handler's response writes inside one hook leave in one flush, when the hook returns
+    /// (a head and its body in one segment, not two).
+    func flushResponseAfterHook() {
+        if hookDepth > 0 { flushPending = true } else { flushResponse() }
+    }
+    private var flushPending = false
 
     /// Whether the client keeps up; the proxy stops reading the upstream while it does not.
     var clientIsWritable: Bool { responder?.isWritable ?? true }

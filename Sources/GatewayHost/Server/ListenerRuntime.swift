@@ -48,7 +48,9 @@ final class ListenerRuntime: Sendable {
         }
         // HTTP/1.1 without NIO's pipelining and error handlers: HTTPServerHandler does their work.
         let http1: NIOChannelInitializer = { channel in
-            channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+            // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
+            channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+                                                         withOutboundHeaderValidation: false)
                 .flatMap { serve(channel) }
         }
         guard let sslContext else { return http1(channel) }

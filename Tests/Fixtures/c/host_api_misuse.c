@@ -26,6 +26,10 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
     REPORT("header_count_null", host->header_count(s, AGW_MAP_REQUEST, NULL));
     REPORT("header_at_past_end", host->header_at(s, AGW_MAP_REQUEST, 1000, &value, &value));
     REPORT("header_set_response_early", host->header_set(s, AGW_MAP_RESPONSE, str("x"), str("y")));
+    REPORT("header_set_crlf_value", host->header_set(s, AGW_MAP_REQUEST, str("x-evil"), str("a\r\nx-injected: 1")));
+    REPORT("header_add_bad_name", host->header_add(s, AGW_MAP_REQUEST, str("bad name"), str("v")));
+    agw_header split = { str("x-split"), str("a\nb") };
+    REPORT("reply_header_with_newline", host->send_local_reply(s, 200, &split, 1, str("")));
     REPORT("body_get_in_headers", host->body_get(s, AGW_MAP_REQUEST, &value));
     REPORT("reply_bad_status", host->send_local_reply(s, 42, NULL, 3, str("")));
     REPORT("respond_from_filter", host->respond_headers(s, 200, NULL, 0, 1));
