@@ -87,16 +87,21 @@ struct Evaluator<A: Activation> {
 
     /// `&&` (absorbing false) and `||` (absorbing true), errors commutative.
     private mutating func logical(_ left: Expression, _ right: Expression, absorbing: Bool) throws(CELEvaluationError) -> Value {
-        var firstError: CELEvaluationError?
-        for side in [left, right] {
+        /// The side's bool, or its error.
+        func side(_ node: Expression) -> Result<Bool, CELEvaluationError> {
             do throws(CELEvaluationError) {
-                guard case .bool(let value) = try evaluate(side) else { throw Failure("'\(absorbing ? "||" : "&&")' needs bool operands") }
-                if value == absorbing { return .bool(absorbing) }
+                guard case .bool(let value) = try evaluate(node) else { throw Failure("'\(absorbing ? "||" : "&&")' needs bool operands") }
+                return .success(value)
             } catch {
-                firstError = firstError ?? error
+                return .failure(error)
             }
         }
-        if let firstError { throw firstError }
+        let first = side(left)
+        if case .success(absorbing) = first { return .bool(absorbing) }
+        let second = side(right)
+        if case .success(absorbing) = second { return .bool(absorbing) }
+        if case .failure(let error) = first { throw error }
+        if case .failure(let error) = second { throw error }
         return .bool(!absorbing)
     }
 

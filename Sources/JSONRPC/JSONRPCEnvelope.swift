@@ -149,16 +149,10 @@ public enum JSONObjectFields {
 
     /// The raw range of `key`'s value in the object at `range`.
     public static func value(_ key: String, in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> Range<Int>? {
-        var reader = JSONReader(bytes, range: range)
-        var found: Range<Int>?
-        do {
-            try reader.forEachMember { member, reader throws(JSONRPCScanError) in
-                let value = try reader.skipValue()
-                if found == nil, member == key { found = value }
-            }
-        } catch {
-            return nil
+        var key = key
+        return key.withUTF8 { key in
+            var reader = JSONReader(bytes, range: range)
+            return (try? reader.findMember(key)) ?? nil
         }
-        return found
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A validating cursor over JSON bytes that skips values without building them.
 ///
 /// Checks the grammar (RFC 8259: structure, string escapes, control characters, numbers,
@@ -71,6 +75,39 @@ struct JSONReader {
             guard let next = peek() else { throw .invalidJSON("unterminated object") }
             index += 1
             if next == UInt8(ascii: "}") { return }
+            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
+        }
+    }
+
+    /// The value of the first member named `key` in the object at the cursor, nil when there is
+    /// none. Names without escapes are compared as bytes (no `String` is made); the scan stops at
+    /// the match, so the members after it are not read.
+    mutating func findMember(_ key: UnsafeBufferPointer<UInt8>) throws(JSONRPCScanError) -> Range<Int>? {
+        skipWhitespace()
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { return nil }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
+            let nameStart = index
+            let hasEscapes = try skipString()
+            let matches: Bool
+            if hasEscapes {
+                var nameReader = JSONReader(bytes, range: nameStart..<index)
+                matches = (try nameReader.readString()).map { Array($0.utf8).elementsEqual(key) } ?? false
+            } else {
+                let name = UnsafeRawBufferPointer(rebasing: bytes[(nameStart + 1)..<(index - 1)])
+                matches = name.count == key.count && (key.isEmpty || memcmp(name.baseAddress!, key.baseAddress!, key.count) == 0)
+            }
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            let value = try skipValue()
+            if matches { return value }
+            skipWhitespace()
+            guard let next = peek() else { throw .invalidJSON("unterminated object") }
+            index += 1
+            if next == UInt8(ascii: "}") { return nil }
             guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
         }
     }

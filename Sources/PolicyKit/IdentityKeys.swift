@@ -4,8 +4,9 @@
 public enum IdentityKeys {
     /// How the caller proved who it is: `jwt` or `api_key`.
     public static let method = "agw.auth.method"
-    /// The subject: the token's `sub`, or the API key's name.
-    public static let subject = "agw.auth.subject"
+    /// The subject: the token's `sub`, or the API key's name. (Keys of at most 15 bytes are
+    /// stored without an allocation.)
+    public static let subject = "agw.auth.sub"
     /// The verified token's claims, as the JSON text of its payload.
     public static let jwtClaims = "agw.jwt.claims"
     /// The matched API key's metadata as a JSON object (`name`, `groups`, and what the config adds).

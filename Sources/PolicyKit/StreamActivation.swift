@@ -7,7 +7,8 @@ import PluginKit
 public final class StreamActivation: Activation {
     private let stream: FilterStream
     private let message: RPCMessage?
-    private var cache: [String: Value] = [:]
+    /// Each variable read once (`.some(nil)`: read, has no value).
+    private var jwt: Value??, apiKey: Value??, source: Value??, request: Value??, mcp: Value??, a2a: Value??
 
     public init(stream: FilterStream, message: RPCMessage? = nil) {
         self.stream = stream
@@ -15,19 +16,21 @@ public final class StreamActivation: Activation {
     }
 
     public func value(of variable: String) -> Value? {
-        if let cached = cache[variable] { return cached }
-        let value: Value?
-        switch variable {
-        case "jwt": value = Self.json(stream.bytes(forKey: IdentityKeys.jwtClaims))
-        case "apiKey": value = Self.json(stream.bytes(forKey: IdentityKeys.apiKey))
-        case "source": value = source()
-        case "request": value = request()
-        case "mcp": value = message.flatMap { $0.protocolName == .mcp ? mcp($0) : nil }
-        case "a2a": value = message.flatMap { $0.protocolName == .a2a ? .map(["method": .string($0.method)]) : nil }
-        default: value = nil
+        func once(_ slot: inout Value??, _ make: () -> Value?) -> Value? {
+            if let done = slot { return done }
+            let value = make()
+            slot = .some(value)
+            return value
         }
-        cache[variable] = value
-        return value
+        switch variable {
+        case "jwt": return once(&jwt) { Self.json(stream.bytes(forKey: IdentityKeys.jwtClaims)) }
+        case "apiKey": return once(&apiKey) { Self.json(stream.bytes(forKey: IdentityKeys.apiKey)) }
+        case "source": return once(&source) { sourceValue() }
+        case "request": return once(&request) { requestValue() }
+        case "mcp": return once(&mcp) { message.flatMap { $0.protocolName == .mcp ? mcpValue($0) : nil } }
+        case "a2a": return once(&a2a) { message.flatMap { $0.protocolName == .a2a ? .map(["method": .string($0.method)]) : nil } }
+        default: return nil
+        }
     }
 
     /// A JSON object from the key–value store, read member by member; `{}` when absent.
@@ -36,7 +39,7 @@ public final class StreamActivation: Activation {
         return .object(JSONObject(JSONValue(bytes)))
     }
 
-    private func source() -> Value {
+    private func sourceValue() -> Value {
         let peer = stream.attribute(.peerAddress) ?? ""
         var address = peer, port: Int64 = 0
         if let colon = peer.lastIndex(of: ":"), let number = Int64(peer[peer.index(after: colon)...]) {
@@ -47,7 +50,7 @@ public final class StreamActivation: Activation {
         return .map(["address": .string(address), "port": .int(port)])
     }
 
-    private func request() -> Value {
+    private func requestValue() -> Value {
         let stream = self.stream
         return .object(LazyObject(
             field: { name in
@@ -64,24 +67,52 @@ public final class StreamActivation: Activation {
             names: ["method", "path", "host", "scheme", "route", "headers"]))
     }
 
-    private func mcp(_ message: RPCMessage) -> Value {
-        let arguments = LazyArguments(params: message.params)
-        let target: Value = .object(LazyObject(field: { name in
+    private func mcpValue(_ message: RPCMessage) -> Value {
+        .object(MCPMessageObject(MCPMessageObject.Message(message), part: .root))
+    }
+}
+
+/// `mcp` and its `tool` / `prompt` / `resource`, read from the published message on demand.
+struct MCPMessageObject: ObjectValue {
+    /// The message, shared by the parts (one allocation per activation).
+    final class Message {
+        let message: RPCMessage
+        lazy var arguments: Value = Value(json: Array(message.params.utf8))?.fields?["arguments"] ?? .map([:])
+        init(_ message: RPCMessage) { self.message = message }
+    }
+
+    enum Part { case root, target }
+    let shared: Message
+    let part: Part
+
+    init(_ shared: Message, part: Part) {
+        self.shared = shared
+        self.part = part
+    }
+
+    func field(_ name: String) -> Value? {
+        let message = shared.message
+        switch part {
+        case .root:
+            if name == "method" { return .string(message.method) }
+            return name == message.targetKind && ["tool", "prompt", "resource"].contains(name) ? .object(MCPMessageObject(shared, part: .target)) : nil
+        case .target:
+            let isResource = message.targetKind == "resource"
             switch name {
-            case "name": return message.targetKind == "resource" ? nil : .string(message.target)
-            case "uri": return message.targetKind == "resource" ? .string(message.target) : nil
+            case "name": return isResource ? nil : .string(message.target)
+            case "uri": return isResource ? .string(message.target) : nil
             case "target": return .string(message.upstream)
-            case "arguments": return message.kind == .listItem || message.targetKind == "resource" ? nil : arguments.value
+            case "arguments": return message.kind == .listItem || isResource ? nil : shared.arguments
             default: return nil
             }
-        }, names: message.targetKind == "resource" ? ["uri", "target"] : ["name", "target", "arguments"]))
-        return .object(LazyObject(field: { name in
-            switch name {
-            case "method": return .string(message.method)
-            case "tool", "prompt", "resource": return name == message.targetKind ? target : nil
-            default: return nil
-            }
-        }, names: ["method", message.targetKind].filter { !$0.isEmpty }))
+        }
+    }
+
+    func allFields() -> [String: Value] {
+        let names = part == .root ? ["method", shared.message.targetKind] : ["name", "uri", "target", "arguments"]
+        var all: [String: Value] = [:]
+        for name in names { all[name] = field(name) }
+        return all
     }
 }
 
@@ -114,31 +145,19 @@ struct HeaderMap: ObjectValue {
     }
 }
 
-/// The `arguments` member of a message's params, parsed on first use.
-final class LazyArguments {
-    private let params: String
-    private var parsed: Value??
-    init(params: String) { self.params = params }
-    var value: Value? {
-        if let parsed { return parsed }
-        let arguments = Value(json: Array(params.utf8))?.fields?["arguments"] ?? .map([:])
-        parsed = .some(arguments)
-        return arguments
-    }
-}
-
 /// A JSON object whose members become values only when an expression reads them (`jwt.sub`
 /// converts `sub`, not the whole token).
 final class JSONObject: ObjectValue {
     private let json: JSONValue
-    private var converted: [String: Value?] = [:]
+    /// Members read so far (rules read a few claims, so a list beats a dictionary).
+    private var converted: [(name: String, value: Value?)] = []
 
     init(_ json: JSONValue) { self.json = json }
 
     func field(_ name: String) -> Value? {
-        if let done = converted[name] { return done }
+        if let done = converted.first(where: { $0.name == name }) { return done.value }
         let value = json[name].flatMap(Self.value)
-        converted[name] = .some(value)
+        converted.append((name, value))
         return value
     }
 

@@ -124,4 +124,24 @@ final class LongStringScanTests: XCTestCase {
             }
         }
     }
+
+    func testMemberLookupComparesNamesAsBytesAndDecodesEscapedOnes() {
+        let bytes = Array(#"{"ab":0, "a\u0062":1, "b" : {"c":[1,2]}, "ü":"x", "":"empty"}"#.utf8)
+        bytes.withUnsafeBytes { buffer in
+            let all = 0..<buffer.count
+            func value(_ key: String) -> String? {
+                JSONObjectFields.value(key, in: all, of: buffer).map { String(decoding: buffer[$0], as: UTF8.self) }
+            }
+            XCTAssertEqual(value("ab"), "0", "the first of two equal names")
+            XCTAssertEqual(value("b"), #"{"c":[1,2]}"#)
+            XCTAssertEqual(value("ü"), #""x""#)
+            XCTAssertEqual(value(""), #""empty""#)
+            XCTAssertNil(value("c"))
+            XCTAssertNil(JSONObjectFields.value("a", in: 0..<3, of: buffer), "not an object")
+        }
+        let escaped = Array(#"{"x\"y":1}"#.utf8)
+        escaped.withUnsafeBytes { buffer in
+            XCTAssertEqual(JSONObjectFields.value("x\"y", in: 0..<buffer.count, of: buffer).map { buffer[$0].count }, 1)
+        }
+    }
 }

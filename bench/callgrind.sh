@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Counts the gateway's instructions per MCP tools/call with callgrind: repeatable to ~0.5% on a
+# noisy VM where wall-clock CPU per request swings ±25%. Only user-space instructions count
+# (syscalls and the kernel's share are not in the number).
+#   call     tools/call through the mcp handler to bench/mcp_backend.py
+#   secured  the same through jwt_auth + rbac + ratelimit
+# Usage: bench/callgrind.sh [call|secured] [REQUESTS]   → instructions/request, top functions,
+#        and the profile in .build-valgrind/last.out (read it with callgrind_annotate).
+#
+# Debian 12's valgrind 3.19 cannot read this toolchain's DWARF, so the script fetches valgrind
+# 3.24 from Debian 13 into .build-valgrind (no install), and preloads a shim: valgrind 3.24
+# writes into the mask given to sigsuspend, which libdispatch keeps in read-only memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CASE=${1:-call}
+REQUESTS=${2:-1000}
+VG=.build-valgrind
+scripts/install-deps --bench
+if [ ! -x "$VG/usr/bin/valgrind.bin" ]; then
+  mkdir -p "$VG"
+  echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/agw-valgrind-trixie.list
+  trap 'rm -f /etc/apt/sources.list.d/agw-valgrind-trixie.list' EXIT
+  apt-get update -qq -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/agw-valgrind-trixie.list -o Dir::Etc::sourceparts=- >/dev/null
+  (cd "$VG" && apt-get download -qq -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/agw-valgrind-trixie.list \
+     -o Dir::Etc::sourceparts=- valgrind/trixie >/dev/null && dpkg-deb -x valgrind_*.deb . && rm valgrind_*.deb)
+  rm -f /etc/apt/sources.list.d/agw-valgrind-trixie.list
+  apt-get update -qq >/dev/null
+  trap - EXIT
+fi
+cc -shared -fPIC -O2 bench/valgrind_sigsuspend_shim.c -o "$VG/sigsuspend_shim.so" -ldl
+# callgrind_control talks to the process through vgdb; 3.24's needs a newer glibc, 3.19's works.
+sed 's#^    \$vgdb_exe = "vgdb"$#    $vgdb_exe = "/usr/bin/vgdb"#' "$VG/usr/bin/callgrind_control" > "$VG/callgrind_control"
+for product in agentgateway mcp jwt_auth rbac ratelimit; do swift build -c release --product "$product" >/dev/null; done
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(port); GW=$(port)
+python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+SECRET=bench-secret-0123456789abcdefghijklmnop
+FILTERS=""
+if [ "$CASE" = secured ]; then
+  FILTERS=$(cat <<TOML
+[[routes.filters]]
+plugin = "jwt_auth"
+[routes.filters.config]
+hmac_secret = "$SECRET"
+algorithms = ["HS256"]
+issuer = "bench"
+audiences = ["bench"]
+[[routes.filters]]
+plugin = "rbac"
+[[routes.filters.config.rules]]
+allow = 'jwt.sub == "bench" && mcp.tool.name == "echo"'
+[[routes.filters]]
+plugin = "ratelimit"
+[[routes.filters.config.limits]]
+key = ["jwt.sub"]
+max_tokens = 1000000000
+fill_interval = "1s"
+TOML
+)
+fi
+cat > "$WORK/gw.toml" <<TOML
+[gateway]
+event_loops = 1
+[[listeners]]
+name = "main"
+address = "127.0.0.1:$GW"
+[plugins.mcp]
+path = "$BIN/libmcp.so"
+[plugins.jwt_auth]
+path = "$BIN/libjwt_auth.so"
+[plugins.rbac]
+path = "$BIN/librbac.so"
+[plugins.ratelimit]
+path = "$BIN/libratelimit.so"
+[[routes]]
+name = "bench"
+[routes.match]
+path = "/mcp"
+$FILTERS
+[routes.handler]
+plugin = "mcp"
+[routes.handler.config]
+sessions = false
+[[routes.handler.config.targets]]
+name = "a"
+type = "http"
+url = "http://127.0.0.1:$UP/mcp"
+TOML
+rm -f "$VG"/last.out*
+LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valgrind" "$VG/usr/bin/valgrind.bin" --tool=callgrind \
+  --callgrind-out-file="$PWD/$VG/last.out" "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning > "$WORK/gateway.log" 2>&1 &
+GWPID=$!; PIDS+=($GWPID)
+python3 - "$GW" "$REQUESTS" "$GWPID" "$SECRET" "$VG/callgrind_control" <<'PY'
+import base64, hashlib, hmac, http.client, json, subprocess, sys, time
+port, n, pid, secret, control = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+claims = {"sub": "bench", "iss": "bench", "aud": "bench", "exp": int(time.time()) + 86400}
+signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
+token = signing_input + "." + b64(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": 16}}})
+headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", "authorization": "Bearer " + token}
+deadline = time.time() + 180
+while True:  # the gateway runs ~50x slower under callgrind; wait for the target to be ready
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", "/mcp", body, headers)
+        if b'"result"' in connection.getresponse().read():
+            break
+    except OSError:
+        pass
+    if time.time() > deadline:
+        sys.exit("the gateway never answered under callgrind")
+    time.sleep(0.5)
+def call():
+    connection.request("POST", "/mcp", body, headers)
+    answer = connection.getresponse().read()
+    assert b'"result"' in answer, answer
+for _ in range(50):
+    call()
+subprocess.run(["perl", control, "-z", pid], check=True, capture_output=True)   # count only what follows
+for _ in range(n):
+    call()
+subprocess.run(["perl", control, "-d", pid], check=True, capture_output=True)
+PY
+total=$(awk '/^summary:/ {print $2}' "$VG/last.out.1")
+echo "== bench/callgrind.sh $CASE: $((total / REQUESTS)) instructions per tools/call ($REQUESTS requests, one connection)"
+"$VG/usr/bin/callgrind_annotate" --inclusive=yes --threshold=100 "$VG/last.out.1" 2>/dev/null | sed -n '/file:function/,$p' \
+  | swift demangle --simplified | grep -E "Sources/|Plugins/" | grep -v checkouts | head -25 \
+  | sed -E "s#$PWD/##; s#\[[^]]*/([^/]+)\]#[\1]#" | cut -c1-160
