@@ -39,44 +39,16 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(port); GW=$(port)
 python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
-SECRET=bench-secret-0123456789abcdefghijklmnop
+. bench/lib.sh
 FILTERS=""
-if [ "$CASE" = secured ]; then
-  FILTERS=$(cat <<TOML
-[[routes.filters]]
-plugin = "jwt_auth"
-[routes.filters.config]
-hmac_secret = "$SECRET"
-algorithms = ["HS256"]
-issuer = "bench"
-audiences = ["bench"]
-[[routes.filters]]
-plugin = "rbac"
-[[routes.filters.config.rules]]
-allow = 'jwt.sub == "bench" && mcp.tool.name == "echo"'
-[[routes.filters]]
-plugin = "ratelimit"
-[[routes.filters.config.limits]]
-key = ["jwt.sub"]
-max_tokens = 1000000000
-fill_interval = "1s"
-TOML
-)
-fi
+if [ "$CASE" = secured ]; then FILTERS=$(bench_security_filters); fi
 cat > "$WORK/gw.toml" <<TOML
 [gateway]
 event_loops = 1
 [[listeners]]
 name = "main"
 address = "127.0.0.1:$GW"
-[plugins.mcp]
-path = "$BIN/libmcp.so"
-[plugins.jwt_auth]
-path = "$BIN/libjwt_auth.so"
-[plugins.rbac]
-path = "$BIN/librbac.so"
-[plugins.ratelimit]
-path = "$BIN/libratelimit.so"
+$(bench_plugins "$BIN")
 [[routes]]
 name = "bench"
 [routes.match]
@@ -95,13 +67,9 @@ rm -f "$VG"/last.out*
 LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valgrind" "$VG/usr/bin/valgrind.bin" --tool=callgrind \
   --callgrind-out-file="$PWD/$VG/last.out" "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning > "$WORK/gateway.log" 2>&1 &
 GWPID=$!; PIDS+=($GWPID)
-python3 - "$GW" "$REQUESTS" "$GWPID" "$SECRET" "$VG/callgrind_control" <<'PY'
-import base64, hashlib, hmac, http.client, json, subprocess, sys, time
-port, n, pid, secret, control = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-claims = {"sub": "bench", "iss": "bench", "aud": "bench", "exp": int(time.time()) + 86400}
-signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
-token = signing_input + "." + b64(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
+python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" <<'PY'
+import http.client, json, subprocess, sys, time
+port, n, pid, token, control = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": 16}}})
 headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", "authorization": "Bearer " + token}
 deadline = time.time() + 180

@@ -27,15 +27,8 @@ UP=$(port); GW=$(port)
 
 $LOAD_CPU python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
 target() { printf '[[routes.handler.config.targets]]\nname = "%s"\ntype = "http"\nurl = "http://127.0.0.1:%s/mcp"\n' "$1" "$UP"; }
-# A bearer token for the filtered route (HS256: verified once, then served from the token cache).
-SECRET=bench-secret-0123456789abcdefghijklmnop
-TOKEN=$(python3 -c '
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-claims = {"sub": "bench", "iss": "bench", "aud": "bench", "exp": int(time.time()) + 86400}
-signing_input = b64(b"{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + b64(json.dumps(claims).encode())
-print(signing_input + "." + b64(hmac.new(sys.argv[1].encode(), signing_input.encode(), hashlib.sha256).digest()))
-' "$SECRET")
+. bench/lib.sh
+TOKEN=$(bench_token)
 # One event loop: the gateway is pinned to one core (like nginx's one worker); NIO would start a
 # loop per core of the machine and make the two threads take turns on that core.
 cat > "$WORK/gw.toml" <<TOML
@@ -44,14 +37,7 @@ event_loops = 1
 [[listeners]]
 name = "main"
 address = "127.0.0.1:$GW"
-[plugins.mcp]
-path = "$BIN/libmcp.so"
-[plugins.jwt_auth]
-path = "$BIN/libjwt_auth.so"
-[plugins.rbac]
-path = "$BIN/librbac.so"
-[plugins.ratelimit]
-path = "$BIN/libratelimit.so"
+$(bench_plugins "$BIN")
 [[routes]]
 name = "one"
 [routes.match]
@@ -76,23 +62,7 @@ $(target c)
 name = "secured"
 [routes.match]
 path = "/secured"
-[[routes.filters]]
-plugin = "jwt_auth"
-[routes.filters.config]
-hmac_secret = "$SECRET"
-algorithms = ["HS256"]
-issuer = "bench"
-audiences = ["bench"]
-[[routes.filters]]
-plugin = "rbac"
-[[routes.filters.config.rules]]
-allow = 'jwt.sub == "bench" && mcp.tool.name == "echo"'
-[[routes.filters]]
-plugin = "ratelimit"
-[[routes.filters.config.limits]]
-key = ["jwt.sub"]
-max_tokens = 1000000000
-fill_interval = "1s"
+$(bench_security_filters)
 [routes.handler]
 plugin = "mcp"
 [routes.handler.config]
