@@ -2,9 +2,10 @@
 # Counts the gateway's instructions per MCP tools/call with callgrind: repeatable to ~0.5% on a
 # noisy VM where wall-clock CPU per request swings ±25%. Only user-space instructions count
 # (syscalls and the kernel's share are not in the number).
-#   call     tools/call through the mcp handler to bench/mcp_backend.py
-#   secured  the same through jwt_auth + rbac + ratelimit
-# Usage: bench/callgrind.sh [call|secured] [REQUESTS]   → instructions/request, top functions,
+#   call     tools/call through the mcp handler to bench/mcp_backend.py (a 16-byte result)
+#   call64k  the same with a 64 KiB result
+#   secured  the small call through jwt_auth + rbac + ratelimit
+# Usage: bench/callgrind.sh [call|call64k|secured] [REQUESTS]   → instructions/request, top functions,
 #        and the profile in .build-valgrind/last.out (read it with callgrind_annotate).
 #
 # Debian 12's valgrind 3.19 cannot read this toolchain's DWARF, so the script fetches valgrind
@@ -67,10 +68,12 @@ rm -f "$VG"/last.out*
 LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valgrind" "$VG/usr/bin/valgrind.bin" --tool=callgrind \
   --callgrind-out-file="$PWD/$VG/last.out" "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning > "$WORK/gateway.log" 2>&1 &
 GWPID=$!; PIDS+=($GWPID)
-python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" <<'PY'
+SIZE=16
+if [ "$CASE" = call64k ]; then SIZE=65536; fi
+python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" "$SIZE" <<'PY'
 import http.client, json, subprocess, sys, time
-port, n, pid, token, control = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": 16}}})
+port, n, pid, token, control, size = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": size}}})
 headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", "authorization": "Bearer " + token}
 deadline = time.time() + 180
 while True:  # the gateway runs ~50x slower under callgrind; wait for the target to be ready

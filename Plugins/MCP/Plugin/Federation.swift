@@ -574,7 +574,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             if let result, target.modern, call.mailbox.serverRequests == .relay, result["resultType"]?.string == "input_required" {
                 bridgeInput(call, result: result)
             } else if let result {
-                call.mailbox.deliver(.result(call.method == "resources/read" ? clientURIs(in: result, of: target) : Array(result.raw)))
+                call.mailbox.deliver(.result(call.method == "resources/read" ? clientURIs(in: result, of: target)[...] : result.raw))
             } else {
                 call.mailbox.deliver(.error(error.map { Array($0.raw) } ?? Self.error(-32603, "empty answer")))
             }
@@ -726,7 +726,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             ("inputRequests", JSONText.object(requests.map { ($0.key, $0.request) })),
             ("requestState", Array(JSONText.quoted(state).utf8)),
         ])
-        call.mailbox.deliver(.result(result))
+        call.mailbox.deliver(.result(result[...]))
     }
 
     /// A retry after an `InputRequiredResult`: the answers go upstream; the call's result (or the

@@ -332,7 +332,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             if exchange.era == .modern {
                 var required = [("resultType", "\"complete\"")]
                 if exchange.method == "resources/read" { required += [("ttlMs", "0"), ("cacheScope", "\"private\"")] }
-                result = JSONText.addingMembers(required, to: result)
+                result = JSONText.addingMembers(required, to: Array(result))[...]
             }
             finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: result))
         case .error(let error):

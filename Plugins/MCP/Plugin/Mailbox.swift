@@ -21,8 +21,9 @@ enum Delivery: Sendable {
     /// notification, or a server→client request (elicitation, sampling, roots). Turns a JSON
     /// answer into an SSE stream.
     case message([UInt8])
-    /// The result object (raw JSON) of the client's request.
-    case result([UInt8])
+    /// The result object (raw JSON) of the client's request: usually a slice of the upstream's
+    /// message, so a large result is not copied on its way through.
+    case result(ArraySlice<UInt8>)
     /// An error object (raw JSON), as an upstream sent it or the gateway made it.
     case error([UInt8])
     /// A merged list, before filters hide items and the page is cut.

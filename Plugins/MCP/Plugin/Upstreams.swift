@@ -216,7 +216,7 @@ final class StreamableHTTPUpstream: Upstream {
                     return true
                 }
             } else {
-                call.body += event.data
+                if call.body.isEmpty { call.body = event.data } else { call.body += event.data } // one chunk: no copy
             }
             calls[key] = call
             if event.endOfStream { finish(key) }
