@@ -57,20 +57,13 @@ extension Array where Element == (String, String) {
             withUnsafeTemporaryAllocation(of: agw_header.self, capacity: count) { headers in
                 var offset = 0
                 func store(_ text: String) -> agw_str {
-                    let start = storage.baseAddress! + offset
-                    let length = text.utf8.withContiguousStorageIfAvailable { bytes in
+                    var text = text
+                    return text.withUTF8 { bytes in
+                        let start = storage.baseAddress! + offset
                         if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
-                        return bytes.count
-                    } ?? {
-                        var length = 0
-                        for byte in text.utf8 {
-                            start.storeBytes(of: byte, toByteOffset: length, as: UInt8.self)
-                            length += 1
-                        }
-                        return length
-                    }()
-                    offset += length
-                    return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: length)
+                        offset += bytes.count
+                        return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: bytes.count)
+                    }
                 }
                 for (index, (name, value)) in enumerated() {
                     headers[index] = agw_header(name: store(name), value: store(value))
