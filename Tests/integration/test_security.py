@@ -10,6 +10,7 @@ import hmac
 import http.server
 import json
 import sys
+import textwrap
 import threading
 import time
 
@@ -405,3 +406,32 @@ def test_rate_limit_on_one_tool_refills_and_answers_json_rpc(gateway, tmp_path, 
     time.sleep(1.1)  # one fill interval: one token back
     assert call("add", 10).status == 200
     assert call("add", 11).status == 429
+
+
+def test_unusable_key_sources_and_rules_fail_the_config_with_a_reason(tmp_path, signers):
+    import subprocess
+    from conftest import GATEWAY
+    encryption_only = tmp_path / "enc.json"
+    encryption_only.write_text(json.dumps({"keys": [{**signers["rsa"].jwk, "use": "enc"}]}))
+    cases = {
+        f'jwks_file = "{tmp_path / "missing.json"}"': "cannot read it",
+        f'jwks_file = "{encryption_only}"': "has no usable key",
+        'jwks_url = "ftp://keys.example"': "jwks_url must be an http:// or https:// URL",
+    }
+    for keys, reason in cases.items():
+        config = tmp_path / "bad.toml"
+        config.write_text(textwrap.dedent(http_route("http://127.0.0.1:9", jwt_filter(keys))))
+        result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+        assert result.returncode != 0 and reason in result.stdout + result.stderr, (keys, result.stdout + result.stderr)
+    rule = """
+    [[routes.filters]]
+    plugin = "rbac"
+    [[routes.filters.config.rules]]
+    name = "typo"
+    allow = 'jwt.sub == "alice" && mcp.tool.nmae == "x"'
+    """
+    config = tmp_path / "rule.toml"
+    config.write_text(textwrap.dedent(http_route("http://127.0.0.1:9", rule)))
+    result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "rules[0] ('typo'): column 31: mcp.tool has no field 'nmae'" in result.stdout + result.stderr

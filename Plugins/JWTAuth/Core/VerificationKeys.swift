@@ -32,9 +32,51 @@ public struct VerificationKeys: Sendable {
         }
     }
 
-    /// Builds the set from JWKS JSON text (`{"keys": [...]}`) and an optional HMAC secret.
-    /// Keys that cannot be used (unknown type, encryption keys, bad numbers) are skipped and named
-    /// in `warnings`; a document that is not a JWKS is an error.
+    /// One key of a JWKS paired with an algorithm it may verify.
+    public struct Candidate: @unchecked Sendable {
+        // JWK is a plain value type (jwt-kit marks it Sendable).
+        let jwk: JWK
+        let kid: String?
+        let algorithm: String
+        let name: String
+    }
+
+    /// Reads a JWKS document (`{"keys": [...]}`) without building anything: each usable key with
+    /// each allowed algorithm it can verify, and why the others are skipped (unknown type,
+    /// encryption keys, no allowed algorithm). A document that is not a JWKS is an error.
+    public static func candidates(jwks: String, algorithms: Set<String>) throws(KeyLoadError) -> (candidates: [Candidate], warnings: [String]) {
+        guard let document = try? JSONSerialization.jsonObject(with: Data(jwks.utf8)) as? [String: Any],
+              let entries = document["keys"] as? [Any] else {
+            throw KeyLoadError("the JWKS is not a JSON object with a 'keys' array")
+        }
+        var found: [Candidate] = []
+        var warnings: [String] = []
+        for (index, entry) in entries.enumerated() {
+            let name = ((entry as? [String: Any])?["kid"] as? String).map { "key '\($0)'" } ?? "key #\(index)"
+            guard let data = try? JSONSerialization.data(withJSONObject: entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data) else {
+                warnings.append("\(name): not a key jwt-kit can read (kty must be RSA, EC or OKP); skipped")
+                continue
+            }
+            if let use = (entry as? [String: Any])?["use"] as? String, use != "sig" {
+                warnings.append("\(name): use = \"\(use)\", not a signing key; skipped")
+                continue
+            }
+            let kid = jwk.keyIdentifier?.string
+            let usable = candidates(for: jwk).filter(algorithms.contains)
+            if usable.isEmpty { warnings.append("\(name): verifies none of the allowed algorithms (\(algorithms.sorted().joined(separator: ", "))); skipped") }
+            for algorithm in usable {
+                guard let parsed = JWK.Algorithm(rawValue: algorithm) else { continue }
+                jwk.algorithm = parsed
+                jwk.keyIdentifier = JWKIdentifier(string: kid ?? "#\(index)")
+                found.append(Candidate(jwk: jwk, kid: kid, algorithm: algorithm, name: name))
+            }
+        }
+        return (found, warnings)
+    }
+
+    /// Builds the set from JWKS JSON text and an optional HMAC secret, with jwt-kit (whose key
+    /// collection is an actor, hence async). Keys jwt-kit refuses (bad numbers) are skipped and
+    /// named in `warnings`.
     public static func make(jwks: String?, hmacSecret: String?, algorithms: Set<String>) async throws(KeyLoadError)
         -> (keys: VerificationKeys, warnings: [String]) {
         var byID: [String: [String: any JWTAlgorithm]] = [:]
@@ -42,39 +84,23 @@ public struct VerificationKeys: Sendable {
         var hmac: [String: any JWTAlgorithm] = [:]
         var warnings: [String] = []
         if let jwks {
-            guard let document = try? JSONSerialization.jsonObject(with: Data(jwks.utf8)) as? [String: Any],
-                  let entries = document["keys"] as? [Any] else {
-                throw KeyLoadError("the JWKS is not a JSON object with a 'keys' array")
-            }
-            for (index, entry) in entries.enumerated() {
-                let name = ((entry as? [String: Any])?["kid"] as? String).map { "key '\($0)'" } ?? "key #\(index)"
-                guard let data = try? JSONSerialization.data(withJSONObject: entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data) else {
-                    warnings.append("\(name): not a key jwt-kit can read (kty must be RSA, EC or OKP); skipped")
-                    continue
-                }
-                if let use = (entry as? [String: Any])?["use"] as? String, use != "sig" {
-                    warnings.append("\(name): use = \"\(use)\", not a signing key; skipped")
-                    continue
-                }
-                let kid = jwk.keyIdentifier?.string
-                var usable = 0
-                for algorithm in candidates(for: jwk) where algorithms.contains(algorithm) {
-                    guard let parsed = JWK.Algorithm(rawValue: algorithm) else { continue }
-                    jwk.algorithm = parsed
-                    jwk.keyIdentifier = JWKIdentifier(string: kid ?? "#\(index)")
-                    do {
-                        // A collection per algorithm: jwt-kit keeps one signer per key.
-                        let collection = JWTKeyCollection()
-                        try await collection.add(jwk: jwk)
-                        let verifier = try await collection.getKey(for: jwk.keyIdentifier, alg: algorithm)
-                        guard verifier.name == algorithm else { continue }
-                        if let kid { byID[kid, default: [:]][algorithm] = verifier } else { withoutID[algorithm, default: []].append(verifier) }
-                        usable += 1
-                    } catch {
-                        warnings.append("\(name): cannot be used for \(algorithm) (\(error)); skipped")
+            let (candidates, skipped) = try Self.candidates(jwks: jwks, algorithms: algorithms)
+            warnings = skipped
+            for candidate in candidates {
+                do {
+                    // A collection per algorithm: jwt-kit keeps one signer per key.
+                    let collection = JWTKeyCollection()
+                    try await collection.add(jwk: candidate.jwk)
+                    let verifier = try await collection.getKey(for: candidate.jwk.keyIdentifier, alg: candidate.algorithm)
+                    guard verifier.name == candidate.algorithm else { continue }
+                    if let kid = candidate.kid {
+                        byID[kid, default: [:]][candidate.algorithm] = verifier
+                    } else {
+                        withoutID[candidate.algorithm, default: []].append(verifier)
                     }
+                } catch {
+                    warnings.append("\(candidate.name): cannot be used for \(candidate.algorithm) (\(error)); skipped")
                 }
-                if usable == 0 { warnings.append("\(name): verifies none of the allowed algorithms (\(algorithms.sorted().joined(separator: ", "))); skipped") }
             }
         }
         if let hmacSecret {

@@ -34,9 +34,14 @@ final class KeyProvider: @unchecked Sendable {
     /// The event a waiting stream gets when a fetch finished (well or not).
     static let keysChangedEventID: UInt64 = 0x4B455953 // "KEYS"
 
+    /// Checks the key source now (a JWKS file that is missing or has no usable key fails the
+    /// configuration) and builds the verifiers in the background: jwt-kit's key collection is an
+    /// actor, and `config_new` must not block a thread waiting for it. Requests that arrive
+    /// before the keys wait for them.
     init(config: JWTAuthConfig, scope: Scope) throws {
         self.config = config
         homeScheduler = scope.makeScheduler()
+        fetching = true
         switch config.keySource {
         case .file(let path):
             let text: String
@@ -45,40 +50,40 @@ final class KeyProvider: @unchecked Sendable {
             } catch {
                 throw FilterConfiguration.Invalid("jwks_file '\(path)': cannot read it (\(error.localizedDescription)); paths are relative to the gateway's working directory")
             }
-            let (keys, warnings) = try Self.build(jwks: text, config: config)
-            for warning in warnings { scope.log(.warning, "jwks_file '\(path)': \(warning)") }
-            guard !keys.isEmpty else { throw FilterConfiguration.Invalid("jwks_file '\(path)' has no usable key") }
-            snapshot = Snapshot(keys: keys, generation: 1)
+            let found: [VerificationKeys.Candidate]
+            do {
+                let (candidates, warnings) = try VerificationKeys.candidates(jwks: text, algorithms: config.policy.algorithms)
+                for warning in warnings { scope.log(.warning, "jwks_file '\(path)': \(warning)") }
+                found = candidates
+            } catch {
+                throw FilterConfiguration.Invalid("jwks_file '\(path)': \(error)")
+            }
+            guard !found.isEmpty || config.hmacSecret != nil else { throw FilterConfiguration.Invalid("jwks_file '\(path)' has no usable key") }
+            build(jwks: text, origin: "jwks_file '\(path)'", scope: scope)
         case .none:
-            let (keys, _) = try Self.build(jwks: nil, config: config)
-            snapshot = Snapshot(keys: keys, generation: 1)
+            build(jwks: nil, origin: "hmac_secret", scope: scope)
         case .url:
-            fetching = true
             homeScheduler?.post(Self.fetchEventID)
         }
     }
 
-    /// jwt-kit builds keys in async code; at load time (control thread) that is waited for.
-    private static func build(jwks: String?, config: JWTAuthConfig) throws -> (VerificationKeys, [String]) {
-        let box = ResultBox()
-        let semaphore = DispatchSemaphore(value: 0)
-        Task.detached {
+    /// Builds the verifiers of a JWKS document (any thread) and publishes them.
+    private func build(jwks: String?, origin: String, scope: Scope) {
+        let config = self.config
+        Task.detached { [self] in
             do {
-                box.result = .success(try await VerificationKeys.make(jwks: jwks, hmacSecret: config.hmacSecret, algorithms: config.policy.algorithms))
+                let (keys, warnings) = try await VerificationKeys.make(jwks: jwks, hmacSecret: config.hmacSecret, algorithms: config.policy.algorithms)
+                for warning in warnings { scope.log(.warning, "\(origin): \(warning)") }
+                if keys.isEmpty {
+                    fetched(nil, failure: "\(origin) has no usable key", scope: scope)
+                } else {
+                    if let jwks { remember(jwks) }
+                    fetched(keys, failure: nil, scope: scope)
+                }
             } catch {
-                box.result = .failure(error)
+                fetched(nil, failure: "\(origin): \(error)", scope: scope)
             }
-            semaphore.signal()
         }
-        semaphore.wait()
-        switch box.result! {
-        case .success(let built): return built
-        case .failure(let error): throw FilterConfiguration.Invalid("the JWKS cannot be used: \(error)")
-        }
-    }
-
-    private final class ResultBox: @unchecked Sendable {
-        var result: Result<(keys: VerificationKeys, warnings: [String]), any Error>?
     }
 
     var current: Snapshot {
@@ -91,7 +96,6 @@ final class KeyProvider: @unchecked Sendable {
     /// True when the stream should wait for `keysChangedEventID`; false when no fetch may
     /// happen now (a JWKS file, or fetched too recently) and the stream should decide at once.
     func awaitRefresh(_ waiter: Scheduler, now: Double, seenGeneration: Int) -> Bool {
-        guard case .url = config.keySource else { return false }
         state.lock()
         defer { state.unlock() }
         if snapshot.generation != seenGeneration { return false } // changed meanwhile: retry now
@@ -99,6 +103,7 @@ final class KeyProvider: @unchecked Sendable {
             waiters.append(waiter)
             return true
         }
+        guard case .url = config.keySource else { return false }
         guard now - lastFetchStart >= Double(config.minRefreshSeconds) else { return false }
         fetching = true
         waiters.append(waiter)
@@ -124,7 +129,7 @@ final class KeyProvider: @unchecked Sendable {
         case .httpResponse where event.id == fetchCall:
             fetchCall = nil
             guard event.code == 200 else {
-                fetchFailed("HTTP \(event.code) from the JWKS URL", scope: scope)
+                fetchFailed("JWKS \(url): HTTP \(event.code)", scope: scope)
                 return
             }
             let body = event.text
@@ -136,24 +141,10 @@ final class KeyProvider: @unchecked Sendable {
                 fetched(current.keys, failure: nil, scope: scope, changed: false)
                 return
             }
-            let config = self.config
-            Task.detached { [self] in
-                do {
-                    let (keys, warnings) = try await VerificationKeys.make(jwks: body, hmacSecret: config.hmacSecret, algorithms: config.policy.algorithms)
-                    for warning in warnings { scope.log(.warning, "JWKS \(self.url): \(warning)") }
-                    if keys.isEmpty {
-                        self.fetched(nil, failure: "the JWKS has no usable key", scope: scope)
-                    } else {
-                        self.remember(body)
-                        self.fetched(keys, failure: nil, scope: scope)
-                    }
-                } catch {
-                    self.fetched(nil, failure: "\(error)", scope: scope)
-                }
-            }
+            build(jwks: body, origin: "JWKS \(url)", scope: scope)
         case .httpFailed where event.id == fetchCall:
             fetchCall = nil
-            fetchFailed(event.text, scope: scope)
+            fetchFailed("JWKS \(url): \(event.text)", scope: scope)
         default:
             break
         }
@@ -176,7 +167,7 @@ final class KeyProvider: @unchecked Sendable {
         state.unlock()
         fetchCall = scope.httpCall(method: "GET", url: url, headers: [("accept", "application/json")],
                                    timeoutMilliseconds: UInt32(config.fetchTimeoutMilliseconds))
-        if fetchCall == nil { fetchFailed("the gateway refused the HTTP call", scope: scope) }
+        if fetchCall == nil { fetchFailed("JWKS \(url): the gateway refused the HTTP call", scope: scope) }
     }
 
     private func fetchFailed(_ reason: String, scope: Scope) {
@@ -198,12 +189,14 @@ final class KeyProvider: @unchecked Sendable {
         let retry = keys == nil
         let attempt = failures
         state.unlock()
+        let source = url.isEmpty ? "keys" : "JWKS \(url)"
         if let failure {
-            scope.log(.warning, "JWKS \(url): \(failure); \(current.keys == nil ? "no keys yet, tokens cannot be verified" : "keeping the previous keys")")
+            scope.log(.warning, "\(failure); \(current.keys == nil ? "no keys yet, tokens cannot be verified" : "keeping the previous keys")")
         } else if let keys, changed {
-            scope.log(.info, "JWKS \(url): \(keys.keyIDs.count) key(s) loaded (\(keys.keyIDs.joined(separator: ", ")))")
+            scope.log(.info, "\(source): \(keys.keyIDs.count) key(s) loaded (\(keys.keyIDs.joined(separator: ", ")))")
         }
         for waiter in woken { waiter.post(Self.keysChangedEventID) }
+        guard case .url = config.keySource else { return }
         // The next fetch: on schedule, or sooner (doubling from 1 s) after a failure.
         state.lock()
         nextFetchDelay = retry ? min(config.refreshSeconds * 1000, 1000 << min(attempt - 1, 10)) : config.refreshSeconds * 1000
