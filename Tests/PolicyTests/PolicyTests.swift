@@ -84,7 +84,9 @@ final class RateLimiterTests: XCTestCase {
         let clock = ManualClock()
         let limiter = try limiter(#"{"name":"per-user","key":["jwt.sub"],"max_tokens":3,"tokens_per_fill":1,"fill_interval":"10s"}"#, clock: clock)
         let alice = Caller(sub: "alice")
-        for _ in 0..<3 { XCTAssertNil(limiter.admit(perMessage: false, alice)) }
+        guard case .admitted(let quota?) = limiter.check(perMessage: false, alice) else { return XCTFail("not admitted") }
+        XCTAssertEqual(quota, .init(limit: "per-user", maxTokens: 3, remaining: 2, resetSeconds: 10))
+        for _ in 0..<2 { XCTAssertNil(limiter.admit(perMessage: false, alice)) }
         XCTAssertEqual(limiter.admit(perMessage: false, alice), .init(limit: "per-user", maxTokens: 3, retryAfterSeconds: 10))
         XCTAssertNil(limiter.admit(perMessage: false, Caller(sub: "bob")), "bob has his own bucket")
         clock.advance(seconds: 4)

@@ -351,6 +351,8 @@ def test_rate_limits_pass_exactly_n_of_a_burst_and_say_when_to_retry(gateway, ba
     limits = """
     [[routes.filters]]
     plugin = "ratelimit"
+    [routes.filters.config]
+    response_headers = true
     [[routes.filters.config.limits]]
     name = "per-client-address"
     key = ["source.address"]
@@ -359,9 +361,13 @@ def test_rate_limits_pass_exactly_n_of_a_burst_and_say_when_to_retry(gateway, ba
     fill_interval = "1h"
     """
     gw = gateway(http_route(backend, limits))
+    first = request(gw.url + "/first")
+    assert first.status == 200
+    assert (first.headers["ratelimit-limit"], first.headers["ratelimit-remaining"]) == ("20", "19")
+    assert 3500 < int(first.headers["ratelimit-reset"]) <= 3600
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda i: request(gw.url + f"/burst/{i}").status, range(60)))
-    assert statuses.count(200) == 20 and statuses.count(429) == 40, statuses
+    assert statuses.count(200) == 19 and statuses.count(429) == 41, statuses
     refused = request(gw.url + "/again")
     assert refused.status == 429
     assert refused.headers["ratelimit-limit"] == "20" and refused.headers["ratelimit-remaining"] == "0"

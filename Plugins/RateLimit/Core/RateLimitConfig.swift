@@ -19,10 +19,13 @@ public struct RateLimitConfig: Sendable {
     public var limits: [Limit]
     /// Buckets kept at most (per filter instance); the least recently used goes first.
     public var maxKeys: Int
+    /// Send `RateLimit-Limit/Remaining/Reset` on admitted responses too (429s always carry them).
+    public var responseHeaders: Bool
 
     public init(json: String) throws(ConfigError) {
         var reader = try ConfigTableReader(json: json)
         maxKeys = try reader.int("max_keys", range: 1...100_000_000) ?? 100_000
+        responseHeaders = try reader.bool("response_headers") ?? false
         limits = []
         for (index, table) in (try reader.tables("limits") ?? []).enumerated() {
             let path = "limits[\(index)]"

@@ -30,10 +30,39 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// What is left of the tightest limit that let a request through (for `RateLimit-*` headers).
+    public struct Quota: Sendable, Equatable {
+        public var limit: String
+        public var maxTokens: Int
+        public var remaining: Int
+        /// Seconds until the next token, rounded up.
+        public var resetSeconds: Int
+
+        public init(limit: String, maxTokens: Int, remaining: Int, resetSeconds: Int) {
+            self.limit = limit
+            self.maxTokens = maxTokens
+            self.remaining = remaining
+            self.resetSeconds = resetSeconds
+        }
+    }
+
     /// Takes a token from every limit that applies (`perMessage` selects HTTP-request or message
     /// limits); the first limit without one refuses. Limits checked before it keep their token
     /// taken, like Envoy's local rate limit.
     public func admit(perMessage: Bool, _ activation: some Activation) -> Refusal? {
+        if case .refused(let refusal) = check(perMessage: perMessage, activation) { return refusal }
+        return nil
+    }
+
+    public enum Decision: Sendable, Equatable {
+        /// Admitted; the quota of the limit with the fewest tokens left (nil: no limit applied).
+        case admitted(Quota?)
+        case refused(Refusal)
+    }
+
+    /// Like ``admit(perMessage:_:)``, and says what is left when it admits.
+    public func check(perMessage: Bool, _ activation: some Activation) -> Decision {
+        var tightest: Quota?
         for (index, limit) in config.limits.enumerated() where limit.perMessage == perMessage {
             if let when = limit.when {
                 guard (try? when.isSatisfied(by: activation)) == true else { continue }
@@ -47,12 +76,15 @@ public final class RateLimiter: Sendable {
                 buckets.set(bucket, forKey: key)
                 return outcome
             }
+            let seconds = max(1, Int((outcome.resetIn + 999_999_999) / 1_000_000_000))
             if !outcome.allowed {
-                return Refusal(limit: limit.name, maxTokens: limit.shape.maxTokens,
-                               retryAfterSeconds: max(1, Int((outcome.resetIn + 999_999_999) / 1_000_000_000)))
+                return .refused(Refusal(limit: limit.name, maxTokens: limit.shape.maxTokens, retryAfterSeconds: seconds))
+            }
+            if tightest.map({ outcome.remaining < $0.remaining }) ?? true {
+                tightest = Quota(limit: limit.name, maxTokens: limit.shape.maxTokens, remaining: outcome.remaining, resetSeconds: seconds)
             }
         }
-        return nil
+        return .admitted(tightest)
     }
 
     /// The limit's index and its key values; a value an expression cannot produce (no token, so

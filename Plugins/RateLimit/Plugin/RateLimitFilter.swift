@@ -30,8 +30,37 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
         refusals = configuration.defineCounter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit")
     }
 
+    /// The quota an admitted request leaves, for its response's headers.
+    private final class Admitted {
+        var quota: RateLimiter.Quota
+        init(_ quota: RateLimiter.Quota) { self.quota = quota }
+        /// Keeps the tighter of two quotas (request-level and message-level limits).
+        func merge(_ other: RateLimiter.Quota) { if other.remaining < quota.remaining { quota = other } }
+    }
+
+    private func remember(_ quota: RateLimiter.Quota?, _ stream: FilterStream) {
+        guard limiter.config.responseHeaders, let quota else { return }
+        if let admitted = stream.state as? Admitted { admitted.merge(quota) } else { stream.state = Admitted(quota) }
+    }
+
+    func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        guard let admitted = stream.state as? Admitted else { return .continue }
+        stream.setHeader("ratelimit-limit", String(admitted.quota.maxTokens), in: .response)
+        stream.setHeader("ratelimit-remaining", String(admitted.quota.remaining), in: .response)
+        stream.setHeader("ratelimit-reset", String(admitted.quota.resetSeconds), in: .response)
+        return .continue
+    }
+
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
-        guard hasRequestLimits, let refusal = limiter.admit(perMessage: false, StreamActivation(stream: stream)) else { return .continue }
+        guard hasRequestLimits else { return .continue }
+        let refusal: RateLimiter.Refusal
+        switch limiter.check(perMessage: false, StreamActivation(stream: stream)) {
+        case .admitted(let quota):
+            remember(quota, stream)
+            return .continue
+        case .refused(let refused):
+            refusal = refused
+        }
         count(refusal, stream)
         let isJSONRPC = stream.attribute(.method) == "POST"
             && (stream.header("content-type").map { Array($0.utf8.prefix(16)).map { $0 | 0x20 }.elementsEqual("application/json".utf8) } ?? false)
@@ -44,8 +73,15 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
-        guard hasMessageLimits, message.isFromClient, message.kind == .request,
-              let refusal = limiter.admit(perMessage: true, StreamActivation(stream: stream, message: message)) else { return .continue }
+        guard hasMessageLimits, message.isFromClient, message.kind == .request else { return .continue }
+        let refusal: RateLimiter.Refusal
+        switch limiter.check(perMessage: true, StreamActivation(stream: stream, message: message)) {
+        case .admitted(let quota):
+            remember(quota, stream)
+            return .continue
+        case .refused(let refused):
+            refusal = refused
+        }
         count(refusal, stream)
         stream.rejectRPC(code: Self.errorCode, message: Self.message(refusal), httpStatus: 429, headers: Self.headers(refusal))
         return .replied
