@@ -8,6 +8,14 @@ public struct FilterConfiguration: Sendable {
     public let json: String
     /// The scope for work that outlives a request (timers, HTTP calls, processes).
     public let scope: Scope
+    /// The directory of the gateway's config file (ABI 1.2; the working directory on older hosts).
+    public var directory: String { scope.configDirectory ?? FileManager.default.currentDirectoryPath }
+
+    /// A path from the config table, made absolute against the config file's directory, the way
+    /// the gateway resolves its own paths.
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory + "/")).standardizedFileURL.path
+    }
 
     /// The error to throw from `init(configuration:)`; its message reaches the user.
     public struct Invalid: Error, CustomStringConvertible {

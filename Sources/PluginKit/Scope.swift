@@ -27,6 +27,13 @@ public struct Scope: @unchecked Sendable {
         return result == AGW_OK ? id : nil
     }
 
+    /// The gateway config file's directory, for a configuration scope (nil on hosts before ABI 1.2).
+    var configDirectory: String? {
+        guard let config, host.pointee.has(\.config_directory), let read = host.pointee.config_directory else { return nil }
+        var directory = agw_str()
+        return read(config, &directory) == AGW_OK ? directory.string : nil
+    }
+
     /// Identifies the scope (call, timer and process ids are unique only within one scope).
     public var identity: UInt { handle.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0 }
 

@@ -177,6 +177,7 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "rpc_set_params_outside_hook": WRONG_STATE, "rpc_resume_nothing_paused": WRONG_STATE,
         "rpc_subscriber_count_null_out": INVALID, "rpc_reject_with_response_outside_hook": WRONG_STATE,
         "rpc_rejection_response_null_out": INVALID, "rpc_rejection_response_nothing_rejected": NOT_FOUND,
+        "config_directory_null_out": INVALID,
         "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
     }, results
 

@@ -441,3 +441,11 @@ def test_unusable_key_sources_and_rules_fail_the_config_with_a_reason(tmp_path, 
     result = subprocess.run([str(GATEWAY), "--config", str(config), "--validate"], capture_output=True, text=True)
     assert result.returncode != 0
     assert "rules[0] ('typo'): column 31: mcp.tool has no field 'nmae'" in result.stdout + result.stderr
+
+
+def test_a_relative_jwks_file_is_found_next_to_the_config_file(gateway, backend, tmp_path, signers):
+    """Relative paths in a plugin's table resolve against the config file's directory (config_directory),
+    not the gateway's working directory (the test runner's)."""
+    jwks_file(tmp_path, signers)  # tmp_path/jwks.json, beside the generated config
+    gw = gateway(http_route(backend, jwt_filter('jwks_file = "jwks.json"')))
+    assert request(gw.url + "/relative", headers=bearer(signers["ec"].token())).status == 200

@@ -32,7 +32,9 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
 
     init(configuration: FilterConfiguration) throws {
         do {
-            config = try JWTAuthConfig(json: configuration.json)
+            var parsed = try JWTAuthConfig(json: configuration.json)
+            if case .file(let path) = parsed.keySource { parsed.keySource = .file(configuration.resolve(path)) }
+            config = parsed
             apiKeys = try APIKeyStore(keys: config.apiKeys)
         } catch let error as CustomStringConvertible {
             throw FilterConfiguration.Invalid(error.description)

@@ -48,7 +48,7 @@ final class KeyProvider: @unchecked Sendable {
             do {
                 text = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw FilterConfiguration.Invalid("jwks_file '\(path)': cannot read it (\(error.localizedDescription)); paths are relative to the gateway's working directory")
+                throw FilterConfiguration.Invalid("jwks_file '\(path)': cannot read it (\(error.localizedDescription)); relative paths start at the config file's directory")
             }
             let found: [VerificationKeys.Candidate]
             do {

@@ -191,6 +191,7 @@ enum ConfigLoader {
 extension GatewayConfig {
     /// Makes file paths in the config absolute, relative to the config file's directory.
     mutating func resolvePaths(relativeTo directory: String) {
+        self.directory = URL(fileURLWithPath: directory + "/").standardizedFileURL.path
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory + "/")).standardizedFileURL.path
         }

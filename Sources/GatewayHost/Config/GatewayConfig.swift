@@ -1,3 +1,5 @@
+import Foundation
+
 /// The whole gateway configuration, decoded from TOML. Every field has a default.
 struct GatewayConfig: Sendable {
     /// Where plugins named without `path` are looked up (`lib<name>.so`, then `<name>.so`).
@@ -15,6 +17,9 @@ struct GatewayConfig: Sendable {
     var listeners: [ListenerConfig] = []
     var plugins: [PluginConfig] = []
     var routes: [RouteConfig] = []
+    /// The config file's directory (absolute); plugins resolve relative paths of their own
+    /// tables against it (`config_directory`). The working directory for a config given as text.
+    var directory = FileManager.default.currentDirectoryPath
 }
 
 /// Request size limits. Exceeding one gets 431 (headers) or 413 (body) and a log line.

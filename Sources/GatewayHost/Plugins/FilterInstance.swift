@@ -26,11 +26,26 @@ final class FilterInstance: @unchecked Sendable {
     private let scopeLock = NIOLock()
     private var _scope: AsyncScope?
 
-    init(type: FilterType, instanceName: String, homeLoop: EventLoop) {
+    /// The config file's directory, for the plugin's relative paths (`config_directory`).
+    let configDirectory: String
+    /// `configDirectory`'s bytes, kept for the instance's life so plugins can hold the view.
+    private let configDirectoryBytes: UnsafeMutableBufferPointer<UInt8>
+    var configDirectoryView: agw_str {
+        agw_str(ptr: UnsafeRawPointer(configDirectoryBytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                len: configDirectory.utf8.count)
+    }
+
+    init(type: FilterType, instanceName: String, homeLoop: EventLoop, configDirectory: String = "/") {
         self.type = type
         self.instanceName = instanceName
         self.homeLoop = homeLoop
+        self.configDirectory = configDirectory
+        let bytes = Array(configDirectory.utf8)
+        configDirectoryBytes = .allocate(capacity: max(bytes.count, 1))
+        _ = configDirectoryBytes.initialize(from: bytes)
     }
+
+    deinit { configDirectoryBytes.deallocate() }
 
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 

@@ -327,6 +327,11 @@ enum HostAPI {
                 return AGW_OK
             }
         }
+        api.config_directory = { config, directory in
+            guard let config, let directory else { return AGW_ERR_INVALID_ARGUMENT }
+            directory.pointee = FilterInstance.from(config).configDirectoryView
+            return AGW_OK
+        }
         return api
     }
 

@@ -36,7 +36,8 @@ final class GatewayRuntime: Sendable {
                             ? "'\(type.name)' is a filter, not a handler; put it under [[routes.filters]]"
                             : "'\(type.name)' is a handler; use it as [routes.handler], not in [[routes.filters]]")
                     }
-                    let instance = FilterInstance(type: type, instanceName: name, homeLoop: services.group.next())
+                    let instance = FilterInstance(type: type, instanceName: name, homeLoop: services.group.next(),
+                                                  configDirectory: config.directory)
                     try instance.create(configJSON: filter.configJSON)
                     instances.append(instance)
                     return instance

@@ -14,7 +14,8 @@
  *                    on_rpc_message, so a handler can skip publishing what nobody reads.
  *   1.2  2026-12-01  agw_host_api.rpc_reject_with_response (a filter rejecting a message asks for an
  *                    HTTP status and response headers, e.g. 429 + Retry-After) and
- *                    rpc_rejection_response (the handler reads them to frame its error reply).
+ *                    rpc_rejection_response (the handler reads them to frame its error reply);
+ *                    config_directory (where relative paths in a filter's config table resolve).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -405,6 +406,10 @@ typedef struct agw_host_api {
      *  until the hook returns. */
     agw_result (*rpc_rejection_response)(agw_stream_host *stream, uint32_t *http_status, const agw_header **headers,
                                          size_t *header_count);
+    /** Any thread. The absolute directory of the gateway's config file: resolve relative paths in
+     *  the filter's config table (a key file, say) against it, as the gateway does its own. The
+     *  view is valid while the config instance lives. */
+    agw_result (*config_directory)(agw_config_host *config, agw_str *directory);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -61,6 +61,7 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
         REPORT("rpc_reject_with_response_outside_hook", host->rpc_reject_with_response(s, -1, str("x"), 429, &retry, 1));
         REPORT("rpc_rejection_response_null_out", host->rpc_rejection_response(s, NULL, &headers, &count));
         REPORT("rpc_rejection_response_nothing_rejected", host->rpc_rejection_response(s, &status, &headers, &count));
+        REPORT("config_directory_null_out", host->config_directory(NULL, &value));
     }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
