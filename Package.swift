@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "MCPCore", dependencies: ["JSONRPC"], path: "Plugins/MCP/Core"),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSONRPC"], path: "Tests/MCPCoreTests"),
         // Policy expressions (a CEL subset), shared by RBAC and rate limits.
-        .target(name: "CEL", path: "Sources/CEL"),
+        .target(name: "CEL", dependencies: ["JSONRPC"], path: "Sources/CEL"),
         .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
         // What policy plugins share: the identity hand-off keys, the variables rules read, an LRU cache.
         .target(name: "PolicyKit", dependencies: ["CEL", "JSONRPC", "PluginKit"], path: "Sources/PolicyKit"),

@@ -1,3 +1,5 @@
+import JSONRPC
+
 /// A value while an expression runs.
 ///
 /// JSON maps onto it directly (objects are `map`, numbers are `int` when integral, else `double`).
@@ -36,10 +38,53 @@ public protocol ObjectValue {
 }
 
 extension Value {
-    /// The value of JSON text, or nil when it is not valid JSON.
+    /// The value of JSON text, or nil when it is not valid JSON. Integral numbers without a
+    /// fraction or exponent become `int`, other numbers `double`; nesting is limited to 64 levels.
     public init?(json: some Collection<UInt8>) {
-        guard let value = JSONValueParser.parse(Array(json)) else { return nil }
+        let bytes = Array(json)
+        guard bytes.withUnsafeBytes(JSONObjectFields.isValidDocument) else { return nil }
+        guard let value = Value(json: JSONValue(bytes), depth: 0) else { return nil }
         self = value
+    }
+
+    /// The value of an already validated JSON view (a member of a larger document, say).
+    public init?(json: JSONValue) {
+        self.init(json: json, depth: 0)
+    }
+
+    private init?(json: JSONValue, depth: Int) {
+        guard depth < 64, let first = json.raw.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }
+        switch first {
+        case UInt8(ascii: "{"):
+            var map: [String: Value] = [:]
+            for member in json.members ?? [] {
+                guard let value = Value(json: member.value, depth: depth + 1) else { return nil }
+                if map[member.name] == nil { map[member.name] = value } // the first of repeated names, as lookups do
+            }
+            self = .map(map)
+        case UInt8(ascii: "["):
+            var list: [Value] = []
+            for element in json.elements ?? [] {
+                guard let value = Value(json: element, depth: depth + 1) else { return nil }
+                list.append(value)
+            }
+            self = .list(list)
+        case UInt8(ascii: "\""):
+            guard let string = json.string else { return nil }
+            self = .string(string)
+        case UInt8(ascii: "t"): self = .bool(true)
+        case UInt8(ascii: "f"): self = .bool(false)
+        case UInt8(ascii: "n"): self = .null
+        default:
+            let text = json.text.trimmingWhitespace
+            if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let int = Int64(text) {
+                self = .int(int)
+            } else if let double = Double(text) {
+                self = .double(double)
+            } else {
+                return nil
+            }
+        }
     }
 
     /// A map value's entry (maps and objects); nil when absent or not a map.

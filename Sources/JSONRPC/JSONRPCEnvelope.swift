@@ -107,6 +107,18 @@ public enum JSONRPCScanError: Error, Equatable, Sendable {
 
 /// Reads values out of one object's members without decoding the rest.
 public enum JSONObjectFields {
+    /// Whether `bytes` is one well-formed JSON value (whitespace around it allowed).
+    public static func isValidDocument(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var reader = JSONReader(bytes)
+        do {
+            try reader.skipValue()
+            try reader.expectEnd()
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// The string value of `key` in the object at `range` (e.g. `params.name`), nil if absent or
     /// not a string. Malformed input was rejected by ``JSONRPCEnvelope/scan(_:)`` already; here it
     /// yields nil.

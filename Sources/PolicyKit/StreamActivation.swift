@@ -166,6 +166,6 @@ final class JSONObject: ObjectValue {
     /// Strings (the common case: `sub`, `iss`) straight from the view; the rest through the parser.
     private static func value(_ member: JSONValue) -> Value? {
         if let string = member.string { return .string(string) }
-        return Value(json: member.raw)
+        return Value(json: member)
     }
 }
