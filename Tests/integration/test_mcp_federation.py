@@ -16,60 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitResult, PromptReference
 
 from conftest import BUILD, ROOT, Process, free_port, request, wait_for
-
-UPSTREAM = ROOT / "Tests" / "Fixtures" / "mcp" / "upstream_server.py"
-ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-
-
-def serve(tmp_path, name, transport):
-    """Starts upstream_server.py over sse or http on a free port; returns (process, url)."""
-    port = free_port()
-    proc = Process([sys.executable, str(UPSTREAM), name, transport, str(port)], tmp_path / f"{name}.log",
-                   env={**os.environ, "MCP_UPSTREAM_EVENTS": str(tmp_path / "events.txt")})
-    wait_for(lambda: "Uvicorn running" in proc.output(), timeout=20, what=f"{name} upstream")
-    return proc, f"http://127.0.0.1:{port}" + ("/sse" if transport == "sse" else "/mcp")
-
-
-def stdio_target(name, extra=""):
-    return f"""
-    [[routes.handler.config.targets]]
-    name = "{name}"
-    type = "stdio"
-    command = "{sys.executable}"
-    args = ["{UPSTREAM}", "{name}", "stdio"]
-    {extra}
-    """
-
-
-def url_target(name, transport, url, extra=""):
-    return f"""
-    [[routes.handler.config.targets]]
-    name = "{name}"
-    type = "{transport}"
-    url = "{url}"
-    {extra}
-    """
-
-
-def mcp_route(targets, options="", filters=""):
-    return f"""
-    [[listeners]]
-    name = "main"
-    address = "127.0.0.1:0"
-    [plugins.mcp]
-    [plugins.tf]
-    path = "{BUILD / 'libtest_filters.so'}"
-    [[routes]]
-    name = "mcp"
-    [routes.match]
-    path_prefix = "/mcp"
-    {filters}
-    [routes.handler]
-    plugin = "mcp"
-    [routes.handler.config]
-    {options}
-    {targets}
-    """
+from mcp_helpers import ACCEPT, initialize, mcp_route, post, run, serve, stdio_target, url_target
 
 
 @pytest.fixture
@@ -91,10 +38,6 @@ def federation(gateway, upstreams, tmp_path):
     return gw
 
 
-def run(coroutine, timeout=60):
-    return asyncio.run(asyncio.wait_for(coroutine, timeout))
-
-
 async def all_tools(client):
     names, cursor, pages = [], None, 0
     while True:
@@ -106,7 +49,8 @@ async def all_tools(client):
             return names, pages
 
 
-TOOLS = ["add", "whoami", "pid", "session_tag", "header", "count", "ask_name", "sleep", "grow"]  # the upstream's order, kept
+TOOLS = ["add", "whoami", "pid", "session_tag", "header", "count", "ask_name", "ask_later", "generate_later", "roots_later",
+         "sleep", "grow"]  # the upstream's order, kept
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -163,19 +107,6 @@ def test_official_client_sees_one_server_federated_from_three_transports(federat
     assert "target 'local' is ready (server 'local', protocol 2025-11-25)" in federation.log()
     assert progress == [(1, 3), (2, 3), (3, 3)]
     assert elicited == ["What is your name?"] * 3
-
-
-def initialize(url, version="2025-11-25"):
-    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-    resp = request(url, "POST", ACCEPT, json.dumps(body))
-    assert resp.status == 200, resp.text
-    return resp.headers["mcp-session-id"], resp.json()
-
-
-def post(url, message, session=None, headers=None, timeout=10):
-    all_headers = {**ACCEPT, **({"mcp-session-id": session} if session else {}), **(headers or {})}
-    return request(url, "POST", all_headers, json.dumps(message) if not isinstance(message, str) else message, timeout=timeout)
 
 
 def test_cancellation_reaches_the_upstream_and_ends_the_call(federation, tmp_path):
@@ -562,18 +493,28 @@ def listening_socket_inodes(port):
 
 
 def test_stdio_children_inherit_no_gateway_sockets(gateway):
-    """A child gets stdin/stdout/stderr, not the gateway's listeners or client connections (a
-    child started after the listener exists: the restart of a killed one)."""
+    """A child gets stdin/stdout/stderr, not the gateway's listeners or client connections: a
+    session's own child (started lazily, while the listener and the client's connection are open),
+    and the one started after it was killed."""
     gw = gateway(mcp_route(stdio_target("local")))
     wait_for(lambda: "is ready" in gw.log(), timeout=20, what="target ready")
     url = gw.url + "/mcp"
     session, _ = initialize(url)
     pid_call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "pid", "arguments": {}}}
-    os.kill(int(post(url, pid_call, session).json()["result"]["content"][0]["text"]), signal.SIGKILL)
-    wait_for(lambda: gw.log().count("is ready") == 2, timeout=20, what="restart")
-    pid = int(post(url, pid_call, session).json()["result"]["content"][0]["text"])
     listeners = listening_socket_inodes(int(gw.url.rsplit(":", 1)[1]))
     assert listeners
-    child_sockets = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
-                     if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
-    assert not listeners & child_sockets
+
+    def child_sockets(pid):
+        return {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+
+    first = int(post(url, pid_call, session).json()["result"]["content"][0]["text"])
+    assert not listeners & child_sockets(first)
+    os.kill(first, signal.SIGKILL)
+
+    def restarted():
+        answer = post(url, pid_call, session).json()
+        return "result" in answer and int(answer["result"]["content"][0]["text"])
+
+    second = wait_for(restarted, timeout=20, what="a new child for the session")
+    assert second != first and not listeners & child_sockets(second)

@@ -25,10 +25,12 @@ public struct MCPRouteConfig: Sendable, Equatable {
     public var failureMode: FailureMode = .closed
     /// Issue `Mcp-Session-Id`s to handshake-era clients (false: stateless, no session header).
     public var sessions = true
-    /// Whether each client session gets its own upstream session on handshake-era HTTP and SSE
-    /// targets (stdio targets are one process; 2026-07-28 targets have no sessions).
+    /// Whether each client session gets its own connection to a target: its own child process
+    /// (stdio), its own upstream session (handshake-era HTTP and SSE; 2026-07-28 targets have no
+    /// sessions). Server→client requests are then always delivered to the right client.
     public enum UpstreamSessions: String, Sendable {
         case perClient = "per-client"
+        /// One connection per target for everyone: for servers that never ask clients anything.
         case shared
     }
     public var upstreamSessions = UpstreamSessions.perClient
@@ -42,6 +44,9 @@ public struct MCPRouteConfig: Sendable, Equatable {
     public var requestTimeoutMilliseconds = 30_000
     /// The server name the gateway reports to clients.
     public var serverName = "agentgateway"
+    /// Seconds between the SSE comments sent on a session's open GET stream, so that proxies keep
+    /// it and a dead peer is noticed; 0 = none.
+    public var heartbeatSeconds = 15
 
     /// Whether `{target}_` prefixes apply.
     public var prefixes: Bool {
@@ -94,6 +99,7 @@ public struct MCPRouteConfig: Sendable, Equatable {
         pageSize = try reader.int("page_size", range: 0...100_000) ?? 0
         requestTimeoutMilliseconds = try reader.int("request_timeout_ms", range: 1...3_600_000) ?? 30_000
         serverName = try reader.string("server_name") ?? "agentgateway"
+        heartbeatSeconds = try reader.int("heartbeat_seconds", range: 0...3600) ?? 15
         try reader.finish()
     }
 }
@@ -129,6 +135,9 @@ public struct MCPTarget: Sendable, Equatable {
     public var forwardHeaders: [String] = []
     /// Overrides the route's `request_timeout_ms`.
     public var timeoutMilliseconds: Int?
+    /// stdio targets with per-client upstream sessions: child processes started for client
+    /// sessions at most (the shared one not counted); a further session's requests get an error.
+    public var maxProcesses = 32
 
     public init(name: String, transport: Transport) {
         self.name = name
@@ -152,6 +161,7 @@ public struct MCPTarget: Sendable, Equatable {
             }
             transport = .stdio(command: command, arguments: try reader.strings("args") ?? [],
                                environment: try reader.stringTable("env") ?? [:], workingDirectory: try reader.string("cwd") ?? "")
+            maxProcesses = try reader.int("max_processes", range: 1...100_000) ?? 32
         case "sse", "http":
             guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw MCPConfigError("\(path): a \(type) target needs 'url' (http:// or https://)")

@@ -34,6 +34,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         fileprivate var queuedInputRequests: [(key: String, request: [UInt8])] = []
         /// Whether an `InputRequiredResult` was sent and the retry has not come yet.
         fileprivate var awaitingRetry = false
+        /// Cancelled by its client before it could be sent.
+        fileprivate var isCancelled = false
 
         init(mailbox: Mailbox, clientID: String, method: String, target: String, params: JSONValue?, rewrite: ParamsRewrite,
              cancelsWhenAbandoned: Bool) {
@@ -47,6 +49,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
 
         var clientProgressToken: String? { params.flatMap(ParamsRewrite.progressToken(in:)) }
+        /// The client this call serves (its current exchange's).
+        var owner: Owner { mailbox.owner }
     }
 
     enum Work: Sendable {
@@ -54,15 +58,16 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case list(ListKind, Mailbox)
         case describe(Mailbox)
         /// The client's answer to a relayed server→client request.
-        case clientResponse(JSONValue, JSONRPCEnvelope)
+        case clientResponse(JSONValue, JSONRPCEnvelope, Owner)
         /// `notifications/cancelled` from a client (its raw request id).
-        case cancel(sessionID: String?, requestID: String)
+        case cancel(Owner, requestID: String)
         /// The client left before the answer.
         case abandon(Mailbox)
         case setLogLevel(JSONValue)
         /// A 2026-07-28 client retries a request with the answers to its input requests.
         case resume(requestState: String, responses: JSONValue?, mailbox: Mailbox, clientID: String)
-        case sessionEnded(String)
+        /// A client session ended: what it held goes (its GET streams are given).
+        case sessionEnded(String, listeners: [Mailbox])
         /// Something that must happen on the home loop (a timer, a GET stream).
         case onHome(HomeTask)
     }
@@ -71,14 +76,16 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     private enum ConnectionState { case starting, ready, down(String) }
 
-    /// One connection to a target: the shared one (stdio, 2026-07-28 servers, stateless clients,
-    /// lists for the gateway itself), or one per client session (handshake-era HTTP and SSE
-    /// targets with `upstream_sessions = "per-client"`).
+    /// One connection to a target: the shared one (2026-07-28 servers, anonymous stateless
+    /// clients, lists for the gateway itself, everyone with `upstream_sessions = "shared"`), or
+    /// one per client (``usesOwnConnection(_:owner:)``).
     private final class Connection {
         let upstream: Upstream
         let targetIndex: Int
-        /// The gateway session this connection belongs to; nil for the shared one.
-        let sessionID: String?
+        /// The client this connection belongs to; nil for the shared one.
+        let owner: Owner?
+        /// When a request last went through it (a stateless client's own connection idles out).
+        var lastUsed = Date()
         var state = ConnectionState.starting
         /// False until the first start succeeded or failed (`initialize` waits for that).
         var settled = false
@@ -92,10 +99,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         var modern = false
         let timeout: TimeInterval
         var name: String { upstream.target.name }
-        init(upstream: Upstream, targetIndex: Int, sessionID: String?, timeout: TimeInterval) {
+        init(upstream: Upstream, targetIndex: Int, owner: Owner?, timeout: TimeInterval) {
             self.upstream = upstream
             self.targetIndex = targetIndex
-            self.sessionID = sessionID
+            self.owner = owner
             self.timeout = timeout
         }
         var downReason: String? { if case .down(let reason) = state { return reason } else { return nil } }
@@ -134,7 +141,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     static let inboxEventID: UInt64 = 2
     static let handshakeVersion = "2025-11-25"
     /// Prefix of the `requestState` the gateway issues (and of relayed request ids).
-    static let requestStatePrefix = "agw-"
+    static let requestStatePrefix = OwnedTokens<Int>.prefix
 
     let config: MCPRouteConfig
     let names: NameMapper
@@ -146,14 +153,22 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     /// The shared connection of each target, in config order.
     private var targets: [Connection] = []
     /// Per client session, its own connections by target index.
-    private var sessionConnections: [String: [Int: Connection]] = [:]
+    private var ownConnections: [Owner: [Int: Connection]] = [:]
     private var byUpstream: [ObjectIdentifier: Connection] = [:]
     private var describeWaiters: [Mailbox] = []
-    /// Server→client requests relayed to a client: gateway id (raw JSON) → target and upstream id.
-    private var relayed: [String: (connection: Connection, upstreamID: String, mailbox: Mailbox)] = [:]
-    private var nextRelayID = 1
+
+    /// A server→client request the gateway passed on to one client, under a token of its own.
+    private struct Relay {
+        let connection: Connection
+        /// The server's id for it (raw JSON).
+        let upstreamID: String
+        /// Where the client received it (a call's exchange, or a session's GET stream).
+        let mailbox: Mailbox
+    }
+    /// Server→client requests relayed to a client (the token is the id the client saw).
+    private var relayed = OwnedTokens<Relay>()
     /// Input requests of a 2026-07-28 upstream relayed to a handshake-era client, by relayed id.
-    private var bridged: [String: (bridge: InputBridge, key: String)] = [:]
+    private var bridged = OwnedTokens<(bridge: InputBridge, key: String)>()
 
     /// A handshake-era client answering the input requests of a 2026-07-28 upstream; when all are
     /// answered the gateway retries the call upstream with `inputResponses` and `requestState`.
@@ -169,72 +184,131 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     /// Calls waiting for a client's retry, by the `requestState` the gateway gave out.
-    private var parked: [String: (connection: Connection, upstreamID: Int)] = [:]
-    /// Client requests in flight, by session and client id, for cancellation.
-    private var inFlight: [String: (connection: Connection, upstreamID: Int)] = [:]
+    private var parked = OwnedTokens<(connection: Connection, upstreamID: Int)>()
+    /// A client request in flight, named as its client names it, for `notifications/cancelled`.
+    private struct ClientRequestKey: Hashable {
+        let owner: Owner
+        let requestID: String
+    }
+    /// Client requests in flight, by owner and client id, for cancellation. Anonymous stateless
+    /// clients are not listed: one could name another's id; they cancel by closing the stream.
+    private var inFlight: [ClientRequestKey: (call: Call, sentOn: (connection: Connection, upstreamID: Int)?)] = [:]
     private var sweepTimer: UInt64?
     private var restartTimers: [UInt64: Int] = [:]
     private var lastSessionSweep = Date()
+    private var lastHeartbeat = Date()
+    /// Counts server→client requests refused because their owner was not known.
+    private let refusedMetric: UInt32?
 
-    init(config: MCPRouteConfig, scope: Scope) {
+    init(config: MCPRouteConfig, scope: Scope, refusedMetric: UInt32? = nil) {
         self.config = config
+        self.refusedMetric = refusedMetric
         names = NameMapper(targetNames: config.targets.map(\.name), prefixes: config.prefixes)
         sessions = SessionStore(ttlSeconds: config.sessionTTLSeconds, capacity: config.maxSessions)
         scheduler = scope.makeScheduler()
-        targets = config.targets.indices.map { makeConnection(targetIndex: $0, sessionID: nil) }
-        sessions.onRemoved = { [weak self] id in self?.submit(.sessionEnded(id)) }
+        targets = config.targets.indices.map { makeConnection(targetIndex: $0, owner: nil) }
+        sessions.onRemoved = { [weak self] id, listeners in self?.submit(.sessionEnded(id, listeners: listeners)) }
         // Targets start on the home loop, once the configuration exists.
         scheduler?.post(Self.startEventID)
     }
 
-    private func makeConnection(targetIndex: Int, sessionID: String?) -> Connection {
+    private func makeConnection(targetIndex: Int, owner: Owner?) -> Connection {
         let target = config.targets[targetIndex]
         let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds
         let connection = Connection(upstream: Upstream.make(target, timeoutMilliseconds: timeout), targetIndex: targetIndex,
-                                    sessionID: sessionID, timeout: TimeInterval(timeout) / 1000)
+                                    owner: owner, timeout: TimeInterval(timeout) / 1000)
         connection.upstream.delegate = self
         byUpstream[ObjectIdentifier(connection.upstream)] = connection
         return connection
     }
 
-    /// The connection a request of `sessionID` goes through: its own for handshake-era HTTP and
-    /// SSE targets (created on first use), else the shared one.
-    private func connection(for targetIndex: Int, sessionID: String?) -> Connection {
-        let shared = targets[targetIndex]
-        guard config.upstreamSessions == .perClient, let sessionID, shared.isReady, !shared.modern,
-              sessionConnections[sessionID] != nil || sessions.exists(sessionID) else { return shared }
-        if case .stdio = shared.upstream.target.transport { return shared }
-        if let own = sessionConnections[sessionID]?[targetIndex] { return own }
-        let own = makeConnection(targetIndex: targetIndex, sessionID: sessionID)
-        sessionConnections[sessionID, default: [:]][targetIndex] = own
-        own.upstream.start(scope)
-        return own
+    /// Why a request has no connection to go through.
+    private struct NoConnection: Error {
+        let reason: String
     }
 
-    /// The connection `connection(for:sessionID:)` would pick, without creating one.
-    private func existingConnection(for targetIndex: Int, sessionID: String?) -> Connection? {
+    /// Whether a client's requests to this target go through a connection of its own: a process
+    /// for stdio targets, an upstream session for handshake-era HTTP and SSE targets (2026-07-28
+    /// targets have no sessions: the shared connection serves everyone). A client is a session,
+    /// or a stateless client with an authenticated caller; anonymous stateless clients share.
+    private func usesOwnConnection(_ targetIndex: Int, owner: Owner) -> Bool {
+        guard config.upstreamSessions == .perClient, owner.isIdentifiable else { return false }
+        if let sessionID = owner.sessionID, ownConnections[owner] == nil, !sessions.exists(sessionID) { return false }
         let shared = targets[targetIndex]
-        guard config.upstreamSessions == .perClient, let sessionID, shared.isReady, !shared.modern else { return shared }
-        if case .stdio = shared.upstream.target.transport { return shared }
-        return sessionConnections[sessionID]?[targetIndex]
+        if case .stdio = shared.upstream.target.transport { return true }
+        return shared.isReady && !shared.modern
+    }
+
+    /// The connection a request of `owner` goes through: its own (created on first use, see
+    /// ``usesOwnConnection(_:owner:)``), else the shared one. Fails when a new per-client
+    /// process would exceed the target's `max_processes`.
+    private func connection(for targetIndex: Int, owner: Owner) -> Result<Connection, NoConnection> {
+        guard usesOwnConnection(targetIndex, owner: owner) else { return .success(targets[targetIndex]) }
+        if let own = ownConnections[owner]?[targetIndex] {
+            own.lastUsed = Date()
+            return .success(own)
+        }
+        let target = config.targets[targetIndex]
+        if case .stdio = target.transport {
+            let running = ownConnections.values.reduce(0) { $0 + ($1[targetIndex] == nil ? 0 : 1) }
+            guard running < target.maxProcesses else {
+                log(.warning, "target '\(target.name)': max_processes = \(target.maxProcesses) per-client processes are running; "
+                    + "a request of \(owner) is refused")
+                return .failure(NoConnection(reason: "it has reached max_processes = \(target.maxProcesses) (one process per "
+                    + "client); try again when a client's session ends, or raise max_processes"))
+            }
+        }
+        let own = makeConnection(targetIndex: targetIndex, owner: owner)
+        ownConnections[owner, default: [:]][targetIndex] = own
+        own.upstream.start(scope)
+        return .success(own)
+    }
+
+    /// The connection `connection(for:owner:)` would pick, without creating one.
+    private func existingConnection(for targetIndex: Int, owner: Owner) -> Connection? {
+        guard usesOwnConnection(targetIndex, owner: owner) else { return targets[targetIndex] }
+        return ownConnections[owner]?[targetIndex]
     }
 
     /// Every connection: the shared ones, then those of client sessions.
-    private var allConnections: [Connection] { targets + sessionConnections.values.flatMap(\.values) }
+    private var allConnections: [Connection] { targets + ownConnections.values.flatMap(\.values) }
 
-    /// A client session ended (DELETE, expiry, eviction): close its upstream sessions.
-    private func endSession(_ sessionID: String) {
-        guard let own = sessionConnections[sessionID] else { return }
+    /// A client session ended (DELETE, expiry, eviction): its GET streams end, its upstream
+    /// sessions and processes stop, and what was relayed to it is answered upstream with an error.
+    private func endSession(_ sessionID: String, listeners: [Mailbox]) {
+        for listener in listeners { listener.deliver(.endStream) }
+        for (_, relay) in relayed.removeAll(where: { owner, _ in owner.sessionID == sessionID }) {
+            relay.connection.upstream.send(JSONText.errorResponse(id: relay.upstreamID, code: -32603, message: "The client session ended"),
+                                           requestID: nil, scope: scope)
+        }
+        _ = bridged.removeAll { owner, _ in owner.sessionID == sessionID }
+        for key in inFlight.keys where key.owner.sessionID == sessionID { inFlight[key] = nil }
+        for owner in ownConnections.keys where owner.sessionID == sessionID {
+            stopOwnConnections(of: owner, reason: "the client session ended")
+        }
+    }
+
+    /// Stops a client's own connections: their calls fail, processes and upstream sessions end.
+    private func stopOwnConnections(of owner: Owner, reason: String) {
+        guard let own = ownConnections.removeValue(forKey: owner) else { return }
+        log(.debug, "\(owner): \(reason); stopping its \(own.count) upstream connection(s)")
         for connection in own.values {
-            connection.state = .down("the client session ended")
+            connection.state = .down(reason)
             let pending = connection.pending
             connection.pending.removeAll()
-            for (id, entry) in pending { fail(entry, of: connection, upstreamID: id, reason: "the client session ended") }
+            for (id, entry) in pending { fail(entry, of: connection, upstreamID: id, reason: reason) }
             runWaiting(connection) // they find the connection down and fail
             connection.upstream.stop(scope)
             byUpstream[ObjectIdentifier(connection.upstream)] = nil
         }
-        sessionConnections[sessionID] = nil
+    }
+
+    /// A stateless client's own connections end after `session_ttl_seconds` without a request.
+    private func stopIdleOwnConnections(now: Date) {
+        for (owner, own) in ownConnections where owner.sessionID == nil {
+            guard own.values.allSatisfy({ $0.pending.isEmpty && now.timeIntervalSince($0.lastUsed) >= sessions.ttl }) else { continue }
+            stopOwnConnections(of: owner, reason: "it made no request for \(Int(sessions.ttl)) s")
+        }
     }
 
     /// Hands work to the home loop (any thread).
@@ -292,7 +366,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         defer { lock.unlock() }
         guard homeScope != nil, let targetIndex = config.targets.firstIndex(where: { $0.name == call.target }),
               targets[targetIndex].upstream.sendsFromAnyScope,
-              let connection = existingConnection(for: targetIndex, sessionID: call.mailbox.sessionID), connection.isReady,
+              let connection = existingConnection(for: targetIndex, owner: call.owner), connection.isReady,
               // A 2026-07-28 client answered with an InputRequiredResult ends its stream while a
               // handshake-era upstream still works on the call: that call must not die with it.
               call.mailbox.serverRequests == .relay || connection.modern else {
@@ -329,13 +403,13 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .call(let call): dispatch(call)
         case .list(let kind, let mailbox): startList(kind, mailbox: mailbox)
         case .describe(let mailbox): describe(to: mailbox)
-        case .clientResponse(let message, let envelope): relayBack(message, envelope)
-        case .cancel(let sessionID, let requestID): cancel(key: Self.key(sessionID, requestID), reason: "cancelled by the client")
+        case .clientResponse(let message, let envelope, let owner): relayBack(message, envelope, from: owner)
+        case .cancel(let owner, let requestID): cancel(ClientRequestKey(owner: owner, requestID: requestID), reason: "cancelled by the client")
         case .abandon(let mailbox): abandon(mailbox)
         case .resume(let state, let responses, let mailbox, let clientID):
             resume(state, responses: responses, mailbox: mailbox, clientID: clientID)
-        case .sessionEnded(let sessionID):
-            endSession(sessionID)
+        case .sessionEnded(let sessionID, let listeners):
+            endSession(sessionID, listeners: listeners)
         case .onHome(let task):
             task.body()
         case .setLogLevel(let params):
@@ -345,7 +419,21 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         }
     }
 
-    private static func key(_ sessionID: String?, _ requestID: String) -> String { (sessionID ?? "") + "|" + requestID }
+    /// How a client names one of its requests in flight; nil for anonymous stateless clients.
+    private static func key(_ call: Call) -> ClientRequestKey? {
+        call.owner.isIdentifiable ? ClientRequestKey(owner: call.owner, requestID: call.clientID) : nil
+    }
+
+    /// Registers a call for cancellation: when it arrives (it may wait for its connection to
+    /// start) and again when it is sent.
+    private func track(_ call: Call, on connection: Connection? = nil, upstreamID: Int? = nil) {
+        guard let key = Self.key(call) else { return }
+        inFlight[key] = (call, connection.flatMap { connection in upstreamID.map { (connection, $0) } })
+    }
+
+    private func untrack(_ call: Call) {
+        if let key = Self.key(call) { inFlight[key] = nil }
+    }
 
     // MARK: targets
 
@@ -401,7 +489,8 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         target.settled = true
         target.restartAttempts = 0
         let server = (result["serverInfo"] ?? result["_meta"]?["io.modelcontextprotocol/serverInfo"])?["name"]?.string ?? "?"
-        log(.info, "target '\(target.name)' is ready (server '\(server)', protocol \(target.upstream.protocolVersion ?? "?"))")
+        let whose = target.owner.map { " for \($0)" } ?? ""
+        log(.info, "target '\(target.name)' is ready\(whose) (server '\(server)', protocol \(target.upstream.protocolVersion ?? "?"))")
         runWaiting(target)
         answerDescribeWaiters()
         if !names.prefixes, targets.count > 1 {
@@ -421,11 +510,12 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         target.pending.removeAll()
         for (id, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, of: target, upstreamID: id, reason: reason) }
         runWaiting(target)
-        if let sessionID = target.sessionID {
-            // A client session's own connection is not restarted: its next request opens a new one.
-            sessionConnections[sessionID]?[target.targetIndex] = nil
+        if let owner = target.owner {
+            // A client's own connection is not restarted: its next request opens a new one.
+            if ownConnections[owner]?[target.targetIndex] === target { ownConnections[owner]?[target.targetIndex] = nil }
+            if ownConnections[owner]?.isEmpty == true { ownConnections[owner] = nil }
             byUpstream[ObjectIdentifier(upstream)] = nil
-            log(.info, "target '\(target.name)': the connection of a client session ended: \(reason)")
+            log(.info, "target '\(target.name)': the connection of \(owner) ended: \(reason)")
             return
         }
         let index = target.targetIndex
@@ -449,6 +539,11 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             return
         }
         fail(entry, of: target, upstreamID: requestID, reason: reason)
+    }
+
+    func upstream(_ upstream: Upstream, rejected requestID: Int, error: JSONValue) {
+        guard let target = target(of: upstream), let entry = target.pending.removeValue(forKey: requestID) else { return }
+        complete(entry, of: target, upstreamID: requestID, result: nil, error: error)
     }
 
     func upstream(_ upstream: Upstream, log line: String) {
@@ -538,21 +633,30 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func dispatch(_ call: Call) {
+        guard !call.isCancelled else { return }
         guard let targetIndex = config.targets.firstIndex(where: { $0.name == call.target }) else {
             call.mailbox.deliver(.error(Self.error(-32602, "Unknown target '\(call.target)'")))
             return
         }
-        let target = connection(for: targetIndex, sessionID: call.mailbox.sessionID)
+        let target: Connection
+        switch connection(for: targetIndex, owner: call.owner) {
+        case .success(let connection): target = connection
+        case .failure(let refusal):
+            call.mailbox.deliver(.error(Self.error(-32603, "MCP server '\(call.target)' is unavailable: \(refusal.reason)")))
+            return
+        }
         switch target.state {
         case .starting:
+            track(call) // cancellable while it waits
             target.waiting.append { [weak self] in self?.dispatch(call) }
         case .down(let reason):
+            untrack(call)
             call.mailbox.deliver(.error(Self.error(-32603, "MCP server '\(target.name)' is unavailable: \(reason)")))
         case .ready:
             let id = target.nextID
             if call.clientProgressToken != nil { call.rewrite.progressToken = String(id) }
             call.upstreamID = id
-            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = (target, id)
+            track(call, on: target, upstreamID: id)
             send(request: call.method, params: call.params.map { call.rewrite.apply(to: $0) }, to: target, purpose: .call(call))
         }
     }
@@ -570,7 +674,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
                 target.upstream.delegate?.upstream(target.upstream, failed: "initialize was refused: \(error?.text ?? "?")")
             }
         case .call(let call):
-            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+            untrack(call)
             if let result, target.modern, call.mailbox.serverRequests == .relay, result["resultType"]?.string == "input_required" {
                 bridgeInput(call, result: result)
             } else if let result {
@@ -594,7 +698,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         case .handshake, .ignore, .probe:
             break
         case .call(let call):
-            inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+            untrack(call)
             call.mailbox.deliver(.error(Self.error(-32603, "MCP server '\(target.name)' failed: \(reason)")))
         case .listPage(let job, let index):
             listFailed(job, targetIndex: index, reason: reason)
@@ -618,16 +722,22 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
                 }
                 sendCancelled(id, to: target, reason: "timed out")
                 if case .call(let call) = entry.purpose {
-                    inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+                    untrack(call)
                     call.mailbox.deliver(.error(Self.error(-32001, "MCP server '\(target.name)' did not answer within \(Int(target.timeout * 1000)) ms")))
                 } else {
                     fail(entry, of: target, upstreamID: id, reason: "no answer within \(Int(target.timeout * 1000)) ms")
                 }
             }
         }
-        if now.timeIntervalSince(lastSessionSweep) > 10 {
+        // Expired sessions go within a quarter of their TTL (at least every 10 s, at most every second).
+        if now.timeIntervalSince(lastSessionSweep) >= min(10, max(1, sessions.ttl / 4)) {
             lastSessionSweep = now
             sessions.sweep()
+            stopIdleOwnConnections(now: now)
+        }
+        if config.heartbeatSeconds > 0, now.timeIntervalSince(lastHeartbeat) >= TimeInterval(config.heartbeatSeconds) {
+            lastHeartbeat = now
+            for listener in sessions.allListeners() { listener.deliver(.heartbeat) }
         }
     }
 
@@ -641,12 +751,10 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     private func bridgeInput(_ call: Call, result: JSONValue) {
         let bridge = InputBridge(call: call, requestState: result["requestState"].map { Array($0.raw) })
         for (key, request) in result["inputRequests"]?.members ?? [] {
-            let relayID = JSONText.quoted(Self.requestStatePrefix + String(nextRelayID))
-            nextRelayID += 1
-            bridged[relayID] = (bridge, key)
-            bridge.waiting.insert(relayID)
+            let token = bridged.issue((bridge, key), to: call.owner)
+            bridge.waiting.insert(token)
             let method = request["method"]?.string ?? ""
-            call.mailbox.deliver(.message(JSONText.request(id: relayID, method: method, params: request["params"].map { Array($0.raw) })))
+            call.mailbox.deliver(.message(JSONText.request(id: JSONText.quoted(token), method: method, params: request["params"].map { Array($0.raw) })))
         }
         if bridge.waiting.isEmpty { retry(bridge) }
     }
@@ -658,13 +766,15 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         dispatch(call)
     }
 
-    private func cancel(key: String, reason: String) {
-        guard let (target, upstreamID) = inFlight.removeValue(forKey: key) else { return }
-        guard let entry = target.pending.removeValue(forKey: upstreamID) else { return }
-        sendCancelled(upstreamID, to: target, reason: reason)
-        if case .call(let call) = entry.purpose {
-            call.mailbox.deliver(.error(Self.error(-32800, "Request cancelled")))
+    private func cancel(_ key: ClientRequestKey, reason: String) {
+        guard key.owner.isIdentifiable, let (call, sentOn) = inFlight.removeValue(forKey: key) else { return }
+        if let (target, upstreamID) = sentOn {
+            guard target.pending.removeValue(forKey: upstreamID) != nil else { return }
+            sendCancelled(upstreamID, to: target, reason: reason)
         }
+        // A call still waiting for its connection is dropped when its turn comes.
+        call.isCancelled = true
+        call.mailbox.deliver(.error(Self.error(-32800, "Request cancelled")))
     }
 
     private func abandon(_ mailbox: Mailbox) {
@@ -673,7 +783,7 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
                 // A call sent from the stream died with it; other handshake-era calls run on.
                 guard case .call(let call) = entry.purpose, call.mailbox === mailbox, call.cancelsWhenAbandoned || call.viaStream else { continue }
                 target.pending[id] = nil
-                inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+                untrack(call)
                 sendCancelled(id, to: target, reason: "the client closed the stream")
             }
         }
@@ -681,46 +791,63 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
 
     // MARK: server → client
 
+    /// A request from a target (elicitation, sampling, roots, ping). It goes to the client that
+    /// owns it (``ServerRequestOwnership``), under an id only that client can answer; when the
+    /// owner is not known it is refused upstream, logged and counted.
     private func serverRequest(_ method: String, id: String, params: JSONValue?, from target: Connection, relatedTo requestID: Int?) {
         if method == "ping" {
             target.upstream.send(JSONText.response(id: id, result: Array("{}".utf8)), requestID: nil, headers: [], scope: scope)
             return
         }
-        // The client exchange that caused it: the one whose HTTP response carried it, else (stdio,
-        // SSE: the wire does not say) the latest call in flight on this target.
-        let origin = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
-            ?? target.pending.sorted(by: { $0.key > $1.key }).lazy.compactMap({ Self.call(of: $0.value) }).first
-        guard ["elicitation/create", "sampling/createMessage", "roots/list"].contains(method),
-              let origin, let upstreamID = origin.upstreamID else {
-            let reason = "the gateway cannot relay \(method) to a client here"
-            target.upstream.send(JSONText.errorResponse(id: id, code: -32601, message: reason), requestID: nil, scope: scope)
-            return
-        }
-        let key = Self.requestStatePrefix + String(nextRelayID)
-        nextRelayID += 1
-        relayed[JSONText.quoted(key)] = (target, id, origin.mailbox)
+        let decision = ServerRequestOwnership.decide(method: method, carriedBy: requestID, connectionOwner: target.owner,
+                                                     callsInFlight: callsInFlight(on: target))
         let params = params.map { Array($0.raw) }
-        switch origin.mailbox.serverRequests {
-        case .relay:
-            origin.mailbox.deliver(.message(JSONText.request(id: JSONText.quoted(key), method: method, params: params)))
-        case .inputRequired:
-            // SEP-2322: answer the client's request with an InputRequiredResult; its retry carries
-            // the answer, which goes upstream under the server's id, and the call continues.
-            let request = JSONText.object([("method", Array(JSONText.quoted(method).utf8))] + (params.map { [("params", $0)] } ?? []))
-            origin.queuedInputRequests.append((key, request))
-            parked[key] = (target, upstreamID)
-            if !origin.awaitingRetry { askForInput(origin) }
+        switch decision {
+        case .call(let upstreamID):
+            guard let origin = target.pending[upstreamID].flatMap(Self.call(of:)) else { return }
+            relay(method, id: id, params: params, from: target, to: origin, upstreamID: upstreamID)
+        case .ownerStream(let owner):
+            guard let sessionID = owner.sessionID, let listener = sessions.listener(of: sessionID) else {
+                return refuse(method, id: id, from: target, reason: "its client has no call in flight and no GET stream open")
+            }
+            let token = relayed.issue(Relay(connection: target, upstreamID: id, mailbox: listener), to: owner)
+            listener.deliver(.message(JSONText.request(id: JSONText.quoted(token), method: method, params: params)))
+        case .refuse(let refusal):
+            refuse(method, id: id, from: target, reason: refusal.description)
         }
     }
 
-    /// Finishes the client's current exchange with an `InputRequiredResult` for the queued requests.
-    private func askForInput(_ call: Call) {
+    /// Passes a server→client request to the call that caused it: on its response stream
+    /// (handshake era), or as its `InputRequiredResult` (2026-07-28 clients, SEP-2322: the retry
+    /// carries the answer, which goes upstream under the server's id, and the call continues).
+    private func relay(_ method: String, id: String, params: [UInt8]?, from target: Connection, to origin: Call, upstreamID: Int) {
+        let token = relayed.issue(Relay(connection: target, upstreamID: id, mailbox: origin.mailbox), to: origin.owner)
+        switch origin.mailbox.serverRequests {
+        case .relay:
+            origin.mailbox.deliver(.message(JSONText.request(id: JSONText.quoted(token), method: method, params: params)))
+        case .inputRequired:
+            let request = JSONText.object([("method", Array(JSONText.quoted(method).utf8))] + (params.map { [("params", $0)] } ?? []))
+            origin.queuedInputRequests.append((token, request))
+            if !origin.awaitingRetry { askForInput(origin, on: target, upstreamID: upstreamID) }
+        }
+    }
+
+    /// Answers a server→client request with an error, because no client provably owns it.
+    private func refuse(_ method: String, id: String, from target: Connection, reason: String) {
+        log(.warning, "target '\(target.name)' sent \(method); refused: \(reason)")
+        if let refusedMetric { homeScope?.addToMetric(refusedMetric, 1) }
+        let message = "The gateway refused \(method): \(reason)"
+        target.upstream.send(JSONText.errorResponse(id: id, code: -32603, message: message), requestID: nil, scope: scope)
+    }
+
+    /// Finishes the client's current exchange with an `InputRequiredResult` for the queued
+    /// requests, and a `requestState` only this client can retry with.
+    private func askForInput(_ call: Call, on target: Connection, upstreamID: Int) {
         guard !call.queuedInputRequests.isEmpty else { return }
         let requests = call.queuedInputRequests
         call.queuedInputRequests.removeAll()
         call.awaitingRetry = true
-        let state = requests[0].key
-        for request in requests.dropFirst() { parked[request.key] = nil }
+        let state = parked.issue((target, upstreamID), to: call.owner)
         let result = JSONText.object([
             ("resultType", Array("\"input_required\"".utf8)),
             ("inputRequests", JSONText.object(requests.map { ($0.key, $0.request) })),
@@ -730,24 +857,25 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     /// A retry after an `InputRequiredResult`: the answers go upstream; the call's result (or the
-    /// next input request) goes to the retry's exchange.
+    /// next input request) goes to the retry's exchange. A state another client was given is
+    /// unknown here, and leaves that client's call alone.
     private func resume(_ state: String, responses: JSONValue?, mailbox: Mailbox, clientID: String) {
-        guard let (target, upstreamID) = parked.removeValue(forKey: state),
+        guard let (target, upstreamID) = parked.redeem(state, by: mailbox.owner),
               let call = target.pending[upstreamID].flatMap(Self.call(of:)) else {
             mailbox.deliver(.error(Self.error(-32602, "Unknown or expired requestState '\(state)'; send the request again without it")))
             return
         }
-        inFlight[Self.key(call.mailbox.sessionID, call.clientID)] = nil
+        untrack(call)
         call.mailbox = mailbox
         call.clientID = clientID
         call.awaitingRetry = false
-        inFlight[Self.key(mailbox.sessionID, clientID)] = (target, upstreamID)
+        track(call, on: target, upstreamID: upstreamID)
         target.pending[upstreamID]?.deadline = Date().addingTimeInterval(target.timeout)
         for (key, response) in responses?.members ?? [] {
-            guard let (_, serverID, _) = relayed.removeValue(forKey: JSONText.quoted(key)) else { continue }
-            target.upstream.send(JSONText.response(id: serverID, result: response.raw), requestID: nil, scope: scope)
+            guard let relay = relayed.redeem(key, by: mailbox.owner) else { continue }
+            target.upstream.send(JSONText.response(id: relay.upstreamID, result: response.raw), requestID: nil, scope: scope)
         }
-        askForInput(call)
+        askForInput(call, on: target, upstreamID: upstreamID)
     }
 
     private static func call(of entry: Pending) -> Call? {
@@ -755,34 +883,43 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
         return nil
     }
 
-    /// The client answered a relayed request: send it to the target under the target's id.
-    private func relayBack(_ message: JSONValue, _ envelope: JSONRPCEnvelope) {
-        guard let idRange = envelope.id else { return }
-        let id = JSONValue(message.bytes, range: idRange).text
-        if let (bridge, key) = bridged.removeValue(forKey: id) {
+    /// Whether `owner` was sent a server→client request with this id (raw JSON) that waits for
+    /// its answer. Called from the client's stream, so a forged or stale answer is refused at once.
+    func isAwaitingAnswer(_ id: JSONValue, from owner: Owner) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let token = id.string else { return false }
+        return relayed.entry(token, for: owner) != nil || bridged.entry(token, for: owner) != nil
+    }
+
+    /// The client answered a relayed request: send it to the target under the target's id. Only
+    /// the owner's answer counts; anyone else's is dropped and leaves the request waiting.
+    private func relayBack(_ message: JSONValue, _ envelope: JSONRPCEnvelope, from owner: Owner) {
+        guard let idRange = envelope.id, let id = JSONValue(message.bytes, range: idRange).string else { return }
+        if let (bridge, key) = bridged.redeem(id, by: owner) {
             bridge.waiting.remove(id)
             if let result = envelope.result {
                 bridge.responses.append((key, Array(message.bytes[result])))
                 if bridge.waiting.isEmpty { retry(bridge) }
             } else {
-                for other in bridge.waiting { bridged[other] = nil }
+                for other in bridge.waiting { bridged.remove(other) }
                 bridge.call.mailbox.deliver(.error(envelope.error.map { Array(message.bytes[$0]) } ?? Self.error(-32603, "no answer")))
             }
             return
         }
-        guard let (connection, upstreamID, _) = relayed.removeValue(forKey: id) else {
-            log(.debug, "a client answered \(id), which the gateway did not ask; ignored")
+        guard let relay = relayed.redeem(id, by: owner) else {
+            log(.debug, "\(owner) answered \(id), which the gateway did not ask it; ignored")
             return
         }
         let answer: [UInt8]
         if let result = envelope.result {
-            answer = JSONText.response(id: upstreamID, result: message.bytes[result])
+            answer = JSONText.response(id: relay.upstreamID, result: message.bytes[result])
         } else if let error = envelope.error {
-            answer = JSONText.errorResponse(id: upstreamID, error: message.bytes[error])
+            answer = JSONText.errorResponse(id: relay.upstreamID, error: message.bytes[error])
         } else {
             return
         }
-        connection.upstream.send(answer, requestID: nil, scope: scope)
+        relay.connection.upstream.send(answer, requestID: nil, scope: scope)
     }
 
     private func serverNotification(_ method: String, params: JSONValue?, message: JSONValue, from target: Connection, relatedTo requestID: Int?) {
@@ -793,33 +930,47 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
             let rewritten = JSONText.object(members.map { ($0.name, $0.name == "progressToken" ? Array(clientToken.utf8) : Array($0.value.raw)) })
             call.mailbox.deliver(.message(JSONText.request(id: nil, method: method, params: rewritten)))
         case "notifications/message":
-            let related = requestID.flatMap { target.pending[$0] }.flatMap(Self.call(of:))
-            if let related {
-                related.mailbox.deliver(.message(Array(message.raw)))
-            } else {
-                sessions.listeners().forEach { $0.deliver(.message(Array(message.raw))) }
+            // A log line can name a client's data: only its client sees it (the ownership rule).
+            switch ServerRequestOwnership.owner(carriedBy: requestID, connectionOwner: target.owner, callsInFlight: callsInFlight(on: target)) {
+            case .call(let upstreamID): target.pending[upstreamID].flatMap(Self.call(of:))?.mailbox.deliver(.message(Array(message.raw)))
+            case .ownerStream(let owner): owner.sessionID.flatMap(sessions.listener(of:))?.deliver(.message(Array(message.raw)))
+            case .refuse(let refusal): log(.debug, "target '\(target.name)': a log message is not passed on: \(refusal)")
             }
         case "notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed":
-            sessions.listeners().forEach { $0.deliver(.message(Array(message.raw))) }
-            if !names.prefixes, targets.count > 1, let kind = ListKind(method: method.replacingOccurrences(of: "notifications/", with: "")
+            listeners(of: target).forEach { $0.deliver(.message(Array(message.raw))) }
+            if target.owner == nil, !names.prefixes, targets.count > 1, let kind = ListKind(method: method.replacingOccurrences(of: "notifications/", with: "")
                 .replacingOccurrences(of: "list_changed", with: "list")) {
                 onHome { [self] in startList(kind, mailbox: nil) }
             }
         case "notifications/cancelled":
             // The server gave up a request it relayed to a client: tell that client, in its ids.
             guard let requestID = params?["requestId"]?.text.trimmingCharacters(in: .whitespaces),
-                  let (key, relay) = relayed.first(where: { $0.value.connection === target && $0.value.upstreamID == requestID }) else { return }
-            relayed[key] = nil
-            var members: [(String, [UInt8])] = [("requestId", Array(key.utf8))]
+                  let (token, relay) = relayed.first(where: { $0.connection === target && $0.upstreamID == requestID }) else { return }
+            relayed.remove(token)
+            var members: [(String, [UInt8])] = [("requestId", Array(JSONText.quoted(token).utf8))]
             if let reason = params?["reason"] { members.append(("reason", Array(reason.raw))) }
             relay.mailbox.deliver(.message(JSONText.request(id: nil, method: method, params: JSONText.object(members))))
         case "notifications/resources/updated":
             guard let uri = params?["uri"]?.string else { return }
             let mapped = "{\"uri\":\(JSONText.quoted(names.clientName(target: target.name, name: uri, uri: true)))}"
             let notification = JSONText.request(id: nil, method: method, params: Array(mapped.utf8))
-            sessions.listeners().forEach { $0.deliver(.message(notification)) }
+            listeners(of: target).forEach { $0.deliver(.message(notification)) }
         default:
             break
+        }
+    }
+
+    /// Where a connection's notifications for no request go: a client's own connection to that
+    /// client's GET stream only; a shared one to every session's.
+    private func listeners(of connection: Connection) -> [Mailbox] {
+        guard let owner = connection.owner else { return sessions.listeners() }
+        return owner.sessionID.flatMap(sessions.listener(of:)).map { [$0] } ?? []
+    }
+
+    /// The client calls waiting on a connection, oldest first, for the ownership rule.
+    private func callsInFlight(on connection: Connection) -> [ServerRequestOwnership.CallInFlight<Int>] {
+        connection.pending.sorted { $0.key < $1.key }.compactMap { entry in
+            Self.call(of: entry.value).map { ServerRequestOwnership.CallInFlight(id: entry.key, owner: $0.owner) }
         }
     }
 
@@ -877,9 +1028,15 @@ final class Federation: UpstreamDelegate, @unchecked Sendable {
     }
 
     private func requestPage(_ job: ListJob, targetIndex: Int, cursor: String?) {
-        let target = connection(for: targetIndex, sessionID: job.mailbox?.sessionID)
+        let target: Connection
+        switch connection(for: targetIndex, owner: job.mailbox?.owner ?? Owner(sessionID: nil, caller: nil)) {
+        case .success(let connection): target = connection
+        case .failure(let refusal):
+            listFailed(job, targetIndex: targetIndex, reason: refusal.reason)
+            return
+        }
         switch target.state {
-        case .starting where !target.settled || cursor != nil || target.sessionID != nil:
+        case .starting where !target.settled || cursor != nil || target.owner != nil:
             target.waiting.append { [weak self] in self?.requestPage(job, targetIndex: targetIndex, cursor: cursor) }
         case .starting:
             listFailed(job, targetIndex: targetIndex, reason: "it is restarting")

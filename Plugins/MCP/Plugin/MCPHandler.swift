@@ -27,7 +27,10 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         } catch {
             throw FilterConfiguration.Invalid(error.description)
         }
-        federation = Federation(config: config, scope: configuration.scope)
+        let refused = configuration.defineCounter(
+            name: "agw_mcp_server_requests_refused_total",
+            help: "Server-to-client MCP requests (elicitation, sampling, roots) refused because the client they belong to is not known")
+        federation = Federation(config: config, scope: configuration.scope, refusedMetric: refused)
     }
 
     func configurationEvent(_ event: PluginEvent, scope: Scope) { federation.handle(event, scope: scope) }
@@ -76,17 +79,23 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         let exchange = ClientExchange(
             clientID: envelope.id.map { JSONValue(bytes, range: $0).text } ?? "null",
             method: envelope.method ?? "", params: envelope.params.map { JSONValue(bytes, range: $0) })
+        exchange.caller = Self.caller(of: stream)
         stream.state = exchange
         if let refusal = checkEra(stream, exchange, envelope) { return refusal }
 
         switch envelope.kind {
         case .result, .error:
-            federation.submit(.clientResponse(JSONValue(bytes), envelope))
+            // Only the client that was asked may answer (the id is unguessable and bound to it).
+            guard let idRange = envelope.id, federation.isAwaitingAnswer(JSONValue(bytes, range: idRange), from: exchange.owner) else {
+                return reply(stream, status: 400, id: nil, code: -32600,
+                             message: "Invalid Request: no request with id \(exchange.clientID) waits for this client's answer")
+            }
+            federation.submit(.clientResponse(JSONValue(bytes), envelope, exchange.owner))
             return accepted(stream)
         case .notification:
             let verdict = publish(stream, exchange, kind: AGW_RPC_NOTIFICATION)
             if exchange.method == "notifications/cancelled", verdict.decision != .reject, let requestID = exchange.params?["requestId"] {
-                federation.submit(.cancel(sessionID: exchange.sessionID, requestID: requestID.text))
+                federation.submit(.cancel(exchange.owner, requestID: requestID.text))
             }
             return accepted(stream)
         case .request:
@@ -107,7 +116,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                 return reply(stream, status: 400, id: exchange.clientID, code: -32600,
                              message: "Bad Request: missing Mcp-Session-Id header (send initialize first)")
             }
-            guard federation.sessions.touch(sessionID) else {
+            guard federation.sessions.touch(sessionID, caller: exchange.caller) else {
                 return reply(stream, status: 404, id: exchange.clientID, code: -32600, message: "Session not found (initialize again)")
             }
             exchange.sessionID = sessionID
@@ -202,9 +211,11 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             }
             var rewrite = ParamsRewrite()
             if route.inRef { rewrite.refMember = (route.key, resolved.name) } else { rewrite.member = (route.key, resolved.name) }
+            // A closed stream cancels a 2026-07-28 call (the spec), and a call without a session:
+            // nothing could receive its answer, and its client cannot be named to cancel it.
             let call = Federation.Call(mailbox: self.openMailbox(stream, exchange), clientID: exchange.clientID, method: method,
                                        target: resolved.target, params: params, rewrite: rewrite,
-                                       cancelsWhenAbandoned: exchange.era == .modern)
+                                       cancelsWhenAbandoned: exchange.era == .modern || exchange.sessionID == nil)
             if let forwarded = self.config.targets.first(where: { $0.name == resolved.target })?.forwardHeaders, !forwarded.isEmpty {
                 call.forwardedHeaders = forwarded.compactMap { name in stream.header(name).map { (name, $0) } }
             }
@@ -281,7 +292,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     private func openMailbox(_ stream: FilterStream, _ exchange: ClientExchange) -> Mailbox {
         if let mailbox = exchange.mailbox { return mailbox }
-        let mailbox = Mailbox(scheduler: stream.makeScheduler(), sessionID: exchange.sessionID,
+        let mailbox = Mailbox(scheduler: stream.makeScheduler(), owner: exchange.owner,
                               serverRequests: exchange.era == .handshake ? .relay : .inputRequired)
         exchange.mailbox = mailbox
         return mailbox
@@ -312,6 +323,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     func streamComplete(_ stream: FilterStream) {
         guard let exchange = stream.state as? ClientExchange, let mailbox = exchange.mailbox else { return }
         if exchange.isListener, let sessionID = exchange.sessionID {
+            exchange.finished = true
             federation.sessions.removeListener(mailbox, for: sessionID)
         } else if !exchange.finished {
             federation.submit(.abandon(mailbox))
@@ -324,7 +336,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         case .message(let message):
             if !exchange.streaming {
                 exchange.streaming = true
-                stream.respond(status: 200, headers: sseHeaders(exchange))
+                stream.respond(status: 200, headers: sseHeaders())
             }
             stream.respondBody(Self.sseEvent(message))
         case .result(let result):
@@ -341,7 +353,19 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             finish(stream, exchange, response: JSONText.response(id: exchange.clientID, result: listResult(list, stream, exchange)))
         case .description(let description):
             describe(description, stream, exchange)
+        case .heartbeat:
+            stream.respondBody(Self.heartbeat)
+        case .endStream:
+            exchange.finished = true
+            stream.respondBody(": the session ended\n\n", endOfStream: true)
         }
+    }
+
+    private static let heartbeat = Array(": heartbeat\n\n".utf8)
+
+    /// The authenticated caller a filter before the handler named on the stream, if any.
+    private static func caller(of stream: FilterStream) -> String? {
+        Owner.caller(method: stream.value(forKey: IdentityKeys.method), subject: stream.value(forKey: IdentityKeys.subject))
     }
 
     /// Filters hide items (`on_rpc_message` with kind LIST_ITEM; an item must be decided on the spot,
@@ -379,7 +403,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             members.append(("capabilities", description.capabilities))
             members.append(("serverInfo", Array(serverInfo.utf8)))
             if config.sessions {
-                let sessionID = federation.sessions.create(protocolVersion: version)
+                let sessionID = federation.sessions.create(protocolVersion: version, caller: exchange.caller)
                 headers.append(("mcp-session-id", sessionID))
             }
         }
@@ -399,7 +423,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         }
     }
 
-    private func sseHeaders(_ exchange: ClientExchange) -> [(String, String)] {
+    private func sseHeaders() -> [(String, String)] {
         [("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("x-accel-buffering", "no")]
     }
 
@@ -441,7 +465,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             _ = reply(stream, status: 400, id: nil, code: -32600, message: "Bad Request: missing Mcp-Session-Id header")
             return nil
         }
-        guard end ? federation.sessions.remove(sessionID) : federation.sessions.touch(sessionID) else {
+        let caller = Self.caller(of: stream)
+        guard end ? federation.sessions.remove(sessionID, caller: caller) : federation.sessions.touch(sessionID, caller: caller) else {
             _ = reply(stream, status: 404, id: nil, code: -32600, message: "Session not found (initialize again)")
             return nil
         }
@@ -454,11 +479,19 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         let exchange = ClientExchange(clientID: "null", method: "GET", params: nil)
         exchange.era = .handshake
         exchange.sessionID = sessionID
+        exchange.caller = Self.caller(of: stream)
         exchange.isListener = true
         exchange.streaming = true
         stream.state = exchange
-        federation.sessions.setListener(openMailbox(stream, exchange), for: sessionID)
-        stream.respond(status: 200, headers: sseHeaders(exchange) + [("mcp-session-id", sessionID)])
+        let (added, displaced) = federation.sessions.addListener(openMailbox(stream, exchange), for: sessionID)
+        guard added else {
+            _ = reply(stream, status: 404, id: nil, code: -32600, message: "Session not found (initialize again)")
+            return .replied
+        }
+        displaced?.deliver(.endStream)
+        // The connection closes when the stream ends (the session ended, or the client left), so a
+        // client that vanished holds no descriptor once its session is gone.
+        stream.respond(status: 200, headers: sseHeaders() + [("mcp-session-id", sessionID), ("connection", "close")])
         stream.respondBody(": listening\n\n")
         return .continue
     }
@@ -479,6 +512,10 @@ final class ClientExchange {
     let method: String
     let params: JSONValue?
     var sessionID: String?
+    /// The authenticated caller (``Owner/caller(method:subject:)``), nil when anonymous.
+    var caller: String?
+    /// Whom what the federation names for this exchange belongs to.
+    var owner: Owner { Owner(sessionID: sessionID, caller: caller) }
     var mailbox: Mailbox?
     /// The response is an SSE stream (it started with a message before the answer).
     var streaming = false

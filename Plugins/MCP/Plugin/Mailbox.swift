@@ -30,6 +30,11 @@ enum Delivery: Sendable {
     case list(MergedList)
     /// The capabilities of the federation, for `initialize` / `server/discover`.
     case description(ServerDescription)
+    /// A session's GET stream: an SSE comment that keeps the connection alive and shows a dead peer.
+    case heartbeat
+    /// A session's GET stream: the session ended (deleted, expired, evicted); end the stream and
+    /// close its connection.
+    case endStream
 }
 
 /// Items of a merged list, in target order, names already mapped to what clients see.
@@ -57,17 +62,20 @@ final class Mailbox: @unchecked Sendable {
     private let items = Locked<[Delivery]>([])
     /// Nil only if the stream's scope was already closed: then nobody reads the mailbox anyway.
     private let scheduler: Scheduler?
+    /// The client this exchange serves: its session (handshake era) and authenticated caller.
+    /// What the federation names for it (relayed ids, request states) is bound to this.
+    let owner: Owner
     /// The client's session (handshake era), for relaying server→client requests.
-    let sessionID: String?
+    var sessionID: String? { owner.sessionID }
     /// How a server→client request (elicitation, sampling, roots) reaches this client: relayed
     /// on the response stream (handshake era), or as an `InputRequiredResult` that the client
     /// answers by retrying (2026-07-28, SEP-2322).
     enum ServerRequestStyle: Sendable { case relay, inputRequired }
     let serverRequests: ServerRequestStyle
 
-    init(scheduler: Scheduler?, sessionID: String?, serverRequests: ServerRequestStyle) {
+    init(scheduler: Scheduler?, owner: Owner, serverRequests: ServerRequestStyle) {
         self.scheduler = scheduler
-        self.sessionID = sessionID
+        self.owner = owner
         self.serverRequests = serverRequests
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONRPC
 import MCPCore
 import PluginKit
 
@@ -11,6 +12,9 @@ protocol UpstreamDelegate: AnyObject {
     func upstream(_ upstream: Upstream, received message: [UInt8], relatedTo requestID: Int?)
     /// A request could not be delivered or its answer could not be read.
     func upstream(_ upstream: Upstream, requestFailed requestID: Int, reason: String)
+    /// The server answered a request with a JSON-RPC error outside a JSON-RPC response the
+    /// federation could match (an HTTP 4xx whose body is an error response, with any id).
+    func upstream(_ upstream: Upstream, rejected requestID: Int, error: JSONValue)
     /// The connection is gone (a process exited, a stream closed, a session expired).
     func upstream(_ upstream: Upstream, failed reason: String)
     func upstream(_ upstream: Upstream, log line: String)
@@ -204,7 +208,8 @@ final class StreamableHTTPUpstream: Upstream {
             if event.endOfStream { finish(key) }
         case .httpBody:
             if call.status >= 300 || call.status < 200 {
-                if call.body.count < 512 { call.body += event.data.prefix(512) }
+                // Kept for the error: a JSON-RPC error response passes through to the client.
+                if call.body.count < Self.maxErrorBody { call.body += event.data.prefix(Self.maxErrorBody - call.body.count) }
             } else if call.isEventStream {
                 do {
                     for sse in try call.decoder.feed(event.data) where sse.event == "message" && !sse.data.isEmpty {
@@ -240,9 +245,24 @@ final class StreamableHTTPUpstream: Upstream {
             // if it is still waiting.
             if let requestID = call.requestID { delegate?.upstream(self, requestFailed: requestID, reason: "the response ended without an answer") }
         default:
-            let body = String(decoding: call.body, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            if let requestID = call.requestID, let error = Self.jsonRPCError(in: call.body) {
+                delegate?.upstream(self, rejected: requestID, error: error)
+                return
+            }
+            let body = String(decoding: call.body.prefix(512), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
             fail(call, reason: "HTTP \(call.status)" + (body.isEmpty ? "" : ": \(body)"))
         }
+    }
+
+    /// The bytes of an error body kept (a JSON-RPC error response is passed on; more is cut).
+    static let maxErrorBody = 65_536
+
+    /// The error object of a JSON-RPC error response, when `body` is one.
+    static func jsonRPCError(in body: [UInt8]) -> JSONValue? {
+        guard let envelope = try? JSONRPCEnvelope.scan(body), envelope.kind == .error, let error = envelope.error else { return nil }
+        let value = JSONValue(body, range: error)
+        guard value["code"]?.int != nil, value["message"]?.string != nil else { return nil }
+        return value
     }
 
     private func fail(_ call: Call, reason: String) {

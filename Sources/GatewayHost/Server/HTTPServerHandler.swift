@@ -216,6 +216,15 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
 
     func writeHead(_ head: HTTPResponseHead) {
         var head = head
+        if head.headers.contains(name: "connection") {
+            // A handler's response that says `connection: close` ends the connection after it
+            // (RFC 9112 §9.6). HTTP/2 has no connection header (RFC 9113 §8.2.2): it is dropped.
+            if isHTTP2 {
+                head.headers.remove(name: "connection")
+            } else if head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+                keepAlive = false
+            }
+        }
         if !keepAlive, !isHTTP2 { head.headers.replaceOrAdd(name: "connection", value: "close") }
         context?.write(Self.wrapOutboundOut(.head(head)), promise: nil)
     }

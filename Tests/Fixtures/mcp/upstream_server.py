@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel
 
 from mcp.server.mcpserver import Context, MCPServer, Resolve
-from mcp.server.mcpserver.resolve import Elicit
-from mcp.types import Completion
+from mcp.server.mcpserver.resolve import Elicit, ListRoots, Sample
+from mcp.types import Completion, CreateMessageResult, ListRootsResult, SamplingMessage, TextContent
 
 NAME = sys.argv[1]
 TRANSPORT = sys.argv[2]
@@ -83,6 +83,39 @@ async def ask_name(name: Annotated[Name, Resolve(ask_for_name)]) -> str:
     """Asks the client for a name (elicitation: mid-call in the handshake era, an
     InputRequiredResult and a retry in 2026-07-28)."""
     return f"hello {name.name} from {NAME}"
+
+
+async def ask_for_name_later(delay: float, tag: str) -> Elicit[Name]:
+    await asyncio.sleep(delay)
+    return Elicit(f"What is your name, {tag}?", Name)
+
+
+@server.tool()
+async def ask_later(delay: float, tag: str, name: Annotated[Name, Resolve(ask_for_name_later)]) -> str:
+    """After `delay` seconds asks the client for a name, in a question that carries `tag`."""
+    return f"hello {name.name} from {NAME} for {tag}"
+
+
+async def sample_for_later(delay: float, tag: str) -> Sample:
+    await asyncio.sleep(delay)
+    return Sample([SamplingMessage(role="user", content=TextContent(type="text", text=f"complete for {tag}"))], max_tokens=16)
+
+
+@server.tool()
+async def generate_later(delay: float, tag: str, sampled: Annotated[CreateMessageResult, Resolve(sample_for_later)]) -> str:
+    """After `delay` seconds asks the client's model to complete a prompt that carries `tag`."""
+    return f"{tag} sampled: {sampled.content.text}"
+
+
+async def roots_after(delay: float) -> ListRoots:
+    await asyncio.sleep(delay)
+    return ListRoots()
+
+
+@server.tool()
+async def roots_later(delay: float, tag: str, roots: Annotated[ListRootsResult, Resolve(roots_after)]) -> str:
+    """After `delay` seconds asks the client for its roots."""
+    return f"{tag} roots: " + ",".join(str(root.uri) for root in roots.roots)
 
 
 @server.tool()

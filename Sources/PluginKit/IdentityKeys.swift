@@ -1,6 +1,7 @@
 /// The per-stream key–value entries through which an authentication filter hands the caller's
 /// identity to later filters (RBAC, rate limits) on the same stream. Any plugin may write them;
-/// the gateway's `jwt_auth` plugin does.
+/// the gateway's `jwt_auth` plugin does, and the MCP handler binds sessions and what it relays
+/// to the caller they name.
 public enum IdentityKeys {
     /// How the caller proved who it is: `jwt` or `api_key`.
     public static let method = "agw.auth.method"
