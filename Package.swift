@@ -51,10 +51,12 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         // posix_spawn with pipes, for plugins' child processes (host-internal).
         .target(name: "CProcessSpawn", path: "Sources/CProcessSpawn"),
+        // JSON read lazily as bytes: a validating reader and values that are ranges into the bytes.
+        .target(name: "JSON", path: "Sources/JSON"),
         // JSON-RPC messages read once, only as far as routing needs (for the MCP and A2A plugins).
-        .target(name: "JSONRPC", path: "Sources/JSONRPC"),
-        // The Swift SDK for plugin authors.
-        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        .target(name: "JSONRPC", dependencies: ["JSON"], path: "Sources/JSONRPC"),
+        // The Swift SDK for plugin authors (and the strict reader of their config tables).
+        .target(name: "PluginKit", dependencies: ["PluginABI", "JSON"], path: "Sources/PluginKit"),
         .executableTarget(
             name: "GatewayHost",
             dependencies: [
@@ -77,18 +79,18 @@ let package = Package(
         .executableTarget(name: "DemoMCPServer", path: "examples/demo-mcp-server"),
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], path: "Tests/JSONRPCTests"),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
-        .target(name: "MCPCore", dependencies: ["JSONRPC"], path: "Plugins/MCP/Core"),
-        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSONRPC"], path: "Tests/MCPCoreTests"),
+        .target(name: "MCPCore", dependencies: ["JSON", "JSONRPC", "PluginKit"], path: "Plugins/MCP/Core"),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
         // Policy expressions (a CEL subset), shared by RBAC and rate limits.
-        .target(name: "CEL", dependencies: ["JSONRPC"], path: "Sources/CEL"),
+        .target(name: "CEL", dependencies: ["JSON"], path: "Sources/CEL"),
         .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
         // What policy plugins share: the identity hand-off keys, the variables rules read, an LRU cache.
-        .target(name: "PolicyKit", dependencies: ["CEL", "JSONRPC", "PluginKit"], path: "Sources/PolicyKit"),
+        .target(name: "PolicyKit", dependencies: ["CEL", "JSON", "PluginKit"], path: "Sources/PolicyKit"),
         // JWT / API-key verification (jwt-kit), no host needed.
         .target(name: "JWTAuthCore", dependencies: [
-            "JSONRPC",
+            "JSON", "PluginKit",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Plugins/JWTAuth/Core"),
@@ -96,15 +98,15 @@ let package = Package(
                                                        .product(name: "CryptoExtras", package: "swift-crypto")],
                     path: "Tests/JWTAuthTests"),
         // RBAC policies and token-bucket rate limits over CEL expressions, no host needed.
-        .target(name: "RBACCore", dependencies: ["CEL", "JSONRPC", "PolicyKit"], path: "Plugins/RBAC/Core"),
-        .target(name: "RateLimitCore", dependencies: ["CEL", "JSONRPC", "PolicyKit"], path: "Plugins/RateLimit/Core"),
+        .target(name: "RBACCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RBAC/Core"),
+        .target(name: "RateLimitCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RateLimit/Core"),
         .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "CEL", "PolicyKit"], path: "Tests/PolicyTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
-        + swiftPlugin("MCPPlugin", path: "Plugins/MCP/Plugin", dependencies: ["MCPCore"])
-        + swiftPlugin("JWTAuthPlugin", path: "Plugins/JWTAuth/Plugin", dependencies: ["JWTAuthCore", "PolicyKit"])
-        + swiftPlugin("RBACPlugin", path: "Plugins/RBAC/Plugin", dependencies: ["RBACCore", "PolicyKit"])
+        + swiftPlugin("MCPPlugin", path: "Plugins/MCP/Plugin", dependencies: ["MCPCore", "JSON", "JSONRPC"])
+        + swiftPlugin("JWTAuthPlugin", path: "Plugins/JWTAuth/Plugin", dependencies: ["JWTAuthCore", "PolicyKit", "JSON"])
+        + swiftPlugin("RBACPlugin", path: "Plugins/RBAC/Plugin", dependencies: ["RBACCore", "PolicyKit", "JSON"])
         + swiftPlugin("RateLimitPlugin", path: "Plugins/RateLimit/Plugin", dependencies: ["RateLimitCore", "PolicyKit"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

@@ -1,4 +1,4 @@
-import JSONRPC
+import JSON
 
 /// A value while an expression runs.
 ///

@@ -10,7 +10,7 @@ struct AgentGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentgateway",
         abstract: "One secure, observable front door for AI agents' tools (MCP), agents (A2A) and HTTP APIs.",
-        version: HostAPI.version
+        version: GatewayVersion.current
     )
 
     @Option(name: .shortAndLong, help: "The TOML configuration file.")

@@ -1,5 +1,5 @@
 import CEL
-import JSONRPC
+import JSON
 import PluginKit
 
 /// The policy variables of one stream (and, for protocol rules, one JSON-RPC message), read

@@ -42,18 +42,18 @@ final class RouteTableTests: XCTestCase {
     }
 
     func testForwardedForTakesTheIPOfAPeerAddress() {
-        XCTAssertEqual(UpstreamCall.ipOnly("127.0.0.1:5000"), "127.0.0.1")
-        XCTAssertEqual(UpstreamCall.ipOnly("[::1]:5000"), "::1")
+        XCTAssertEqual(BackendCall.ipOnly("127.0.0.1:5000"), "127.0.0.1")
+        XCTAssertEqual(BackendCall.ipOnly("[::1]:5000"), "::1")
     }
 }
 
 final class HopByHopTests: XCTestCase {
     func testHeaderNamesCompareCaseInsensitivelyWithoutFalseMatches() {
-        XCTAssertTrue(UpstreamCall.name("Transfer-Encoding", isIn: UpstreamCall.hopByHop))
-        XCTAssertTrue(UpstreamCall.name("KEEP-ALIVE", isIn: UpstreamCall.hopByHop))
-        XCTAssertFalse(UpstreamCall.name("x-keep", isIn: UpstreamCall.hopByHop))
-        XCTAssertTrue(UpstreamCall.name("X_Hop", isIn: ["x_hop"]))
-        XCTAssertFalse(UpstreamCall.name("x\u{7f}hop", isIn: ["x_hop"]))
-        XCTAssertFalse(UpstreamCall.name("tf", isIn: UpstreamCall.hopByHop))
+        XCTAssertTrue(BackendCall.name("Transfer-Encoding", isIn: BackendCall.hopByHop))
+        XCTAssertTrue(BackendCall.name("KEEP-ALIVE", isIn: BackendCall.hopByHop))
+        XCTAssertFalse(BackendCall.name("x-keep", isIn: BackendCall.hopByHop))
+        XCTAssertTrue(BackendCall.name("X_Hop", isIn: ["x_hop"]))
+        XCTAssertFalse(BackendCall.name("x\u{7f}hop", isIn: ["x_hop"]))
+        XCTAssertFalse(BackendCall.name("tf", isIn: BackendCall.hopByHop))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import JSONRPC
+@testable import JSON
+import JSONRPC
 
 final class JSONRPCEnvelopeTests: XCTestCase {
     private func scan(_ text: String) throws(JSONRPCScanError) -> (JSONRPCEnvelope, [UInt8]) {

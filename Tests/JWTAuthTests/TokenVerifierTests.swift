@@ -1,7 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
-import JSONRPC
+import PluginKit
 import JWTAuthCore
 import JWTKit
 import PolicyKit

@@ -1,5 +1,5 @@
 import Foundation
-import JSONRPC
+import PluginKit
 
 /// The `jwt-auth` filter's configuration (its `[routes.filters] config` table), read strictly:
 /// an unknown key, a wrong type or a contradiction is an error naming the key.
@@ -56,10 +56,10 @@ public struct JWTAuthConfig: Sendable {
 
     public init() {}
 
-    public init(json: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
+    public init(json: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigTableError) {
         var reader = try ConfigTableReader(json: json)
         if let mode = try reader.string("mode") {
-            guard let parsed = Mode(rawValue: mode) else { throw ConfigError("mode = \"\(mode)\": use \"strict\", \"optional\" or \"permissive\"") }
+            guard let parsed = Mode(rawValue: mode) else { throw ConfigTableError("mode = \"\(mode)\": use \"strict\", \"optional\" or \"permissive\"") }
             self.mode = parsed
         }
         let issuer = try reader.string("issuer"), audience = try reader.string("audience")
@@ -72,10 +72,10 @@ public struct JWTAuthConfig: Sendable {
         switch (file, url) {
         case (let file?, nil): keySource = .file(file)
         case (nil, let url?):
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigError("jwks_url must be an http:// or https:// URL") }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigTableError("jwks_url must be an http:// or https:// URL") }
             keySource = .url(url)
         case (nil, nil): keySource = .none
-        default: throw ConfigError("set jwks_file or jwks_url, not both")
+        default: throw ConfigTableError("set jwks_file or jwks_url, not both")
         }
         refreshSeconds = try reader.int("jwks_refresh_seconds", range: 10...86_400) ?? 300
         minRefreshSeconds = try reader.int("jwks_min_refresh_seconds", range: 0...3600) ?? 10
@@ -85,24 +85,24 @@ public struct JWTAuthConfig: Sendable {
             hmacSecret = secret
         }
         if let variable = try reader.string("hmac_secret_env") {
-            guard hmacSecret == nil else { throw ConfigError("set hmac_secret or hmac_secret_env, not both") }
+            guard hmacSecret == nil else { throw ConfigTableError("set hmac_secret or hmac_secret_env, not both") }
             guard let secret = environment[variable], !secret.isEmpty else {
-                throw ConfigError("hmac_secret_env = \"\(variable)\": that environment variable is not set")
+                throw ConfigTableError("hmac_secret_env = \"\(variable)\": that environment variable is not set")
             }
             hmacSecret = secret
         }
         if let secret = hmacSecret, secret.utf8.count < 32 {
-            throw ConfigError("the HMAC secret must be at least 32 bytes (RFC 7518 §3.2 asks for a key as long as the hash)")
+            throw ConfigTableError("the HMAC secret must be at least 32 bytes (RFC 7518 §3.2 asks for a key as long as the hash)")
         }
 
         let supported = TokenPolicy.asymmetricAlgorithms.union(TokenPolicy.hmacAlgorithms)
         if let algorithms = try reader.strings("algorithms") {
             for algorithm in algorithms where !supported.contains(algorithm) {
-                throw ConfigError("algorithms: \"\(algorithm)\" is not supported (use \(supported.sorted().joined(separator: ", ")))")
+                throw ConfigTableError("algorithms: \"\(algorithm)\" is not supported (use \(supported.sorted().joined(separator: ", ")))")
             }
             policy.algorithms = Set(algorithms)
             if hmacSecret == nil, let hmac = algorithms.first(where: { TokenPolicy.hmacAlgorithms.contains($0) }) {
-                throw ConfigError("algorithms lists \(hmac), which needs hmac_secret or hmac_secret_env")
+                throw ConfigTableError("algorithms lists \(hmac), which needs hmac_secret or hmac_secret_env")
             }
         } else {
             policy.algorithms = TokenPolicy.asymmetricAlgorithms.union(hmacSecret == nil ? [] : ["HS256"])
@@ -112,9 +112,9 @@ public struct JWTAuthConfig: Sendable {
         apiKeyHeader = (try reader.string("api_key_header") ?? "x-api-key").lowercased()
         for (index, table) in (try reader.tables("api_keys") ?? []).enumerated() {
             var key = try ConfigTableReader(table: table, path: "api_keys[\(index)]")
-            guard let name = try key.string("name"), !name.isEmpty else { throw ConfigError("api_keys[\(index)]: 'name' is required") }
+            guard let name = try key.string("name"), !name.isEmpty else { throw ConfigTableError("api_keys[\(index)]: 'name' is required") }
             guard let digest = try key.string("sha256") else {
-                throw ConfigError("api_keys[\(index)] ('\(name)'): 'sha256' is required: the hex SHA-256 of the key, e.g. `printf %s KEY | sha256sum`")
+                throw ConfigTableError("api_keys[\(index)] ('\(name)'): 'sha256' is required: the hex SHA-256 of the key, e.g. `printf %s KEY | sha256sum`")
             }
             apiKeys.append((digest, APIKey(name: name, groups: try key.strings("groups") ?? [], metadata: try key.stringTable("metadata") ?? [:])))
             try key.finish()
@@ -129,7 +129,7 @@ public struct JWTAuthConfig: Sendable {
         }
         try reader.finish()
         guard keySource != .none || hmacSecret != nil || !apiKeys.isEmpty else {
-            throw ConfigError("nothing to verify credentials with: set jwks_file, jwks_url, hmac_secret(_env) or api_keys")
+            throw ConfigTableError("nothing to verify credentials with: set jwks_file, jwks_url, hmac_secret(_env) or api_keys")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JWTAuthCore
 import PluginKit
+import Synchronization
 
 /// The verification keys of one `jwt-auth` instance, shared by streams on every event loop.
 ///
@@ -15,22 +16,27 @@ final class KeyProvider: @unchecked Sendable {
         var generation = 0
     }
 
+    /// What streams on every loop and the fetch share.
+    private struct State {
+        var snapshot = Snapshot()
+        var fetching = false
+        var lastFetchStart: Double = -.infinity
+        var waiters: [Scheduler] = []
+        var failures = 0
+        var nextFetchDelay: Int?
+        /// The last JWKS document fetched, to tell a refresh that changed nothing.
+        var lastDocument: String?
+    }
+
     private let config: JWTAuthConfig
-    private let state = NSLock()
-    private var snapshot = Snapshot()
-    private var fetching = false
-    private var lastFetchStart: Double = -.infinity
-    private var waiters: [Scheduler] = []
-    private var failures = 0
+    private let state = Mutex(State())
     private let homeScheduler: Scheduler?
+    /// Home loop only.
     private var fetchCall: UInt64?
     private var refreshTimer: UInt64?
 
     static let fetchEventID: UInt64 = 1
     static let scheduleEventID: UInt64 = 2
-    private var nextFetchDelay: Int?
-    /// The last JWKS document fetched, to tell a refresh that changed nothing.
-    private var lastDocument: String?
     /// The event a waiting stream gets when a fetch finished (well or not).
     static let keysChangedEventID: UInt64 = 0x4B455953 // "KEYS"
 
@@ -41,7 +47,7 @@ final class KeyProvider: @unchecked Sendable {
     init(config: JWTAuthConfig, scope: Scope) throws {
         self.config = config
         homeScheduler = scope.makeScheduler()
-        fetching = true
+        state.withLock { $0.fetching = true }
         switch config.keySource {
         case .file(let path):
             let text: String
@@ -86,29 +92,25 @@ final class KeyProvider: @unchecked Sendable {
         }
     }
 
-    var current: Snapshot {
-        state.lock()
-        defer { state.unlock() }
-        return snapshot
-    }
+    var current: Snapshot { state.withLock { $0.snapshot } }
 
     /// Asks for fresh keys on behalf of a waiting stream (an unknown `kid`, or no keys yet).
     /// True when the stream should wait for `keysChangedEventID`; false when no fetch may
     /// happen now (a JWKS file, or fetched too recently) and the stream should decide at once.
     func awaitRefresh(_ waiter: Scheduler, now: Double, seenGeneration: Int) -> Bool {
-        state.lock()
-        defer { state.unlock() }
-        if snapshot.generation != seenGeneration { return false } // changed meanwhile: retry now
-        if fetching {
-            waiters.append(waiter)
+        let fetchNow = state.withLock { state -> Bool? in
+            if state.snapshot.generation != seenGeneration { return nil } // changed meanwhile: retry now
+            if state.fetching {
+                state.waiters.append(waiter)
+                return false
+            }
+            guard case .url = config.keySource, now - state.lastFetchStart >= Double(config.minRefreshSeconds) else { return nil }
+            state.fetching = true
+            state.waiters.append(waiter)
             return true
         }
-        guard case .url = config.keySource else { return false }
-        guard now - lastFetchStart >= Double(config.minRefreshSeconds) else { return false }
-        fetching = true
-        waiters.append(waiter)
-        homeScheduler?.post(Self.fetchEventID)
-        return true
+        if fetchNow == true { homeScheduler?.post(Self.fetchEventID) }
+        return fetchNow != nil
     }
 
     // MARK: home loop
@@ -121,10 +123,10 @@ final class KeyProvider: @unchecked Sendable {
             scheduleNextFetch(scope)
         case .timer where event.id == refreshTimer:
             refreshTimer = nil
-            state.lock()
-            let busy = fetching
-            fetching = true
-            state.unlock()
+            let busy = state.withLock { state in
+                defer { state.fetching = true }
+                return state.fetching
+            }
             if !busy { startFetch(scope) }
         case .httpResponse where event.id == fetchCall:
             fetchCall = nil
@@ -133,9 +135,7 @@ final class KeyProvider: @unchecked Sendable {
                 return
             }
             let body = event.text
-            state.lock()
-            let unchanged = body == lastDocument && snapshot.keys != nil
-            state.unlock()
+            let unchanged = state.withLock { body == $0.lastDocument && $0.snapshot.keys != nil }
             if unchanged {
                 // The same document: the keys (and the verified tokens) stay as they are.
                 fetched(current.keys, failure: nil, scope: scope, changed: false)
@@ -150,11 +150,7 @@ final class KeyProvider: @unchecked Sendable {
         }
     }
 
-    private func remember(_ document: String) {
-        state.lock()
-        lastDocument = document
-        state.unlock()
-    }
+    private func remember(_ document: String) { state.withLock { $0.lastDocument = document } }
 
     private var url: String {
         if case .url(let url) = config.keySource { return url }
@@ -162,9 +158,7 @@ final class KeyProvider: @unchecked Sendable {
     }
 
     private func startFetch(_ scope: Scope) {
-        state.lock()
-        lastFetchStart = Date().timeIntervalSince1970
-        state.unlock()
+        state.withLock { $0.lastFetchStart = Date().timeIntervalSince1970 }
         fetchCall = scope.httpCall(method: "GET", url: url, headers: [("accept", "application/json")],
                                    timeoutMilliseconds: UInt32(config.fetchTimeoutMilliseconds))
         if fetchCall == nil { fetchFailed("JWKS \(url): the gateway refused the HTTP call", scope: scope) }
@@ -176,19 +170,18 @@ final class KeyProvider: @unchecked Sendable {
 
     /// Any thread: the outcome of one fetch; wakes the waiting streams and plans the next fetch.
     private func fetched(_ keys: VerificationKeys?, failure: String?, scope: Scope, changed: Bool = true) {
-        state.lock()
-        if let keys {
-            if changed { snapshot = Snapshot(keys: keys, generation: snapshot.generation + 1) }
-            failures = 0
-        } else {
-            failures += 1
-        }
-        fetching = false
-        let woken = waiters
-        waiters.removeAll()
         let retry = keys == nil
-        let attempt = failures
-        state.unlock()
+        let (woken, attempt) = state.withLock { state in
+            if let keys {
+                if changed { state.snapshot = Snapshot(keys: keys, generation: state.snapshot.generation + 1) }
+                state.failures = 0
+            } else {
+                state.failures += 1
+            }
+            state.fetching = false
+            defer { state.waiters.removeAll() }
+            return (state.waiters, state.failures)
+        }
         let source = url.isEmpty ? "keys" : "JWKS \(url)"
         if let failure {
             scope.log(.warning, "\(failure); \(current.keys == nil ? "no keys yet, tokens cannot be verified" : "keeping the previous keys")")
@@ -198,18 +191,17 @@ final class KeyProvider: @unchecked Sendable {
         for waiter in woken { waiter.post(Self.keysChangedEventID) }
         guard case .url = config.keySource else { return }
         // The next fetch: on schedule, or sooner (doubling from 1 s) after a failure.
-        state.lock()
-        nextFetchDelay = retry ? min(config.refreshSeconds * 1000, 1000 << min(attempt - 1, 10)) : config.refreshSeconds * 1000
-        state.unlock()
+        let delay = retry ? min(config.refreshSeconds * 1000, 1000 << min(attempt - 1, 10)) : config.refreshSeconds * 1000
+        state.withLock { $0.nextFetchDelay = delay }
         homeScheduler?.post(Self.scheduleEventID)
     }
 
     /// Starts the timer for the next fetch (on the home loop).
     private func scheduleNextFetch(_ scope: Scope) {
-        state.lock()
-        let delay = nextFetchDelay
-        nextFetchDelay = nil
-        state.unlock()
+        let delay = state.withLock { state in
+            defer { state.nextFetchDelay = nil }
+            return state.nextFetchDelay
+        }
         guard let delay else { return }
         if let refreshTimer { scope.cancelTimer(refreshTimer) }
         refreshTimer = scope.startTimer(milliseconds: UInt32(delay))

@@ -1,5 +1,5 @@
 import Foundation
-import JSONRPC
+
 import PluginKit
 
 /// The `protected-resource` handler: serves OAuth 2.0 Protected Resource Metadata (RFC 9728) at
@@ -21,7 +21,7 @@ final class ProtectedResourceMetadata: Filter, @unchecked Sendable {
         do {
             var reader = try ConfigTableReader(json: configuration.json)
             guard let servers = try reader.strings("authorization_servers"), !servers.isEmpty else {
-                throw ConfigError("authorization_servers must list at least one issuer URL (e.g. [\"https://auth.example.com\"])")
+                throw ConfigTableError("authorization_servers must list at least one issuer URL (e.g. [\"https://auth.example.com\"])")
             }
             authorizationServers = servers
             scopes = try reader.strings("scopes_supported") ?? []

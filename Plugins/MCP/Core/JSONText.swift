@@ -1,4 +1,4 @@
-import JSONRPC
+import JSON
 
 /// Writing JSON text by hand, for the few small objects the gateway composes itself (envelopes,
 /// merged lists, errors). Everything an upstream or a client sent is copied through as bytes.

@@ -1,4 +1,5 @@
-import JSONRPC
+import JSON
+import PluginKit
 /// The MCP handler's configuration (a route's `[routes.handler] config` table), checked strictly:
 /// an unknown key, a wrong type or a bad value is an error that names the key.
 public struct MCPRouteConfig: Sendable, Equatable {
@@ -60,10 +61,10 @@ public struct MCPRouteConfig: Sendable, Equatable {
     public init(targets: [MCPTarget]) { self.targets = targets }
 
     /// Reads the config table, given as JSON text.
-    public init(json: String) throws(MCPConfigError) {
+    public init(json: String) throws(ConfigTableError) {
         var reader = try ConfigTableReader(table: JSONValue(Array(json.utf8)), path: "")
         guard let targetTables = try reader.tables("targets"), !targetTables.isEmpty else {
-            throw MCPConfigError("'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
+            throw ConfigTableError("'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
         }
         targets = []
         for (index, targetTable) in targetTables.enumerated() {
@@ -71,11 +72,11 @@ public struct MCPRouteConfig: Sendable, Equatable {
         }
         var seen = Set<String>()
         for target in targets where !seen.insert(target.name).inserted {
-            throw MCPConfigError("two targets are named '\(target.name)'; target names must be unique")
+            throw ConfigTableError("two targets are named '\(target.name)'; target names must be unique")
         }
         if let value = try reader.string("prefix") {
             guard let mode = PrefixMode(rawValue: value) else {
-                throw MCPConfigError("prefix = \"\(value)\": use \"conditional\", \"always\" or \"never\"")
+                throw ConfigTableError("prefix = \"\(value)\": use \"conditional\", \"always\" or \"never\"")
             }
             prefix = mode
         }
@@ -83,7 +84,7 @@ public struct MCPRouteConfig: Sendable, Equatable {
         let camelCase = try reader.string("failureMode")
         if let value = snakeCase ?? camelCase {
             guard let mode = FailureMode(rawValue: value) else {
-                throw MCPConfigError("failure_mode = \"\(value)\": use \"closed\" or \"open\"")
+                throw ConfigTableError("failure_mode = \"\(value)\": use \"closed\" or \"open\"")
             }
             failureMode = mode
         }
@@ -92,7 +93,7 @@ public struct MCPRouteConfig: Sendable, Equatable {
         maxSessions = try reader.int("max_sessions", range: 1...10_000_000) ?? 10_000
         if let value = try reader.string("upstream_sessions") {
             guard let mode = UpstreamSessions(rawValue: value) else {
-                throw MCPConfigError("upstream_sessions = \"\(value)\": use \"per-client\" or \"shared\"")
+                throw ConfigTableError("upstream_sessions = \"\(value)\": use \"per-client\" or \"shared\"")
             }
             upstreamSessions = mode
         }
@@ -144,38 +145,38 @@ public struct MCPTarget: Sendable, Equatable {
         self.transport = transport
     }
 
-    init(table: JSONValue, path: String) throws(MCPConfigError) {
+    init(table: JSONValue, path: String) throws(ConfigTableError) {
         var reader = try ConfigTableReader(table: table, path: path)
-        guard let name = try reader.string("name") else { throw MCPConfigError("\(path): 'name' is required") }
+        guard let name = try reader.string("name") else { throw ConfigTableError("\(path): 'name' is required") }
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII,
               name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }),
               name.count <= 32 else {
-            throw MCPConfigError("\(path).name = \"\(name)\": use 1-32 ASCII letters, digits and '-', starting with a letter (it becomes the '\(name)_' prefix)")
+            throw ConfigTableError("\(path).name = \"\(name)\": use 1-32 ASCII letters, digits and '-', starting with a letter (it becomes the '\(name)_' prefix)")
         }
         self.name = name
         let type = try reader.string("type") ?? ""
         switch type {
         case "stdio":
             guard let command = try reader.string("command"), !command.isEmpty else {
-                throw MCPConfigError("\(path): a stdio target needs 'command'")
+                throw ConfigTableError("\(path): a stdio target needs 'command'")
             }
             transport = .stdio(command: command, arguments: try reader.strings("args") ?? [],
                                environment: try reader.stringTable("env") ?? [:], workingDirectory: try reader.string("cwd") ?? "")
             maxProcesses = try reader.int("max_processes", range: 1...100_000) ?? 32
         case "sse", "http":
             guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw MCPConfigError("\(path): a \(type) target needs 'url' (http:// or https://)")
+                throw ConfigTableError("\(path): a \(type) target needs 'url' (http:// or https://)")
             }
             transport = type == "sse" ? .sse(url: url) : .http(url: url)
             if type == "http" {
                 let choice = try reader.string("protocol") ?? "auto"
                 guard let parsed = ProtocolChoice(rawValue: choice) else {
-                    throw MCPConfigError("\(path).protocol = \"\(choice)\": use \"auto\", \"2025-11-25\" or \"2026-07-28\"")
+                    throw ConfigTableError("\(path).protocol = \"\(choice)\": use \"auto\", \"2025-11-25\" or \"2026-07-28\"")
                 }
                 protocolChoice = parsed
             }
         default:
-            throw MCPConfigError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
+            throw ConfigTableError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
         }
         headers = try reader.stringTable("headers") ?? [:]
         forwardHeaders = (try reader.strings("forward_headers") ?? []).map { $0.lowercased() }
@@ -184,5 +185,3 @@ public struct MCPTarget: Sendable, Equatable {
     }
 }
 
-/// A configuration mistake, with a message that says what to change.
-public typealias MCPConfigError = ConfigError

@@ -1,4 +1,4 @@
-import JSONRPC
+import JSON
 /// The four lists a federated server merges.
 public enum ListKind: Sendable, CaseIterable {
     case tools, prompts, resources, resourceTemplates

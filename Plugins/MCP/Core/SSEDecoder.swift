@@ -1,4 +1,4 @@
-import JSONRPC
+import JSON
 /// One server-sent event.
 public struct SSEEvent: Sendable, Equatable {
     public var event: String

@@ -1,5 +1,6 @@
 import CEL
-import JSONRPC
+import JSON
+import PluginKit
 
 /// An ordered list of `allow` / `deny` rules, decided the way Envoy's RBAC and agentgateway's
 /// authorization decide: any matching `deny` wins; else any matching `allow` allows; else the
@@ -22,7 +23,7 @@ public struct Policy: Sendable {
 
     /// Reads `[[<path>]]` tables (`allow = "<expr>"` or `deny = "<expr>"`, optional `name`) and
     /// compiles each expression against `declarations`.
-    public init(tables: [JSONValue], path: String, declarations: Declarations) throws(ConfigError) {
+    public init(tables: [JSONValue], path: String, declarations: Declarations) throws(ConfigTableError) {
         rules = []
         for (index, table) in tables.enumerated() {
             var reader = try ConfigTableReader(table: table, path: "\(path)[\(index)]")
@@ -33,12 +34,12 @@ public struct Policy: Sendable {
             switch (allow, deny) {
             case (let allow?, nil): (effect, source) = (.allow, allow)
             case (nil, let deny?): (effect, source) = (.deny, deny)
-            default: throw ConfigError("\(path)[\(index)]: give exactly one of allow = \"<expression>\" or deny = \"<expression>\"")
+            default: throw ConfigTableError("\(path)[\(index)]: give exactly one of allow = \"<expression>\" or deny = \"<expression>\"")
             }
             do {
                 rules.append(Rule(name: name, effect: effect, condition: try Program.compileCondition(source, declarations: declarations)))
             } catch {
-                throw ConfigError("\(path)[\(index)] ('\(name)'): \(error)")
+                throw ConfigTableError("\(path)[\(index)] ('\(name)'): \(error)")
             }
         }
     }

@@ -1,5 +1,5 @@
 import CEL
-import JSONRPC
+import PluginKit
 import PolicyKit
 
 /// The `rbac` filter's configuration: a policy decided on the HTTP request (`http_rules`) and one
@@ -11,13 +11,13 @@ public struct RBACConfig: Sendable {
     /// item of a merged list, which is hidden when denied.
     public var messages: Policy
 
-    public init(json: String) throws(ConfigError) {
+    public init(json: String) throws(ConfigTableError) {
         var reader = try ConfigTableReader(json: json)
         http = try Policy(tables: try reader.tables("http_rules") ?? [], path: "http_rules", declarations: PolicyVariables.request)
         messages = try Policy(tables: try reader.tables("rules") ?? [], path: "rules", declarations: PolicyVariables.message)
         try reader.finish()
         guard !http.isEmpty || !messages.isEmpty else {
-            throw ConfigError("no rules: add [[...config.rules]] (per MCP/A2A message) or [[...config.http_rules]] (per HTTP request), each with allow = \"<expression>\" or deny = \"<expression>\"")
+            throw ConfigTableError("no rules: add [[...config.rules]] (per MCP/A2A message) or [[...config.http_rules]] (per HTTP request), each with allow = \"<expression>\" or deny = \"<expression>\"")
         }
     }
 }

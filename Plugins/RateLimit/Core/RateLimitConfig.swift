@@ -1,5 +1,5 @@
 import CEL
-import JSONRPC
+import PluginKit
 import PolicyKit
 
 /// The `ratelimit` filter's configuration: limits, each a token bucket per descriptor.
@@ -22,7 +22,7 @@ public struct RateLimitConfig: Sendable {
     /// Send `RateLimit-Limit/Remaining/Reset` on admitted responses too (429s always carry them).
     public var responseHeaders: Bool
 
-    public init(json: String) throws(ConfigError) {
+    public init(json: String) throws(ConfigTableError) {
         var reader = try ConfigTableReader(json: json)
         maxKeys = try reader.int("max_keys", range: 1...100_000_000) ?? 100_000
         responseHeaders = try reader.bool("response_headers") ?? false
@@ -31,29 +31,29 @@ public struct RateLimitConfig: Sendable {
             let path = "limits[\(index)]"
             var limit = try ConfigTableReader(table: table, path: path)
             let name = try limit.string("name") ?? path
-            guard let maxTokens = try limit.int("max_tokens", range: 1...1_000_000_000) else { throw ConfigError("\(path): 'max_tokens' is required") }
+            guard let maxTokens = try limit.int("max_tokens", range: 1...1_000_000_000) else { throw ConfigTableError("\(path): 'max_tokens' is required") }
             let perFill = try limit.int("tokens_per_fill", range: 1...1_000_000_000) ?? maxTokens
             guard let intervalText = try limit.string("fill_interval") else {
-                throw ConfigError("\(path): 'fill_interval' is required (a duration: \"500ms\", \"1s\", \"1m\", \"1h\")")
+                throw ConfigTableError("\(path): 'fill_interval' is required (a duration: \"500ms\", \"1s\", \"1m\", \"1h\")")
             }
             guard let interval = Self.nanoseconds(intervalText) else {
-                throw ConfigError("\(path).fill_interval = \"\(intervalText)\": use a duration such as \"500ms\", \"1s\", \"1m\" or \"1h\" (at least 1ms)")
+                throw ConfigTableError("\(path).fill_interval = \"\(intervalText)\": use a duration such as \"500ms\", \"1s\", \"1m\" or \"1h\" (at least 1ms)")
             }
             let keySources = try limit.strings("key") ?? []
             let whenSource = try limit.string("when")
             try limit.finish()
-            func compile(_ source: String, _ what: String) throws(ConfigError) -> Program {
+            func compile(_ source: String, _ what: String) throws(ConfigTableError) -> Program {
                 do {
                     return try Program.compile(source, declarations: PolicyVariables.message)
                 } catch {
-                    throw ConfigError("\(path).\(what) ('\(name)'): \(error)")
+                    throw ConfigTableError("\(path).\(what) ('\(name)'): \(error)")
                 }
             }
             var key: [Program] = []
             for (keyIndex, source) in keySources.enumerated() { key.append(try compile(source, "key[\(keyIndex)]")) }
-            let when = try whenSource.map { source throws(ConfigError) in try compile(source, "when") }
+            let when = try whenSource.map { source throws(ConfigTableError) in try compile(source, "when") }
             if let when, when.resultType != .bool, when.resultType != .dyn {
-                throw ConfigError("\(path).when ('\(name)'): must be a bool expression, this one is a \(when.resultType)")
+                throw ConfigTableError("\(path).when ('\(name)'): must be a bool expression, this one is a \(when.resultType)")
             }
             let perMessage = (key + (when.map { [$0] } ?? [])).contains(where: PolicyVariables.needsMessage)
             limits.append(Limit(name: name, shape: .init(maxTokens: maxTokens, tokensPerFill: perFill, fillInterval: interval),
@@ -61,7 +61,7 @@ public struct RateLimitConfig: Sendable {
         }
         try reader.finish()
         guard !limits.isEmpty else {
-            throw ConfigError("no limits: add [[...config.limits]] with max_tokens, tokens_per_fill and fill_interval")
+            throw ConfigTableError("no limits: add [[...config.limits]] with max_tokens, tokens_per_fill and fill_interval")
         }
     }
 

@@ -2,56 +2,6 @@ import NIOCore
 import PluginABI
 import Synchronization
 
-/// An event for a plugin, in Swift form; turned into an `agw_event` only for the call.
-struct PluginEvent {
-    var type: agw_event_type
-    var id: UInt64
-    var code: Int32 = 0
-    var endOfStream = false
-    var headers: [(String, String)] = []
-    var data: ByteBuffer? = nil
-    var text: String? = nil
-
-    /// Calls body with a C view of the event, valid during the call only. The payload is viewed in
-    /// place (no copy); header bytes go to one temporary buffer (on the stack when small).
-    func withCEvent<R>(_ body: (UnsafePointer<agw_event>) -> R) -> R {
-        func call(_ payload: agw_str) -> R {
-            func emit(_ headerViews: UnsafePointer<agw_header>?) -> R {
-                var event = agw_event(struct_size: UInt32(MemoryLayout<agw_event>.size), type: type, id: id, code: code,
-                                      end_of_stream: endOfStream ? 1 : 0, headers: headerViews, header_count: headers.count,
-                                      data: payload)
-                return withUnsafePointer(to: &event) { body($0) }
-            }
-            guard !headers.isEmpty else { return emit(nil) }
-            let total = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
-            return withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 1) { storage in
-                withUnsafeTemporaryAllocation(of: agw_header.self, capacity: headers.count) { views in
-                    var offset = 0
-                    func store(_ text: String) -> agw_str {
-                        var text = text
-                        return text.withUTF8 { bytes in
-                            let start = storage.baseAddress! + offset
-                            if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
-                            offset += bytes.count
-                            return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: bytes.count)
-                        }
-                    }
-                    for (index, (name, value)) in headers.enumerated() {
-                        views[index] = agw_header(name: store(name), value: store(value))
-                    }
-                    return emit(UnsafePointer(views.baseAddress))
-                }
-            }
-        }
-        func view(_ bytes: UnsafeRawBufferPointer) -> agw_str {
-            agw_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
-        }
-        if var text { return text.withUTF8 { call(view(UnsafeRawBufferPointer($0))) } }
-        if let data { return data.withUnsafeReadableBytes { call(view($0)) } }
-        return call(agw_str(ptr: nil, len: 0))
-    }
-}
-
 /// The owner of a plugin's async work (HTTP calls, timers, child processes, schedulers): one
 /// filter of one stream, or one filter config instance. Everything runs on `eventLoop`; events go
 /// back to that filter. Closing the scope cancels calls and timers and terminates processes.
@@ -90,7 +40,7 @@ final class AsyncScope: @unchecked Sendable {
     }
 
     /// Hands an event to the owning filter. A no-op once the scope is closed.
-    func deliver(_ event: PluginEvent) {
+    func deliver(_ event: HostEvent) {
         eventLoop.preconditionInEventLoop()
         guard !isClosed, let owner else { return }
         switch owner {
@@ -113,7 +63,7 @@ final class AsyncScope: @unchecked Sendable {
         timers[id] = eventLoop.scheduleTask(in: .milliseconds(Int64(delayMilliseconds))) { [weak self] in
             guard let self else { return }
             self.timers[id] = nil
-            self.deliver(PluginEvent(type: AGW_EVENT_TIMER, id: id))
+            self.deliver(HostEvent(type: AGW_EVENT_TIMER, id: id))
         }
         return id
     }
@@ -181,7 +131,7 @@ final class PluginScheduler: @unchecked Sendable {
     /// Any thread. Captures the scope weakly, so a post after the stream ended is a no-op.
     func post(_ eventID: UInt64) {
         eventLoop.execute { [weak scope] in
-            scope?.deliver(PluginEvent(type: AGW_EVENT_SCHEDULED, id: eventID))
+            scope?.deliver(HostEvent(type: AGW_EVENT_SCHEDULED, id: eventID))
         }
     }
 }

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOConcurrencyHelpers
 import PluginABI
 import Synchronization
 
@@ -21,10 +20,9 @@ final class FilterInstance: @unchecked Sendable {
     var isConfigured: Bool { configured.load(ordering: .acquiring) }
     /// Config-scope events that arrived while `config_new` was still running (e.g. a scheduler
     /// post made inside it). Home loop only.
-    var eventsBeforeConfigured: [PluginEvent] = []
+    var eventsBeforeConfigured: [HostEvent] = []
     /// Config-scope async work; created on first use.
-    private let scopeLock = NIOLock()
-    private var _scope: AsyncScope?
+    private let configScope = Mutex<AsyncScope?>(nil)
 
     /// The config file's directory, for the plugin's relative paths (`config_directory`).
     let configDirectory: String
@@ -79,10 +77,10 @@ final class FilterInstance: @unchecked Sendable {
 
     /// The scope for config-owned async work; events go to `on_config_event` on `homeLoop`.
     var scope: AsyncScope {
-        scopeLock.withLock {
-            if let scope = _scope { return scope }
+        configScope.withLock { existing in
+            if let scope = existing { return scope }
             let scope = AsyncScope(eventLoop: homeLoop, owner: .config(self))
-            _scope = scope
+            existing = scope
             return scope
         }
     }
@@ -90,7 +88,7 @@ final class FilterInstance: @unchecked Sendable {
     /// Stops config-owned work (waiting for its child processes to exit) and calls
     /// `config_destroy`. Control thread, after the last stream.
     func destroy() async {
-        await scopeLock.withLock { _scope }?.closeAndWait(graceMilliseconds: 500)
+        await configScope.withLock { $0 }?.closeAndWait(graceMilliseconds: 500)
         if let context { type.hooks.config_destroy?(context) }
         context = nil
     }

@@ -9,8 +9,6 @@ import PluginABI
 /// The table is allocated once and lives as long as the process. Each function checks its
 /// arguments and its thread and returns an `agw_result`; none of them traps on bad input.
 enum HostAPI {
-    static let version = "0.1.0"
-
     /// The one table of this process.
     nonisolated(unsafe) static let table: UnsafePointer<agw_host_api> = {
         let pointer = UnsafeMutablePointer<agw_host_api>.allocate(capacity: 1)
@@ -19,7 +17,7 @@ enum HostAPI {
     }()
 
     nonisolated(unsafe) private static let hostVersionCString: UnsafePointer<CChar> = {
-        UnsafePointer(strdup(version)!)
+        UnsafePointer(strdup(GatewayVersion.current)!)
     }()
 
     // swiftlint:disable:next function_body_length

@@ -1,6 +1,5 @@
 import Logging
 import NIOPosix
-import NIOConcurrencyHelpers
 import NIOCore
 import PluginABI
 import Prometheus
@@ -44,14 +43,14 @@ final class PluginMetrics: Sendable {
     }
 
     private let registry: PrometheusCollectorRegistry
-    private let metrics = NIOLockedValueBox<[(name: String, kind: agw_metric_kind, metric: Metric)]>([])
+    private let metrics = Mutex<[(name: String, kind: agw_metric_kind, metric: Metric)]>([])
 
     init(registry: PrometheusCollectorRegistry) { self.registry = registry }
 
     /// Defines (or finds, for a second instance of the same filter) a metric. Returns its id.
     func define(kind: agw_metric_kind, name: String, help: String) -> UInt32? {
         guard Self.isValidName(name) else { return nil }
-        return metrics.withLockedValue { metrics in
+        return metrics.withLock { metrics in
             if let index = metrics.firstIndex(where: { $0.name == name }) {
                 return metrics[index].kind == kind ? UInt32(index) : nil
             }
@@ -91,7 +90,7 @@ final class PluginMetrics: Sendable {
     }
 
     private func metric(_ id: UInt32) -> Metric? {
-        metrics.withLockedValue { Int(id) < $0.count ? $0[Int(id)].metric : nil }
+        metrics.withLock { Int(id) < $0.count ? $0[Int(id)].metric : nil }
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -10,7 +10,7 @@ final class HeadTimeouts {
     private let eventLoop: EventLoop
     private let timeout: TimeAmount
     private var deadlines = CircularBuffer<(deadline: NIODeadline, id: UInt64)>()
-    private var waiting: [UInt64: UpstreamCall] = [:]
+    private var waiting: [UInt64: BackendCall] = [:]
     private var nextID: UInt64 = 1
     private var wakeUp: Scheduled<Void>?
 
@@ -20,7 +20,7 @@ final class HeadTimeouts {
     }
 
     /// Starts the clock for a call; returns the token to `cancel` it with.
-    func start(_ call: UpstreamCall) -> UInt64 {
+    func start(_ call: BackendCall) -> UInt64 {
         let id = nextID
         nextID += 1
         deadlines.append((.now() + timeout, id))

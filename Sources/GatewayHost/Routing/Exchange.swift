@@ -68,7 +68,7 @@ final class Exchange {
     private var requestBody: ByteBuffer?
     private var requestBodyBytes = 0
     private var waitingForRequestEnd = false
-    private var upstream: UpstreamCall?
+    private var upstream: BackendCall?
 
     // Response.
     private(set) var responseStarted = false
@@ -322,7 +322,7 @@ final class Exchange {
         phase = .terminal
         switch route.terminal {
         case .backend(let pool):
-            let call = UpstreamCall(exchange: self, pool: pool)
+            let call = BackendCall(exchange: self, pool: pool)
             upstream = call
             let body = requestBody
             requestBody = nil
@@ -562,7 +562,7 @@ final class Exchange {
         return scope
     }
 
-    func deliverEvent(_ event: PluginEvent, toStage stage: Int) {
+    func deliverEvent(_ event: HostEvent, toStage stage: Int) {
         guard !isComplete, stage < contexts.count, let hook = stages[stage].type.hooks.on_event else { return }
         let context = contexts[stage]
         event.withCEvent { cEvent in
@@ -656,7 +656,7 @@ final class Exchange {
             runRPCFilters(from: paused + 1)
         }
         if let handler = handlerStage, rpc.pausedStage == nil {
-            deliverEvent(PluginEvent(type: AGW_EVENT_RPC_VERDICT, id: rpc.token, code: rpc.decision), toStage: handler)
+            deliverEvent(HostEvent(type: AGW_EVENT_RPC_VERDICT, id: rpc.token, code: rpc.decision), toStage: handler)
         }
         return AGW_OK
     }

@@ -40,25 +40,25 @@ final class Route: Sendable {
     let stages: [FilterInstance]
 }
 
-/// The upstream URLs of a backend, used round-robin, with a connection pool per upstream per
-/// event loop (see `UpstreamConnectionPool`).
+/// The endpoints (URLs) of a backend, used round-robin, with a connection pool per endpoint per
+/// event loop (see `ConnectionPool`).
 final class BackendPool: @unchecked Sendable {
-    struct Upstream: Sendable {
-        let origin: UpstreamConnectionPool.Origin
+    struct Endpoint: Sendable {
+        let origin: ConnectionPool.Origin
         /// Path prefix of the configured URL ("" or "/base"), prepended to the request path.
         let basePath: String
-        /// `host[:port]` as the upstream expects it in `Host`.
+        /// `host[:port]` as the endpoint expects it in `Host`.
         let hostHeader: String
     }
 
-    let upstreams: [Upstream]
+    let endpoints: [Endpoint]
     let requestTimeout: TimeAmount?
-    /// Per event loop, one pool per upstream. Each pool is touched only on its own loop.
-    private let loops: [(loop: EventLoop, pools: [UpstreamConnectionPool])]
+    /// Per event loop, one pool per endpoint. Each pool is touched only on its own loop.
+    private let loops: [(loop: EventLoop, pools: [ConnectionPool])]
     private let next = Atomic<Int>(0)
 
     init(config: BackendConfig, group: EventLoopGroup) throws {
-        let upstreams = try config.urls.map { url -> Upstream in
+        let endpoints = try config.urls.map { url -> Endpoint in
             guard let schemeEnd = url.range(of: "://") else { throw ConfigError(file: "", message: "'\(url)' has no scheme") }
             let scheme = String(url[..<schemeEnd.lowerBound]).lowercased()
             let rest = url[schemeEnd.upperBound...]
@@ -76,32 +76,32 @@ final class BackendPool: @unchecked Sendable {
                 host = String(authority[..<colon])
                 port = Int(authority[authority.index(after: colon)...]) ?? defaultPort
             }
-            return Upstream(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
+            return Endpoint(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
         }
-        self.upstreams = upstreams
+        self.endpoints = endpoints
         let requestTimeout: TimeAmount? = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
         self.requestTimeout = requestTimeout
         let connectTimeout = TimeAmount.milliseconds(Int64(config.connectTimeoutMilliseconds))
-        let tls = upstreams.contains { $0.origin.scheme == "https" } ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        let tls = endpoints.contains { $0.origin.scheme == "https" } ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
         self.loops = group.makeIterator().map { loop in
-            (loop, upstreams.map { UpstreamConnectionPool(origin: $0.origin, eventLoop: loop, connectTimeout: connectTimeout,
+            (loop, endpoints.map { ConnectionPool(origin: $0.origin, eventLoop: loop, connectTimeout: connectTimeout,
                                                           requestTimeout: requestTimeout, sslContext: $0.origin.scheme == "https" ? tls : nil) })
         }
     }
 
-    /// The next upstream's index, in round-robin order.
+    /// The next endpoint's index, in round-robin order.
     func pickIndex() -> Int {
-        if upstreams.count == 1 { return 0 }
-        return next.wrappingAdd(1, ordering: .relaxed).oldValue % upstreams.count
+        if endpoints.count == 1 { return 0 }
+        return next.wrappingAdd(1, ordering: .relaxed).oldValue % endpoints.count
     }
 
-    /// The pool of upstream `index` owned by `loop` (call on `loop`).
-    func pool(_ index: Int, on loop: EventLoop) -> UpstreamConnectionPool {
+    /// The pool of endpoint `index` owned by `loop` (call on `loop`).
+    func pool(_ index: Int, on loop: EventLoop) -> ConnectionPool {
         for entry in loops where entry.loop === loop { return entry.pools[index] }
         preconditionFailure("event loop not in the gateway's group")
     }
 
-    /// Closes idle upstream connections.
+    /// Closes idle backend connections.
     func shutdown() async {
         for entry in loops {
             let pools = entry.pools

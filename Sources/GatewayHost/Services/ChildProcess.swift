@@ -98,7 +98,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     fileprivate func deliver(line: ByteBuffer, type: agw_event_type) {
-        scope?.deliver(PluginEvent(type: type, id: id, data: line))
+        scope?.deliver(HostEvent(type: type, id: id, data: line))
     }
 
     /// After both stdout and stderr closed, reap the child and report its exit.
@@ -127,7 +127,7 @@ final class ChildProcess: @unchecked Sendable {
         stdin?.close(promise: nil)
         if terminating { kill(-pid, SIGKILL) }  // whatever the child left behind in its group
         scope?.exited(processID: id)
-        scope?.deliver(PluginEvent(type: AGW_EVENT_PROCESS_EXIT, id: id, code: code))
+        scope?.deliver(HostEvent(type: AGW_EVENT_PROCESS_EXIT, id: id, code: code))
         exited.succeed()
     }
 

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -10,24 +10,24 @@ import PluginABI
 ///
 /// Runs on the scope's event loop over the same loop-local keep-alive pools as the proxy
 /// (`HTTPCallPools`), so a call costs no thread hop and reuses connections.
-final class HTTPCall: UpstreamResponseReceiver {
+final class HTTPCall: ResponseReceiver {
     /// A buffered call's body beyond this fails with AGW_CALL_FAILED_LIMIT.
     static let maxBufferedBytes = 16 * 1024 * 1024
 
     private weak var scope: AsyncScope?
     private let id: UInt64
     private let streaming: Bool
-    private let pool: UpstreamConnectionPool
+    private let pool: ConnectionPool
     private let head: HTTPRequestHead
     private let body: ByteBuffer?
-    private var connection: UpstreamConnection?
+    private var connection: PooledConnection?
     private var responseHead: HTTPResponseHead?
     private var received: ByteBuffer?
     private var timeout: Scheduled<Void>?
     private var isDone = false
     private var retried = false
 
-    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: UpstreamConnectionPool, head: HTTPRequestHead, body: ByteBuffer?) {
+    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: ConnectionPool, head: HTTPRequestHead, body: ByteBuffer?) {
         self.scope = scope
         self.id = id
         self.streaming = streaming
@@ -44,8 +44,8 @@ final class HTTPCall: UpstreamResponseReceiver {
         var headers = HTTPHeaders()
         var hasHost = false
         for (name, value) in HostAPI.pairs(request.headers, request.header_count) {
-            if UpstreamCall.name(name, isIn: UpstreamCall.hopByHop) || UpstreamCall.name(name, isIn: ["content-length"]) { continue }
-            if UpstreamCall.name(name, isIn: ["host"]) { hasHost = true }
+            if BackendCall.name(name, isIn: BackendCall.hopByHop) || BackendCall.name(name, isIn: ["content-length"]) { continue }
+            if BackendCall.name(name, isIn: ["host"]) { hasHost = true }
             headers.add(name: name, value: value)
         }
         if !hasHost { headers.add(name: "host", value: target.hostHeader) }
@@ -66,7 +66,7 @@ final class HTTPCall: UpstreamResponseReceiver {
         return AGW_OK
     }
 
-    private func connect(_ future: EventLoopFuture<UpstreamConnection>) {
+    private func connect(_ future: EventLoopFuture<PooledConnection>) {
         future.whenComplete { [self] result in
             switch result {
             case .success(let connection):
@@ -96,7 +96,7 @@ final class HTTPCall: UpstreamResponseReceiver {
     private func fail(code: Int32, message: String) {
         guard !isDone else { return }
         finish(keepConnection: false)
-        scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
+        scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
     }
 
     private func finish(keepConnection: Bool) {
@@ -109,9 +109,9 @@ final class HTTPCall: UpstreamResponseReceiver {
         if keepConnection { connection.release() } else { connection.channel.close(promise: nil) }
     }
 
-    private func responseEvent(endOfStream: Bool, body: ByteBuffer?) -> PluginEvent {
+    private func responseEvent(endOfStream: Bool, body: ByteBuffer?) -> HostEvent {
         let head = responseHead!
-        return PluginEvent(type: AGW_EVENT_HTTP_RESPONSE, id: id, code: Int32(head.status.code), endOfStream: endOfStream,
+        return HostEvent(type: AGW_EVENT_HTTP_RESPONSE, id: id, code: Int32(head.status.code), endOfStream: endOfStream,
                            headers: head.headers.map { ($0.name, $0.value) }, data: body)
     }
 
@@ -130,7 +130,7 @@ final class HTTPCall: UpstreamResponseReceiver {
             }
         case .body(var chunk):
             if streaming {
-                scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: chunk))
+                scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: chunk))
             } else {
                 if received == nil { received = chunk } else { received!.writeBuffer(&chunk) }
                 if received!.readableBytes > Self.maxBufferedBytes {
@@ -140,7 +140,7 @@ final class HTTPCall: UpstreamResponseReceiver {
         case .end:
             finish(keepConnection: responseHead?.isKeepAlive ?? false)
             if streaming {
-                scope?.deliver(PluginEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
+                scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
             } else {
                 scope?.deliver(responseEvent(endOfStream: true, body: received))
             }
@@ -164,7 +164,7 @@ final class HTTPCall: UpstreamResponseReceiver {
 
 /// Where an `http_call` goes: origin, the request target, and the Host header.
 struct CallTarget {
-    let origin: UpstreamConnectionPool.Origin
+    let origin: ConnectionPool.Origin
     let pathAndQuery: String
     let hostHeader: String
 
@@ -217,10 +217,10 @@ struct CallTarget {
 /// only on its own loop (the lock guards only the per-loop lookup).
 final class HTTPCallPools: Sendable {
     private final class LoopPools: @unchecked Sendable {
-        var pools: [UpstreamConnectionPool.Origin: UpstreamConnectionPool] = [:]
+        var pools: [ConnectionPool.Origin: ConnectionPool] = [:]
     }
 
-    private let loops = NIOLockedValueBox<[ObjectIdentifier: LoopPools]>([:])
+    private let loops = Mutex<[ObjectIdentifier: LoopPools]>([:])
     private let tls: NIOSSLContext?
 
     init() {
@@ -228,9 +228,9 @@ final class HTTPCallPools: Sendable {
     }
 
     /// The pool for `origin` on `loop` (call on `loop`); nil for https when TLS is unavailable.
-    func pool(for origin: UpstreamConnectionPool.Origin, on loop: EventLoop) -> UpstreamConnectionPool? {
+    func pool(for origin: ConnectionPool.Origin, on loop: EventLoop) -> ConnectionPool? {
         let key = ObjectIdentifier(loop)
-        let local = loops.withLockedValue { loops in
+        let local = loops.withLock { loops in
             if let existing = loops[key] { return existing }
             let created = LoopPools()
             loops[key] = created
@@ -238,7 +238,7 @@ final class HTTPCallPools: Sendable {
         }
         if let pool = local.pools[origin] { return pool }
         if origin.scheme == "https", tls == nil { return nil }
-        let pool = UpstreamConnectionPool(origin: origin, eventLoop: loop, connectTimeout: .seconds(5), requestTimeout: nil,
+        let pool = ConnectionPool(origin: origin, eventLoop: loop, connectTimeout: .seconds(5), requestTimeout: nil,
                                           sslContext: origin.scheme == "https" ? tls : nil)
         local.pools[origin] = pool
         return pool

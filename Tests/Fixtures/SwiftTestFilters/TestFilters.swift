@@ -1,6 +1,7 @@
 // Filters used by the integration tests (Tests/integration). Each exercises one host service.
 import Foundation
 import PluginKit
+import Synchronization
 
 /// Pauses the request, GETs `url`, puts the answer in request header `x-lookup`, resumes.
 struct AsyncLookup: Filter {
@@ -359,8 +360,7 @@ final class ConfigScopeProcess: Filter, @unchecked Sendable {
     static let name = "config-process"
     struct Config: Decodable { var command: [String] }
     let command: [String]
-    private let lock = NSLock()
-    private var firstLine = "-"
+    private let firstLine = Mutex("-")
     private var scheduler: Scheduler?
 
     init(configuration: FilterConfiguration) throws {
@@ -374,25 +374,16 @@ final class ConfigScopeProcess: Filter, @unchecked Sendable {
         case .scheduled:
             if scope.spawnProcess(command) == nil { setLine("spawn failed") }
         case .processStdout:
-            lock.lock()
-            if firstLine == "-" { firstLine = event.text }
-            lock.unlock()
+            firstLine.withLock { if $0 == "-" { $0 = event.text } }
         default:
             break
         }
     }
 
-    private func setLine(_ line: String) {
-        lock.lock()
-        firstLine = line
-        lock.unlock()
-    }
+    private func setLine(_ line: String) { firstLine.withLock { $0 = line } }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
-        lock.lock()
-        let line = firstLine
-        lock.unlock()
-        stream.setHeader("x-config-process", line)
+        stream.setHeader("x-config-process", firstLine.withLock { $0 })
         return .continue
     }
 }

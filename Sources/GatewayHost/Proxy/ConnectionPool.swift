@@ -3,9 +3,9 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// Whoever uses an upstream connection for one request: the proxy (`UpstreamCall`) or a plugin's
+/// Whoever uses an upstream connection for one request: the proxy (`BackendCall`) or a plugin's
 /// `http_call` (`HTTPCall`).
-protocol UpstreamResponseReceiver: AnyObject {
+protocol ResponseReceiver: AnyObject {
     func receive(_ part: HTTPClientResponsePart)
     /// One read from the upstream was processed.
     func readBatchComplete()
@@ -17,7 +17,7 @@ protocol UpstreamResponseReceiver: AnyObject {
 /// Loop-local on purpose: an exchange and its upstream connection share a thread, so proxying
 /// needs no locks and no thread hops. (async-http-client's shared pool hops between loops and
 /// cost ~135 µs of CPU per proxied request here, and opened a connection per plugin call.)
-final class UpstreamConnectionPool {
+final class ConnectionPool {
     struct Origin: Hashable, Sendable {
         let scheme: String
         let host: String
@@ -28,7 +28,7 @@ final class UpstreamConnectionPool {
     private let eventLoop: EventLoop
     private let connectTimeout: TimeAmount
     private let sslContext: NIOSSLContext?
-    private var idle: [UpstreamConnection] = []
+    private var idle: [PooledConnection] = []
     /// Idle connections beyond this are closed rather than kept.
     private let maxIdle = 512
     static let idleTimeout = TimeAmount.seconds(55)
@@ -45,7 +45,7 @@ final class UpstreamConnectionPool {
     }
 
     /// An idle connection if there is one (most recently used first), else a new one.
-    func acquire() -> EventLoopFuture<UpstreamConnection> {
+    func acquire() -> EventLoopFuture<PooledConnection> {
         while let connection = idle.popLast() {
             if connection.channel.isActive {
                 connection.leave()
@@ -56,7 +56,7 @@ final class UpstreamConnectionPool {
     }
 
     /// A fresh connection, for a retry after an idle one turned out to be closed.
-    func connect() -> EventLoopFuture<UpstreamConnection> {
+    func connect() -> EventLoopFuture<PooledConnection> {
         let origin = self.origin
         let sslContext = self.sslContext
         return ClientBootstrap(group: eventLoop)
@@ -70,18 +70,18 @@ final class UpstreamConnectionPool {
                     }
                     // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
                     try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false)
-                    try sync.addHandler(UpstreamConnection.Handler())
+                    try sync.addHandler(PooledConnection.Handler())
                 }
             }
             .connect(host: origin.host, port: origin.port)
             .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.Handler.self)
-                return UpstreamConnection(channel: channel, handler: handler, pool: self)
+                let handler = try channel.pipeline.syncOperations.handler(type: PooledConnection.Handler.self)
+                return PooledConnection(channel: channel, handler: handler, pool: self)
             }
     }
 
     /// Takes a connection back after a complete response on a keep-alive connection.
-    func release(_ connection: UpstreamConnection) {
+    func release(_ connection: PooledConnection) {
         guard connection.channel.isActive, idle.count < maxIdle else {
             connection.channel.close(promise: nil)
             return
@@ -90,7 +90,7 @@ final class UpstreamConnectionPool {
         idle.append(connection)
     }
 
-    func remove(_ connection: UpstreamConnection) {
+    func remove(_ connection: PooledConnection) {
         idle.removeAll { $0 === connection }
     }
 
@@ -101,13 +101,13 @@ final class UpstreamConnectionPool {
 }
 
 /// One upstream connection and the exchange currently using it.
-final class UpstreamConnection {
+final class PooledConnection {
     let channel: Channel
     let handler: Handler
-    private unowned let pool: UpstreamConnectionPool
+    private unowned let pool: ConnectionPool
     private var idleTimer: Scheduled<Void>?
 
-    init(channel: Channel, handler: Handler, pool: UpstreamConnectionPool) {
+    init(channel: Channel, handler: Handler, pool: ConnectionPool) {
         self.channel = channel
         self.handler = handler
         self.pool = pool
@@ -138,8 +138,8 @@ final class UpstreamConnection {
     /// Routes response parts to the call using the connection; notices the upstream closing.
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPClientResponsePart
-        weak var connection: UpstreamConnection?
-        var call: (any UpstreamResponseReceiver)?
+        weak var connection: PooledConnection?
+        var call: (any ResponseReceiver)?
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let part = Self.unwrapInboundIn(data)

@@ -8,12 +8,12 @@ import NIOPosix
 /// Sends the upstream's own Host, drops hop-by-hop headers, appends X-Forwarded-For/Proto.
 /// Connect failure → 502; no response head within the request timeout → 504; an idle keep-alive
 /// connection that turns out closed is retried once on a fresh one when the body can be resent.
-final class UpstreamCall: UpstreamResponseReceiver {
+final class BackendCall: ResponseReceiver {
     private unowned let exchange: Exchange
     private let backend: BackendPool
     private let eventLoop: EventLoop
-    private var upstreamIndex = 0
-    private var connection: UpstreamConnection?
+    private var endpointIndex = 0
+    private var connection: PooledConnection?
     private var head: HTTPRequestHead?
     /// The whole body when the request ended before the call started (resendable on retry).
     private var bufferedBody: ByteBuffer?
@@ -51,8 +51,8 @@ final class UpstreamCall: UpstreamResponseReceiver {
     func start(bufferedBody: ByteBuffer?, requestEnded: Bool) {
         self.requestEnded = requestEnded
         let request = exchange.requestHead
-        upstreamIndex = backend.pickIndex()
-        let upstream = backend.upstreams[upstreamIndex]
+        endpointIndex = backend.pickIndex()
+        let upstream = backend.endpoints[endpointIndex]
 
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 4)
@@ -86,12 +86,12 @@ final class UpstreamCall: UpstreamResponseReceiver {
         }
         head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
 
-        let pool = backend.pool(upstreamIndex, on: eventLoop)
+        let pool = backend.pool(endpointIndex, on: eventLoop)
         if let timeouts = pool.headTimeouts { headTimeout = timeouts.start(self) }
         connect(pool.acquire())
     }
 
-    private func connect(_ future: EventLoopFuture<UpstreamConnection>) {
+    private func connect(_ future: EventLoopFuture<PooledConnection>) {
         future.whenComplete { [self] result in
             switch result {
             case .success(let connection):
@@ -103,7 +103,7 @@ final class UpstreamCall: UpstreamResponseReceiver {
             case .failure(let error):
                 guard !isDone else { return }
                 finish()
-                let upstream = backend.upstreams[upstreamIndex].origin
+                let upstream = backend.endpoints[endpointIndex].origin
                 let timedOut = error is ChannelError && "\(error)".contains("connectTimeout")
                 exchange.upstreamFailed(status: timedOut ? .gatewayTimeout : .badGateway,
                                         message: "upstream \(upstream.host):\(upstream.port) unreachable: \(error)")
@@ -111,7 +111,7 @@ final class UpstreamCall: UpstreamResponseReceiver {
         }
     }
 
-    private func attach(_ connection: UpstreamConnection) {
+    private func attach(_ connection: PooledConnection) {
         self.connection = connection
         connection.handler.call = self
         let channel = connection.channel
@@ -205,7 +205,7 @@ final class UpstreamCall: UpstreamResponseReceiver {
         if !responseStarted, !retried, requestEnded, pendingBody.isEmpty {
             retried = true
             endWritten = false
-            connect(backend.pool(upstreamIndex, on: eventLoop).connect())
+            connect(backend.pool(endpointIndex, on: eventLoop).connect())
             return
         }
         finish()
@@ -252,7 +252,7 @@ final class UpstreamCall: UpstreamResponseReceiver {
     private func cancelHeadTimeout() {
         guard let token = headTimeout else { return }
         headTimeout = nil
-        backend.pool(upstreamIndex, on: eventLoop).headTimeouts?.cancel(token)
+        backend.pool(endpointIndex, on: eventLoop).headTimeouts?.cancel(token)
     }
 
     /// No response head within the backend's request timeout.
@@ -261,7 +261,7 @@ final class UpstreamCall: UpstreamResponseReceiver {
         guard !isDone, !responseStarted else { return }
         abandonConnection()
         finish()
-        let origin = backend.upstreams[upstreamIndex].origin
+        let origin = backend.endpoints[endpointIndex].origin
         exchange.upstreamFailed(status: .gatewayTimeout, message:
             "no response from \(origin.host):\(origin.port) within \((backend.requestTimeout?.nanoseconds ?? 0) / 1_000_000) ms")
     }

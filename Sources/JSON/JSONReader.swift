@@ -7,25 +7,25 @@ import Glibc
 /// Checks the grammar (RFC 8259: structure, string escapes, control characters, numbers,
 /// literals) but not UTF-8 validity, which decoding repairs. Nesting deeper than `maxDepth` is
 /// refused, so hostile input cannot exhaust the stack.
-struct JSONReader {
+package struct JSONReader {
     let bytes: UnsafeRawBufferPointer
     private(set) var index: Int
     private let end: Int
-    static let maxDepth = 128
+    package static let maxDepth = 128
 
-    init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+    package init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
         self.bytes = bytes
         self.index = range?.lowerBound ?? 0
         self.end = range?.upperBound ?? bytes.count
     }
 
-    func peek() -> UInt8? { index < end ? bytes[index] : nil }
+    package func peek() -> UInt8? { index < end ? bytes[index] : nil }
 
-    func text(_ range: Range<Int>) -> String {
+    package func text(_ range: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < end {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -35,14 +35,14 @@ struct JSONReader {
     }
 
     /// Only whitespace may follow.
-    mutating func expectEnd() throws(JSONRPCScanError) {
+    package mutating func expectEnd() throws(JSONError) {
         skipWhitespace()
-        guard index == end else { throw .invalidJSON("unexpected data after the value at byte \(index)") }
+        guard index == end else { throw .syntax("unexpected data after the value at byte \(index)") }
     }
 
     /// Calls body for each member of the object at the cursor, with the cursor on the member's
     /// value; body must consume the value.
-    mutating func forEachMember(_ body: (String, inout JSONReader) throws(JSONRPCScanError) -> Void) throws(JSONRPCScanError) {
+    package mutating func forEachMember(_ body: (String, inout JSONReader) throws(JSONError) -> Void) throws(JSONError) {
         skipWhitespace()
         try walkObject(decodingNames: true, body)
     }
@@ -50,7 +50,7 @@ struct JSONReader {
     /// The one object loop: `{`, then name `:` value pairs separated by `,`, then `}`. Member names
     /// are decoded only when asked (skipping a nested object needs none; body then gets "").
     private mutating func walkObject(decodingNames: Bool,
-                                     _ body: (String, inout JSONReader) throws(JSONRPCScanError) -> Void) throws(JSONRPCScanError) {
+                                     _ body: (String, inout JSONReader) throws(JSONError) -> Void) throws(JSONError) {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -59,7 +59,7 @@ struct JSONReader {
         }
         while true {
             skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
+            guard peek() == UInt8(ascii: "\"") else { throw .syntax("expected a member name at byte \(index)") }
             let name: String
             if decodingNames {
                 name = try readString() ?? ""
@@ -72,24 +72,24 @@ struct JSONReader {
             skipWhitespace()
             try body(name, &self)
             skipWhitespace()
-            guard let next = peek() else { throw .invalidJSON("unterminated object") }
+            guard let next = peek() else { throw .syntax("unterminated object") }
             index += 1
             if next == UInt8(ascii: "}") { return }
-            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
+            guard next == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at byte \(index - 1)") }
         }
     }
 
     /// The value of the first member named `key` in the object at the cursor, nil when there is
     /// none. Names without escapes are compared as bytes (no `String` is made); the scan stops at
     /// the match, so the members after it are not read.
-    mutating func findMember(_ key: UnsafeBufferPointer<UInt8>) throws(JSONRPCScanError) -> Range<Int>? {
+    package mutating func findMember(_ key: UnsafeBufferPointer<UInt8>) throws(JSONError) -> Range<Int>? {
         skipWhitespace()
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") { return nil }
         while true {
             skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw .invalidJSON("expected a member name at byte \(index)") }
+            guard peek() == UInt8(ascii: "\"") else { throw .syntax("expected a member name at byte \(index)") }
             let nameStart = index
             let hasEscapes = try skipString()
             let matches: Bool
@@ -105,15 +105,15 @@ struct JSONReader {
             let value = try skipValue()
             if matches { return value }
             skipWhitespace()
-            guard let next = peek() else { throw .invalidJSON("unterminated object") }
+            guard let next = peek() else { throw .syntax("unterminated object") }
             index += 1
             if next == UInt8(ascii: "}") { return nil }
-            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or '}' at byte \(index - 1)") }
+            guard next == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at byte \(index - 1)") }
         }
     }
 
     /// Calls body with the range of each element of the array at the cursor.
-    mutating func forEachElement(_ body: (Range<Int>) -> Void) throws(JSONRPCScanError) {
+    package mutating func forEachElement(_ body: (Range<Int>) -> Void) throws(JSONError) {
         skipWhitespace()
         try expect(UInt8(ascii: "["))
         skipWhitespace()
@@ -124,16 +124,16 @@ struct JSONReader {
         while true {
             body(try skipValue())
             skipWhitespace()
-            guard let next = peek() else { throw .invalidJSON("unterminated array") }
+            guard let next = peek() else { throw .syntax("unterminated array") }
             index += 1
             if next == UInt8(ascii: "]") { return }
-            guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or ']' at byte \(index - 1)") }
+            guard next == UInt8(ascii: ",") else { throw .syntax("expected ',' or ']' at byte \(index - 1)") }
         }
     }
 
     /// Skips one value (after whitespace), checking it; returns its range.
     @discardableResult
-    mutating func skipValue() throws(JSONRPCScanError) -> Range<Int> {
+    package mutating func skipValue() throws(JSONError) -> Range<Int> {
         skipWhitespace()
         let start = index
         try skipValue(depth: 0)
@@ -141,7 +141,7 @@ struct JSONReader {
     }
 
     /// The string at the cursor, decoded; nil (cursor unmoved) when the value is not a string.
-    mutating func readString() throws(JSONRPCScanError) -> String? {
+    package mutating func readString() throws(JSONError) -> String? {
         skipWhitespace()
         guard peek() == UInt8(ascii: "\"") else { return nil }
         let start = index
@@ -153,21 +153,21 @@ struct JSONReader {
 
     // MARK: - private
 
-    private mutating func expect(_ byte: UInt8) throws(JSONRPCScanError) {
+    private mutating func expect(_ byte: UInt8) throws(JSONError) {
         guard peek() == byte else {
-            throw .invalidJSON("expected '\(Character(Unicode.Scalar(byte)))' at byte \(index)")
+            throw .syntax("expected '\(Character(Unicode.Scalar(byte)))' at byte \(index)")
         }
         index += 1
     }
 
-    private mutating func skipValue(depth: Int) throws(JSONRPCScanError) {
-        guard depth < Self.maxDepth else { throw .invalidJSON("nesting deeper than \(Self.maxDepth)") }
-        guard let byte = peek() else { throw .invalidJSON("expected a value at byte \(index)") }
+    private mutating func skipValue(depth: Int) throws(JSONError) {
+        guard depth < Self.maxDepth else { throw .syntax("nesting deeper than \(Self.maxDepth)") }
+        guard let byte = peek() else { throw .syntax("expected a value at byte \(index)") }
         switch byte {
         case UInt8(ascii: "\""):
             _ = try skipString()
         case UInt8(ascii: "{"):
-            try walkObject(decodingNames: false) { _, reader throws(JSONRPCScanError) in try reader.skipValue(depth: depth + 1) }
+            try walkObject(decodingNames: false) { _, reader throws(JSONError) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             index += 1
             skipWhitespace()
@@ -179,21 +179,21 @@ struct JSONReader {
                 skipWhitespace()
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
-                guard let next = peek() else { throw .invalidJSON("unterminated array") }
+                guard let next = peek() else { throw .syntax("unterminated array") }
                 index += 1
                 if next == UInt8(ascii: "]") { return }
-                guard next == UInt8(ascii: ",") else { throw .invalidJSON("expected ',' or ']' at byte \(index - 1)") }
+                guard next == UInt8(ascii: ",") else { throw .syntax("expected ',' or ']' at byte \(index - 1)") }
             }
         case UInt8(ascii: "t"): try skipLiteral("true")
         case UInt8(ascii: "f"): try skipLiteral("false")
         case UInt8(ascii: "n"): try skipLiteral("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
-        default: throw .invalidJSON("unexpected character at byte \(index)")
+        default: throw .syntax("unexpected character at byte \(index)")
         }
     }
 
     /// Skips a string at the cursor; returns whether it contains escapes.
-    private mutating func skipString() throws(JSONRPCScanError) -> Bool {
+    private mutating func skipString() throws(JSONError) -> Bool {
         index += 1  // opening quote
         var hasEscapes = false
         while index < end {
@@ -206,26 +206,26 @@ struct JSONReader {
                 return hasEscapes
             case UInt8(ascii: "\\"):
                 hasEscapes = true
-                guard index + 1 < end else { throw .invalidJSON("unterminated string") }
+                guard index + 1 < end else { throw .syntax("unterminated string") }
                 switch bytes[index + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                      UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
                     guard index + 6 <= end, (2..<6).allSatisfy({ Self.hexValue(bytes[index + $0]) != nil }) else {
-                        throw .invalidJSON("bad \\u escape at byte \(index)")
+                        throw .syntax("bad \\u escape at byte \(index)")
                     }
                     index += 6
                 default:
-                    throw .invalidJSON("bad escape at byte \(index)")
+                    throw .syntax("bad escape at byte \(index)")
                 }
             case 0x00..<0x20:
-                throw .invalidJSON("control character in a string at byte \(index)")
+                throw .syntax("control character in a string at byte \(index)")
             default:
                 index += 1
             }
         }
-        throw .invalidJSON("unterminated string")
+        throw .syntax("unterminated string")
     }
 
     /// Skips bytes that need no attention inside a string: anything but `"`, `\\` and control
@@ -253,17 +253,17 @@ struct JSONReader {
         }
     }
 
-    private mutating func skipLiteral(_ literal: StaticString) throws(JSONRPCScanError) {
+    private mutating func skipLiteral(_ literal: StaticString) throws(JSONError) {
         let count = literal.utf8CodeUnitCount
         guard index + count <= end,
               UnsafeRawBufferPointer(rebasing: bytes[index..<(index + count)]).elementsEqual(
                 UnsafeRawBufferPointer(start: literal.utf8Start, count: count)) else {
-            throw .invalidJSON("unexpected character at byte \(index)")
+            throw .syntax("unexpected character at byte \(index)")
         }
         index += count
     }
 
-    private mutating func skipNumber() throws(JSONRPCScanError) {
+    private mutating func skipNumber() throws(JSONError) {
         let start = index
         func digits() -> Int {
             let from = index
@@ -274,20 +274,20 @@ struct JSONReader {
         if peek() == UInt8(ascii: "0") {
             index += 1
         } else if digits() == 0 {
-            throw .invalidJSON("bad number at byte \(start)")
+            throw .syntax("bad number at byte \(start)")
         }
         if peek() == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { throw .invalidJSON("bad number at byte \(start)") }
+            guard digits() > 0 else { throw .syntax("bad number at byte \(start)") }
         }
         if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
             index += 1
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { throw .invalidJSON("bad number at byte \(start)") }
+            guard digits() > 0 else { throw .syntax("bad number at byte \(start)") }
         }
     }
 
-    static func hexValue(_ byte: UInt8) -> UInt32? {
+    package static func hexValue(_ byte: UInt8) -> UInt32? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
@@ -297,7 +297,7 @@ struct JSONReader {
     }
 
     /// Decodes a string body with escapes (already validated); lone surrogates become U+FFFD.
-    static func unescape(_ raw: UnsafeRawBufferPointer) throws(JSONRPCScanError) -> String {
+    package static func unescape(_ raw: UnsafeRawBufferPointer) throws(JSONError) -> String {
         var scalars = String.UnicodeScalarView()
         var utf8: [UInt8] = []
         func flush() {
@@ -347,5 +347,20 @@ struct JSONReader {
         }
         flush()
         return String(scalars)
+    }
+}
+
+/// Why bytes could not be read as the JSON a caller expected.
+public enum JSONError: Error, Equatable, Sendable {
+    /// Not well-formed JSON.
+    case syntax(String)
+    /// Well-formed, but not the shape the caller reads (thrown by callers' member visitors).
+    case structure(String)
+
+    /// What was wrong, for an error message.
+    public var reason: String {
+        switch self {
+        case .syntax(let reason), .structure(let reason): return reason
+        }
     }
 }

@@ -1,5 +1,7 @@
+import JSON
+
 /// A configuration mistake, with a message that says what to change.
-public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct ConfigTableError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
@@ -12,13 +14,13 @@ public struct ConfigTableReader {
     private var used = Set<String>()
 
     /// The config table given as JSON text.
-    public init(json: String) throws(ConfigError) {
+    public init(json: String) throws(ConfigTableError) {
         try self.init(table: JSONValue(Array(json.utf8)), path: "")
     }
 
     /// A nested table, `path` naming it in errors (`targets[0]`).
-    public init(table: JSONValue, path: String) throws(ConfigError) {
-        guard let members = table.members else { throw ConfigError("\(path.isEmpty ? "the config" : path) must be a table") }
+    public init(table: JSONValue, path: String) throws(ConfigTableError) {
+        guard let members = table.members else { throw ConfigTableError("\(path.isEmpty ? "the config" : path) must be a table") }
         self.members = Dictionary(members.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         self.path = path.isEmpty ? "" : path + "."
     }
@@ -28,15 +30,15 @@ public struct ConfigTableReader {
         return members[key]
     }
 
-    private func wrong(_ key: String, _ what: String) -> ConfigError { ConfigError("\(path)\(key) must be \(what)") }
+    private func wrong(_ key: String, _ what: String) -> ConfigTableError { ConfigTableError("\(path)\(key) must be \(what)") }
 
-    public mutating func string(_ key: String) throws(ConfigError) -> String? {
+    public mutating func string(_ key: String) throws(ConfigTableError) -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw wrong(key, "a string") }
         return string
     }
 
-    public mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
+    public mutating func bool(_ key: String) throws(ConfigTableError) -> Bool? {
         guard let value = value(key) else { return nil }
         switch value.text.trimmingWhitespace {
         case "true": return true
@@ -45,14 +47,14 @@ public struct ConfigTableReader {
         }
     }
 
-    public mutating func int(_ key: String, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+    public mutating func int(_ key: String, range: ClosedRange<Int>) throws(ConfigTableError) -> Int? {
         guard let value = value(key) else { return nil }
         guard let number = value.int else { throw wrong(key, "an integer") }
-        guard range.contains(number) else { throw ConfigError("\(path)\(key) = \(number) is outside \(range.lowerBound)...\(range.upperBound)") }
+        guard range.contains(number) else { throw ConfigTableError("\(path)\(key) = \(number) is outside \(range.lowerBound)...\(range.upperBound)") }
         return number
     }
 
-    public mutating func strings(_ key: String) throws(ConfigError) -> [String]? {
+    public mutating func strings(_ key: String) throws(ConfigTableError) -> [String]? {
         guard let value = value(key) else { return nil }
         guard let strings = value.elements?.compactMap(\.string), strings.count == value.elements?.count else {
             throw wrong(key, "an array of strings")
@@ -60,7 +62,7 @@ public struct ConfigTableReader {
         return strings
     }
 
-    public mutating func stringTable(_ key: String) throws(ConfigError) -> [String: String]? {
+    public mutating func stringTable(_ key: String) throws(ConfigTableError) -> [String: String]? {
         guard let value = value(key) else { return nil }
         guard let members = value.members else { throw wrong(key, "a table of strings") }
         var table: [String: String] = [:]
@@ -71,22 +73,22 @@ public struct ConfigTableReader {
         return table
     }
 
-    public mutating func table(_ key: String) throws(ConfigError) -> JSONValue? {
+    public mutating func table(_ key: String) throws(ConfigTableError) -> JSONValue? {
         guard let value = value(key) else { return nil }
         guard value.members != nil else { throw wrong(key, "a table") }
         return value
     }
 
-    public mutating func tables(_ key: String) throws(ConfigError) -> [JSONValue]? {
+    public mutating func tables(_ key: String) throws(ConfigTableError) -> [JSONValue]? {
         guard let value = value(key) else { return nil }
         guard let elements = value.elements, elements.allSatisfy({ $0.members != nil }) else { throw wrong(key, "an array of tables") }
         return elements
     }
 
     /// Fails on the first key nobody asked for.
-    public func finish() throws(ConfigError) {
+    public func finish() throws(ConfigTableError) {
         if let unknown = members.keys.sorted().first(where: { !used.contains($0) }) {
-            throw ConfigError("unknown key '\(path)\(unknown)'")
+            throw ConfigTableError("unknown key '\(path)\(unknown)'")
         }
     }
 }
