@@ -246,6 +246,7 @@ extension FilterStream {
                            sessionID: String = "", params: String, kind: agw_rpc_kind = AGW_RPC_REQUEST,
                            protocol rpcProtocol: agw_rpc_protocol = AGW_RPC_PROTOCOL_MCP, token: UInt64 = 0) -> RPCVerdict {
         var verdict = agw_rpc_verdict()
+        verdict.struct_size = UInt32(MemoryLayout<agw_rpc_verdict>.size)
         let result = method.withAGWString { m in id.withAGWString { i in target.withAGWString { t in
             targetKind.withAGWString { tk in upstream.withAGWString { u in sessionID.withAGWString { s in
                 params.withAGWString { p in
@@ -257,7 +258,7 @@ extension FilterStream {
             } } }
         } } }
         guard result == AGW_OK else {
-            return RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_REJECT, error_code: -32603,
+            return RPCVerdict(agw_rpc_verdict(struct_size: 0, decision: AGW_RPC_REJECT, error_code: 0,
                                               error_message: agw_str(), rewritten_params: agw_str()))
         }
         return withRejectionResponse(RPCVerdict(verdict))
@@ -288,6 +289,7 @@ extension FilterStream {
     /// The verdict of the last finished `publishRPC` (after a `.rpcVerdict` event).
     public func lastRPCVerdict() -> RPCVerdict? {
         var verdict = agw_rpc_verdict()
+        verdict.struct_size = UInt32(MemoryLayout<agw_rpc_verdict>.size)
         return host.pointee.rpc_last_verdict(handle, &verdict) == AGW_OK ? withRejectionResponse(RPCVerdict(verdict)) : nil
     }
 }

@@ -1,5 +1,6 @@
 """The plugin ABI: the header compiles everywhere, plugins export one symbol, and the loader
 rejects broken plugins with an error that names the file and the reason."""
+import json
 import re
 import shutil
 import subprocess
@@ -178,7 +179,8 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "rpc_subscriber_count_null_out": INVALID, "rpc_reject_with_response_outside_hook": WRONG_STATE,
         "rpc_rejection_response_null_out": INVALID, "rpc_rejection_response_nothing_rejected": NOT_FOUND,
         "config_directory_null_out": INVALID,
-        "rpc_publish_from_filter": WRONG_STATE, "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
+        "rpc_publish_from_filter": WRONG_STATE, "rpc_last_verdict_small_struct": OK,
+        "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
     }, results
 
 
@@ -207,3 +209,38 @@ def test_resume_inside_a_hook_that_continues_does_not_skip_a_later_stop(gateway,
     resp = request(gw.url + "/x")
     assert resp.status == 200
     assert resp.headers.get("x-delayed") == "1"  # the STOP was honored and the timer resumed it
+
+
+def test_a_plugin_built_against_the_1_0_header_still_works(gateway, backend, tmp_path):
+    """Tests/Fixtures/c/abi_1_0_filter.c, compiled against the header as released at 1.0: it loads,
+    its hooks run, the host fills its (1.0-sized, struct_size unset) verdict with the 1.0 layout,
+    and its on_rpc_message decides an MCP call."""
+    from mcp_helpers import ACCEPT, mcp_route, stdio_target
+    plugin = tmp_path / "libold.so"
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
+                    "-I", str(ROOT / "Tests" / "Fixtures" / "c" / "abi-1.0"), str(ROOT / "Tests" / "Fixtures" / "c" / "abi_1_0_filter.c"),
+                    "-o", str(plugin)], check=True)
+    http = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    [plugins.old]
+    path = "{plugin}"
+    [[routes]]
+    name = "r"
+    [[routes.filters]]
+    plugin = "old"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    seen = request(http.url + "/x").json()["headers"]
+    assert seen["x-abi-1-0"].startswith("host 1.")
+    assert seen["x-abi-1-0-verdict"] == "0 48"  # the whole 1.0 verdict, whatever its struct_size said
+    mcp = gateway(mcp_route(stdio_target("up"), filters='[[routes.filters]]\n    plugin = "old"\n').replace(
+        "[plugins.mcp]", f'[plugins.mcp]\n    [plugins.old]\n    path = "{plugin}"'))
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sleep", "arguments": {"seconds": 0}}}
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    session = request(mcp.url + "/mcp", "POST", ACCEPT, json.dumps(init)).headers["mcp-session-id"]
+    refused = request(mcp.url + "/mcp", "POST", {**ACCEPT, "mcp-session-id": session}, json.dumps(call)).json()
+    assert refused["error"] == {"code": -32001, "message": "no sleeping (a filter built for ABI 1.0)"}

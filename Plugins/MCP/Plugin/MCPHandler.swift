@@ -269,13 +269,13 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             return .continue
         case .reject:
             // A filter may ask for its own status and headers (a rate limit: 429 and Retry-After).
-            return reply(stream, status: verdict.httpStatus ?? 200, id: exchange.clientID, code: Int(verdict.errorCode),
+            return reply(stream, status: verdict.httpStatus ?? 200, id: exchange.clientID, code: Self.errorCode(verdict),
                          message: verdict.errorMessage, headers: verdict.responseHeaders.map { ($0.name, $0.value) })
         case .pending:
             exchange.afterVerdict = { verdict in
                 guard verdict.decision == .allow else {
                     self.finish(stream, exchange, response: JSONText.errorResponse(
-                        id: exchange.clientID, code: Int(verdict.errorCode), message: verdict.errorMessage))
+                        id: exchange.clientID, code: Self.errorCode(verdict), message: verdict.errorMessage))
                     return
                 }
                 proceed(verdict.rewrittenParams.map { JSONValue(Array($0.utf8)) } ?? exchange.params)
@@ -283,6 +283,9 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             return .continue
         }
     }
+
+    /// The JSON-RPC code of a rejection: the filter's, or -32603 when it gave none (0).
+    private static func errorCode(_ verdict: RPCVerdict) -> Int { verdict.errorCode == 0 ? -32603 : Int(verdict.errorCode) }
 
     private func publish(_ stream: FilterStream, _ exchange: ClientExchange, kind: agw_rpc_kind, target: String = "",
                          targetKind: String = "", upstream: String = "") -> RPCVerdict {

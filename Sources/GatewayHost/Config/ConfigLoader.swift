@@ -44,6 +44,7 @@ enum ConfigLoader {
             config.limits.maxRequestHeaderBytes = try positive(&limits, "max_request_header_bytes") ?? config.limits.maxRequestHeaderBytes
             config.limits.maxRequestBodyBytes = try positive(&limits, "max_request_body_bytes") ?? config.limits.maxRequestBodyBytes
             config.limits.maxBufferedResponseBytes = try positive(&limits, "max_buffered_response_bytes") ?? config.limits.maxBufferedResponseBytes
+            config.limits.streamedContentTypes = try limits.strings("stream_content_types")?.map { $0.lowercased() } ?? config.limits.streamedContentTypes
             try limits.finish()
         }
         if var admin = try reader.table("admin") {

@@ -22,7 +22,7 @@ struct GatewayConfig: Sendable {
     var directory = FileManager.default.currentDirectoryPath
 }
 
-/// Request size limits. Exceeding one gets 431 (headers) or 413 (body) and a log line.
+/// Request size limits (exceeding one gets 431 or 413 and a log line) and what is never buffered.
 struct Limits: Sendable, Equatable {
     /// Total bytes of request header names and values.
     var maxRequestHeaderBytes = 64 * 1024
@@ -30,6 +30,10 @@ struct Limits: Sendable, Equatable {
     var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Bytes of a response body that a filter asks to buffer (`on_response_body`).
     var maxBufferedResponseBytes = 16 * 1024 * 1024
+    /// Media types of responses that are streamed to the client as they come, never buffered for
+    /// `on_response_body` (so events are not held back). A response that says
+    /// `x-accel-buffering: no` is streamed too, whatever its type.
+    var streamedContentTypes = ["text/event-stream"]
 }
 
 struct AdminConfig: Sendable, Equatable {

@@ -128,7 +128,7 @@ enum HostAPI {
         api.respond_headers = { stream, status, headers, count, endOfStream in
             HostAPI.withExchange(stream) { exchange in
                 guard (100...999).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
-                guard exchange.phase == .terminal, !exchange.responseHasBegun else {
+                guard exchange.isHandlerCalling, exchange.chain.canBeginResponse else {
                     return exchange.isComplete ? AGW_ERR_GONE : AGW_ERR_WRONG_STATE
                 }
                 var head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)))
@@ -141,7 +141,7 @@ enum HostAPI {
         api.respond_body = { stream, data, endOfStream in
             HostAPI.withExchange(stream) { exchange in
                 guard !exchange.isComplete else { return AGW_ERR_GONE }
-                guard exchange.responseHasBegun else { return AGW_ERR_WRONG_STATE }
+                guard exchange.isHandlerCalling, exchange.responseHead != nil else { return AGW_ERR_WRONG_STATE }
                 if data.len > 0 { _ = exchange.receiveResponseBody(ByteBuffer(bytes: data.rawBuffer)) }
                 if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK
@@ -256,34 +256,27 @@ enum HostAPI {
                 guard let message, let verdict, message.pointee.struct_size >= UInt32(MemoryLayout<agw_rpc_message>.size) else {
                     return AGW_ERR_INVALID_ARGUMENT
                 }
-                guard exchange.isHandlerCalling, exchange.rpc.pausedStage == nil || exchange.rpc.isFinished else {
-                    return AGW_ERR_WRONG_STATE
-                }
-                exchange.rpc.begin(message.pointee, token: token)
-                exchange.runRPCFilters(from: 0)
-                verdict.pointee = exchange.rpc.verdict(scratch: &exchange.scratch)
+                let result = exchange.publishRPC(message.pointee, token: token)
+                guard result == AGW_OK else { return result }
+                HostAPI.write(exchange.rpc.verdict(scratch: &exchange.scratch), to: verdict, callerMinor: exchange.callingABIMinor)
                 return AGW_OK
             }
         }
         api.rpc_last_verdict = { stream, verdict in
             HostAPI.withExchange(stream) { exchange in
                 guard let verdict else { return AGW_ERR_INVALID_ARGUMENT }
-                verdict.pointee = exchange.rpc.verdict(scratch: &exchange.scratch)
+                HostAPI.write(exchange.rpc.verdict(scratch: &exchange.scratch), to: verdict, callerMinor: exchange.callingABIMinor)
                 return AGW_OK
             }
         }
         api.rpc_reject = { stream, code, message in
             HostAPI.withExchange(stream) { exchange in
-                guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
-                exchange.rpc.rejection = (code, message.string)
-                return AGW_OK
+                exchange.rpc.reject(code: code, message: message.string, response: nil, callingStage: exchange.callingStage)
             }
         }
         api.rpc_set_params = { stream, params in
             HostAPI.withExchange(stream) { exchange in
-                guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
-                exchange.rpc.setParams(Array(params.rawBuffer))
-                return AGW_OK
+                exchange.rpc.setParams(Array(params.rawBuffer), callingStage: exchange.callingStage)
             }
         }
         api.rpc_resume = { stream, decision, code, message in
@@ -301,7 +294,7 @@ enum HostAPI {
         api.rpc_subscriber_count = { stream, count in
             HostAPI.withExchange(stream) { exchange in
                 guard let count else { return AGW_ERR_INVALID_ARGUMENT }
-                count.pointee = exchange.rpcSubscriberCount
+                count.pointee = exchange.rpc.subscribers.count
                 return AGW_OK
             }
         }
@@ -309,9 +302,9 @@ enum HostAPI {
             HostAPI.withExchange(stream) { exchange in
                 guard exchange.rpc.activeStage == exchange.callingStage else { return AGW_ERR_WRONG_STATE }
                 guard status == 0 || (100...599).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
-                exchange.rpc.rejection = (code, message.string)
-                exchange.rpc.rejectionResponse = .init(status: status, headers: HostAPI.pairs(headers, count))
-                return AGW_OK
+                return exchange.rpc.reject(code: code, message: message.string,
+                                           response: .init(status: status, headers: HostAPI.pairs(headers, count)),
+                                           callingStage: exchange.callingStage)
             }
         }
         api.rpc_rejection_response = { stream, status, headers, count in
@@ -334,6 +327,19 @@ enum HostAPI {
     }
 
     // MARK: helpers
+
+    /// Writes an out-struct for a caller that may know a smaller one (ABI 1.3): at most the
+    /// caller's `struct_size` bytes, and says in `struct_size` how many were written. Members the
+    /// caller does not know are not written; every exchanged struct starts with its `uint32_t`
+    /// size. Callers built before 1.3 (`callerMinor` < 3) did not have to set it: they get the
+    /// 1.0 size, as does a 0, and every out-struct still has its 1.0 size.
+    static func write<Struct>(_ value: Struct, to out: UnsafeMutablePointer<Struct>, callerMinor: UInt16) {
+        let raw = UnsafeMutableRawPointer(out)
+        let asked = callerMinor < 3 ? 0 : Int(raw.load(as: UInt32.self))
+        let size = min(asked == 0 ? MemoryLayout<Struct>.size : max(asked, MemoryLayout<UInt32>.size), MemoryLayout<Struct>.size)
+        withUnsafeBytes(of: value) { bytes in raw.copyMemory(from: bytes.baseAddress!, byteCount: size) }
+        raw.storeBytes(of: UInt32(size), as: UInt32.self)
+    }
 
     /// Runs body with the exchange behind a stream handle, after the thread and liveness checks.
     @inline(__always)
@@ -380,43 +386,6 @@ extension Logger.Level {
         case AGW_LOG_INFO: self = .info
         case AGW_LOG_WARN: self = .warning
         default: self = .error
-        }
-    }
-}
-
-extension Exchange {
-    func headers(_ map: agw_map) -> HTTPHeaders? {
-        switch map {
-        case AGW_MAP_REQUEST: return requestHead.headers
-        case AGW_MAP_RESPONSE: return responseHead?.headers
-        default: return nil
-        }
-    }
-
-    func body(_ map: agw_map) -> ByteBuffer? {
-        map == AGW_MAP_REQUEST ? requestBodyForHooks : map == AGW_MAP_RESPONSE ? responseBodyForHooks : nil
-    }
-
-    func setBody(_ map: agw_map, _ buffer: ByteBuffer) {
-        if map == AGW_MAP_REQUEST { requestBodyForHooks = buffer } else { responseBodyForHooks = buffer }
-    }
-
-    func attribute(_ attribute: agw_attribute) -> String? {
-        switch attribute {
-        case AGW_ATTR_METHOD: return requestHead.method.rawValue
-        case AGW_ATTR_PATH: return requestHead.uri
-        case AGW_ATTR_HOST: return requestHead.headers.first(name: "host")
-        case AGW_ATTR_SCHEME: return connection.isTLS ? "https" : "http"
-        case AGW_ATTR_PEER_ADDRESS: return connection.peerAddress
-        case AGW_ATTR_TLS_SNI: return connection.serverName
-        case AGW_ATTR_TLS_PEER_SUBJECT: return connection.peerSubject
-        case AGW_ATTR_ROUTE_NAME: return route.name
-        case AGW_ATTR_LISTENER_NAME: return connection.listenerName
-        case AGW_ATTR_HTTP_VERSION: return connection.httpVersion
-        case AGW_ATTR_REQUEST_ID: return String(id, radix: 16)
-        case AGW_ATTR_RESPONSE_STATUS: return responseStarted ? responseHead.map { String($0.status.code) } : nil
-        case AGW_ATTR_FILTER_NAME: return callingStage >= 0 ? stage(callingStage).instanceName : nil
-        default: return nil
         }
     }
 }

@@ -11,15 +11,31 @@ struct ScratchArena: ~Copyable {
 
     mutating func store(_ bytes: UnsafeRawBufferPointer) -> agw_str {
         guard bytes.count > 0 else { return agw_str(ptr: nil, len: 0) }
-        if blocks.isEmpty || used + bytes.count > blocks[blocks.count - 1].count {
-            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Self.blockSize, bytes.count), alignment: 8)
-            blocks.append(block)
-            used = 0
-        }
-        let target = blocks[blocks.count - 1].baseAddress! + used
+        let target = reserve(bytes.count, alignment: 1)
         target.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        used += bytes.count
         return agw_str(ptr: target.assumingMemoryBound(to: CChar.self), len: bytes.count)
+    }
+
+    /// An array of header views (names and values stored here too).
+    mutating func store(headers: [(String, String)]) -> UnsafeBufferPointer<agw_header> {
+        guard !headers.isEmpty else { return UnsafeBufferPointer(start: nil, count: 0) }
+        let views = headers.map { agw_header(name: store($0.0), value: store($0.1)) }
+        let target = reserve(MemoryLayout<agw_header>.stride * views.count, alignment: MemoryLayout<agw_header>.alignment)
+        views.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return UnsafeBufferPointer(start: target.assumingMemoryBound(to: agw_header.self), count: views.count)
+    }
+
+    /// `count` bytes at `alignment` (at most 8) in the current block, or in a new one.
+    private mutating func reserve(_ count: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        let start = (used + alignment - 1) & ~(alignment - 1)
+        if blocks.isEmpty || start + count > blocks[blocks.count - 1].count {
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Self.blockSize, count), alignment: 8)
+            blocks.append(block)
+            used = count
+            return block.baseAddress!
+        }
+        used = start + count
+        return blocks[blocks.count - 1].baseAddress! + start
     }
 
     mutating func store(_ string: String) -> agw_str {

@@ -12,10 +12,13 @@ final class Route: Sendable {
     let filters: [FilterInstance]
     let terminal: Terminal
     let limits: Limits
-    /// Some filter (or the handler) implements `on_request_body`: buffer the request body.
-    let buffersRequestBody: Bool
-    /// Some filter implements `on_response_body`: buffer the response body (except SSE).
-    let buffersResponseBody: Bool
+    /// The chain's filters plus the handler (if any, last): everything that gets a stream context.
+    let stages: [FilterInstance]
+    /// The chain's state machine before a request (each exchange starts from a copy).
+    let chain: FilterChain
+    /// Stages whose filter implements `on_rpc_message` (handlers do not), in order.
+    let rpcSubscribers: [Int]
+    let stageNames: [String]
 
     enum Terminal: Sendable {
         case backend(BackendPool)
@@ -29,15 +32,22 @@ final class Route: Sendable {
         self.filters = filters
         self.terminal = terminal
         self.limits = limits
-        var buffersRequest = filters.contains { $0.type.hooks.on_request_body != nil }
-        if case .handler = terminal { buffersRequest = true }
-        self.buffersRequestBody = buffersRequest
-        self.buffersResponseBody = filters.contains { $0.type.hooks.on_response_body != nil }
-        if case .handler(let handler) = terminal { self.stages = filters + [handler] } else { self.stages = filters }
+        var handler: FilterInstance?
+        if case .handler(let instance) = terminal { handler = instance }
+        stages = filters + (handler.map { [$0] } ?? [])
+        chain = FilterChain(filters: filters.map(\.hooks), handler: handler?.hooks)
+        rpcSubscribers = filters.indices.filter { filters[$0].type.hooks.on_rpc_message != nil }
+        stageNames = stages.map(\.instanceName)
     }
+}
 
-    /// The chain's filters plus the handler (if any): everything that gets a stream context.
-    let stages: [FilterInstance]
+extension FilterInstance {
+    /// Which chain hooks the filter type implements.
+    var hooks: FilterChain.Hooks {
+        let table = type.hooks
+        return FilterChain.Hooks(requestHeaders: table.on_request_headers != nil, requestBody: table.on_request_body != nil,
+                                 responseHeaders: table.on_response_headers != nil, responseBody: table.on_response_body != nil)
+    }
 }
 
 /// The endpoints (URLs) of a backend, used round-robin, with a connection pool per endpoint per

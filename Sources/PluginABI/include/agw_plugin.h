@@ -16,6 +16,13 @@
  *                    HTTP status and response headers, e.g. 429 + Retry-After) and
  *                    rpc_rejection_response (the handler reads them to frame its error reply);
  *                    config_directory (where relative paths in a filter's config table resolve).
+ *   1.3  2026-12-02  Out-structs can grow: the host writes at most the caller's struct_size bytes
+ *                    of a struct it fills in (agw_rpc_verdict: rpc_publish, rpc_last_verdict) and
+ *                    sets struct_size to what it wrote; a caller before 1.3 that left it 0 gets
+ *                    the 1.0 size. A handler's on_request_headers runs before the request body is
+ *                    read (the handler is the chain's last stage), and the body is buffered only
+ *                    when a stage implements on_request_body. Documented: agw_rpc_message.target is
+ *                    the target's own name (the upstream server's, before any gateway prefix).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -26,6 +33,8 @@
  *    Structs only grow by appending members. A reader ignores members past the size it knows and
  *    treats members the writer did not have (past the writer's struct_size) as zero/NULL.
  *    Use AGW_HAS_MEMBER(ptr, type, member) before reading a member added in a later minor.
+ *  - Out-structs (a struct a host function fills in, like agw_rpc_verdict): set struct_size to
+ *    sizeof as you compiled it before the call; the host writes no more than that (since 1.3).
  *  - Every enum value is an explicit integer constant of a fixed-width type; an unknown value fails
  *    closed (an unknown hook status fails the request with 500; it never crashes the gateway).
  *
@@ -72,7 +81,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 2
+#define AGW_ABI_MINOR 3
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -231,14 +240,18 @@ typedef struct agw_rpc_message {
     agw_rpc_kind kind;
     agw_str id;          /* the JSON-RPC id as JSON text ("7", "\"abc\""); empty for notifications */
     agw_str method;      /* "tools/call" */
-    agw_str target;      /* tool / prompt name, resource URI, A2A task id; empty if none */
+    agw_str target;      /* the tool / prompt name or resource URI as the target (upstream server) knows
+                          * it, without the gateway's prefix ("read", not "files_read"); A2A task id;
+                          * empty if none */
     agw_str target_kind; /* "tool", "prompt", "resource", "task"; empty if none */
-    agw_str upstream;    /* the federated target (upstream server) the message routes to; empty if none */
+    agw_str upstream;    /* the name of the federated target (upstream server) the message routes to, as
+                          * configured ("files"); empty if none */
     agw_str session_id;  /* the client's session at the gateway; empty if stateless */
     agw_str params;      /* params (or the list item) as JSON text; empty if absent */
 } agw_rpc_message;
 
-/** The outcome of publishing a message to the route's filters (rpc_publish). */
+/** The outcome of publishing a message to the route's filters (rpc_publish). An out-struct: set
+ *  struct_size before passing it (see the rules above). */
 typedef int32_t agw_rpc_decision;
 #define AGW_RPC_ALLOW ((agw_rpc_decision)0)   /* go on; params may have been rewritten (see rewritten_params) */
 #define AGW_RPC_REJECT ((agw_rpc_decision)1)  /* answer the client with error_code / error_message */
@@ -442,10 +455,12 @@ typedef struct agw_filter_type {
     void *(*stream_new)(void *config, agw_stream_host *stream);
     void (*stream_destroy)(void *stream_ctx);
 
-    /** end_of_stream = 1 when the request has no body. */
+    /** end_of_stream = 1 when the request has no body. A handler's runs last, after every filter's,
+     *  and before the body is read (so a handler can refuse a request at once). */
     agw_status (*on_request_headers)(void *stream_ctx, agw_stream_host *stream, uint32_t end_of_stream);
-    /** When any filter of the route implements it, the host buffers the whole request body (up to the
-     *  route's limit) and calls it once with end_of_stream = 1. Read it with body_get. */
+    /** When any stage of the route (a filter or the handler) implements it, the host buffers the
+     *  whole request body (up to the route's limit) and calls it once with end_of_stream = 1, in
+     *  chain order, the handler's last. Read it with body_get. */
     agw_status (*on_request_body)(void *stream_ctx, agw_stream_host *stream, uint32_t end_of_stream);
     /** Runs in reverse chain order. */
     agw_status (*on_response_headers)(void *stream_ctx, agw_stream_host *stream, uint32_t end_of_stream);

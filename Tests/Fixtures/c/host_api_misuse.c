@@ -65,8 +65,15 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
     }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
-    agw_rpc_verdict verdict;
+    agw_rpc_verdict verdict = { .struct_size = sizeof verdict };
     REPORT("rpc_publish_from_filter", host->rpc_publish(s, &message, 1, &verdict));
+    /* ABI 1.3: an out-struct is written no further than the caller's struct_size. */
+    agw_rpc_verdict small;
+    memset(&small, 0, sizeof small);
+    small.struct_size = (uint32_t)offsetof(agw_rpc_verdict, error_message);
+    small.error_message.len = 777;
+    REPORT("rpc_last_verdict_small_struct", host->rpc_last_verdict(s, &small) == AGW_OK && small.error_message.len == 777
+                                            && small.struct_size == offsetof(agw_rpc_verdict, error_message) ? 0 : 1);
     REPORT("scheduler_new_null_is_null", host->scheduler_new(NULL) == NULL);
     host->scheduler_post(NULL, 1);
     host->scheduler_free(NULL);
@@ -78,15 +85,17 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
     return AGW_STATUS_CONTINUE;
 }
 
-static agw_filter_type type;
-static const agw_filter_type *types[] = { &type };
-static agw_plugin plugin;
+static const agw_filter_type type = {
+    .struct_size = sizeof(agw_filter_type), .abi_major = AGW_ABI_MAJOR, .abi_minor = AGW_ABI_MINOR,
+    .name = "misuse", .kind = AGW_KIND_FILTER, .config_new = config_new, .on_request_headers = on_request_headers,
+};
+static const agw_filter_type *const types[] = { &type };
+static const agw_plugin plugin = {
+    .struct_size = sizeof(agw_plugin), .abi_major = AGW_ABI_MAJOR, .abi_minor = AGW_ABI_MINOR,
+    .name = "misuse", .version = "0", .runtime = AGW_RUNTIME_C, .filter_type_count = 1, .filter_types = types,
+};
 
 AGW_EXPORT const agw_plugin *agw_plugin_entry_v1(const agw_host_api *h) {
     host = h;
-    type = (agw_filter_type){ sizeof type, AGW_ABI_MAJOR, AGW_ABI_MINOR, "misuse", AGW_KIND_FILTER, 0, NULL,
-                              config_new, NULL, NULL, NULL, NULL, on_request_headers,
-                              NULL, NULL, NULL, NULL, NULL, NULL };
-    plugin = (agw_plugin){ sizeof plugin, AGW_ABI_MAJOR, AGW_ABI_MINOR, "misuse", "0", AGW_RUNTIME_C, 1, types };
     return &plugin;
 }
