@@ -7,6 +7,6 @@ struct NoopFilter: Filter {
 }
 
 @c(agw_plugin_entry_v1)
-public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? {
     PluginExport.plugin(name: "noop", version: "1.0.0", filters: [NoopFilter.self], host: host)
 }

@@ -1,3 +1,5 @@
+import PluginABI
+
 extension agw_str {
     var string: String {
         guard let ptr, len > 0 else { return "" }

@@ -2,7 +2,9 @@ import JSON
 
 /// A configuration mistake, with a message that says what to change.
 public struct ConfigTableError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The message, naming the key (`targets[0].url must be a string`).
     public var description: String
+    /// A mistake described by `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -32,12 +34,14 @@ public struct ConfigTableReader {
 
     private func wrong(_ key: String, _ what: String) -> ConfigTableError { ConfigTableError("\(path)\(key) must be \(what)") }
 
+    /// The string at `key`; nil when absent; an error when it is not a string.
     public mutating func string(_ key: String) throws(ConfigTableError) -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw wrong(key, "a string") }
         return string
     }
 
+    /// The boolean at `key`; nil when absent; an error when it is not one.
     public mutating func bool(_ key: String) throws(ConfigTableError) -> Bool? {
         guard let value = value(key) else { return nil }
         switch value.text.trimmingWhitespace {
@@ -47,6 +51,7 @@ public struct ConfigTableReader {
         }
     }
 
+    /// The integer at `key`, which must lie in `range`; nil when absent.
     public mutating func int(_ key: String, range: ClosedRange<Int>) throws(ConfigTableError) -> Int? {
         guard let value = value(key) else { return nil }
         guard let number = value.int else { throw wrong(key, "an integer") }
@@ -54,6 +59,7 @@ public struct ConfigTableReader {
         return number
     }
 
+    /// The array of strings at `key`; nil when absent.
     public mutating func strings(_ key: String) throws(ConfigTableError) -> [String]? {
         guard let value = value(key) else { return nil }
         guard let strings = value.elements?.compactMap(\.string), strings.count == value.elements?.count else {
@@ -62,6 +68,7 @@ public struct ConfigTableReader {
         return strings
     }
 
+    /// The table of strings at `key` (`headers = { a = "b" }`); nil when absent.
     public mutating func stringTable(_ key: String) throws(ConfigTableError) -> [String: String]? {
         guard let value = value(key) else { return nil }
         guard let members = value.members else { throw wrong(key, "a table of strings") }
@@ -73,12 +80,14 @@ public struct ConfigTableReader {
         return table
     }
 
+    /// The nested table at `key`, to read with another reader; nil when absent.
     public mutating func table(_ key: String) throws(ConfigTableError) -> JSONValue? {
         guard let value = value(key) else { return nil }
         guard value.members != nil else { throw wrong(key, "a table") }
         return value
     }
 
+    /// The array of tables at `key` (`[[routes.handler.config.targets]]`); nil when absent.
     public mutating func tables(_ key: String) throws(ConfigTableError) -> [JSONValue]? {
         guard let value = value(key) else { return nil }
         guard let elements = value.elements, elements.allSatisfy({ $0.members != nil }) else { throw wrong(key, "an array of tables") }

@@ -1,4 +1,4 @@
-@_exported import PluginABI
+import PluginABI
 
 /// What a hook tells the gateway to do next.
 public enum FilterStatus: Sendable {
@@ -20,7 +20,9 @@ public enum FilterStatus: Sendable {
 
 /// Whether a type sits in a route's chain or answers requests itself.
 public enum FilterKind: Sendable {
+    /// Sits in a route's chain (`[[routes.filters]]`); the request goes on after it.
     case filter
+    /// A route's terminal (`[routes.handler]`): it answers with ``FilterStream/respond(status:headers:endOfStream:)``.
     case handler
 }
 
@@ -50,7 +52,9 @@ public protocol Filter: Sendable {
     func configurationEvent(_ event: PluginEvent, scope: Scope)
 }
 
+/// The defaults: a filter (not a handler) whose hooks continue and whose events are ignored.
 extension Filter {
+    /// `.filter`.
     public static var kind: FilterKind { .filter }
     public func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus { .continue }
     public func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus { .continue }

@@ -19,7 +19,9 @@ public struct FilterConfiguration: Sendable {
 
     /// The error to throw from `init(configuration:)`; its message reaches the user.
     public struct Invalid: Error, CustomStringConvertible {
+        /// What is wrong and what to change.
         public var description: String
+        /// A rejection with this message.
         public init(_ description: String) { self.description = description }
     }
 
@@ -41,13 +43,7 @@ public struct FilterConfiguration: Sendable {
         (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
     }
 
+    /// The string at a top-level key of the table, nil when absent or not a string.
     public func string(forKey key: String) -> String? { dictionary[key] as? String }
 }
 
-extension FilterConfiguration {
-    /// Defines a Prometheus counter (in `init(configuration:)` only). Nil if the name is invalid
-    /// or already used by another kind of metric.
-    public func defineCounter(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_COUNTER, name: name, help: help) }
-    public func defineGauge(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_GAUGE, name: name, help: help) }
-    public func defineHistogram(name: String, help: String) -> UInt32? { scope.defineMetric(AGW_METRIC_HISTOGRAM, name: name, help: help) }
-}

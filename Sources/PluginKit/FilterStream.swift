@@ -1,3 +1,5 @@
+import PluginABI
+
 /// One request/response as a filter sees it. Valid during the stream's hooks and events; use it
 /// only on the stream's event loop (hooks and events run there). From other threads, post to a
 /// ``Scheduler`` made with ``makeScheduler()``.
@@ -8,14 +10,37 @@ public struct FilterStream {
 
     /// Which header map or body.
     public enum Part: Sendable {
+        /// The client's request, or the response to it.
         case request, response
         var raw: agw_map { self == .request ? AGW_MAP_REQUEST : AGW_MAP_RESPONSE }
     }
 
     /// Request attributes.
     public enum Attribute: Sendable {
-        case method, path, host, scheme, peerAddress, tlsServerName, tlsPeerSubject, routeName, listenerName
-        case httpVersion, requestID, responseStatus, filterName
+        /// `GET`, `POST`, …
+        case method
+        /// The path and query as received (after filters' rewrites).
+        case path
+        /// The `Host` header or `:authority`.
+        case host
+        /// `http` or `https`.
+        case scheme
+        /// The client's address, `127.0.0.1:53211`.
+        case peerAddress
+        /// The server name the client asked for (TLS only).
+        case tlsServerName
+        /// The client certificate's subject (mTLS only).
+        case tlsPeerSubject
+        /// The route's and listener's names from the config.
+        case routeName, listenerName
+        /// `HTTP/1.1` or `HTTP/2`.
+        case httpVersion
+        /// Unique per stream.
+        case requestID
+        /// The response status, once the response started.
+        case responseStatus
+        /// The instance name of the filter that asks.
+        case filterName
         var raw: agw_attribute {
             switch self {
             case .method: return AGW_ATTR_METHOD
@@ -88,6 +113,8 @@ public struct FilterStream {
 
     // MARK: bodies (inside body hooks)
 
+    /// The whole buffered body, inside `requestBody` / `responseBody` (a handler may read the
+    /// request body later too); nil outside them.
     public func body(of part: Part = .request) -> [UInt8]? {
         var body = agw_str()
         guard host.pointee.body_get(handle, part.raw, &body) == AGW_OK else { return nil }
@@ -146,12 +173,14 @@ public struct FilterStream {
         return result == AGW_OK ? value.bytes : nil
     }
 
+    /// The stream's key–value entry as text (e.g. ``IdentityKeys/subject``), nil when unset.
     public func value(forKey key: String) -> String? {
         var value = agw_str()
         let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }
         return result == AGW_OK ? value.string : nil
     }
 
+    /// A request attribute as text, nil when it does not apply (no TLS, no response yet).
     public func attribute(_ attribute: Attribute) -> String? {
         var value = agw_str()
         return host.pointee.attribute_get(handle, attribute.raw, &value) == AGW_OK ? value.string : nil
@@ -212,9 +241,20 @@ final class StreamBox {
 
 /// The outcome of publishing a JSON-RPC message to the route's filters.
 public struct RPCVerdict: Sendable {
-    public enum Decision: Sendable { case allow, reject, pending }
+    /// What the filters decided.
+    public enum Decision: Sendable {
+        /// Go on (the params may have been rewritten).
+        case allow
+        /// Answer the client with ``errorCode`` / ``errorMessage``.
+        case reject
+        /// A filter decides later; the verdict arrives as a `.rpcVerdict` event.
+        case pending
+    }
     public var decision: Decision
+    /// The JSON-RPC error code of a rejection; 0 when the filter gave none (the handler picks
+    /// its protocol's generic error).
     public var errorCode: Int32
+    /// Why it was rejected.
     public var errorMessage: String
     /// Set when a filter replaced the params.
     public var rewrittenParams: String?
@@ -243,15 +283,15 @@ extension FilterStream {
     /// Handlers: runs the route's filters' `rpcMessage` for a client request. A `.pending`
     /// verdict arrives later as a `.rpcVerdict` event; read it with ``lastRPCVerdict()``.
     public func publishRPC(method: String, id: String, target: String = "", targetKind: String = "", upstream: String = "",
-                           sessionID: String = "", params: String, kind: agw_rpc_kind = AGW_RPC_REQUEST,
-                           protocol rpcProtocol: agw_rpc_protocol = AGW_RPC_PROTOCOL_MCP, token: UInt64 = 0) -> RPCVerdict {
+                           sessionID: String = "", params: String, kind: RPCMessage.Kind = .request,
+                           protocol rpcProtocol: RPCMessage.ProtocolName = .mcp, token: UInt64 = 0) -> RPCVerdict {
         var verdict = agw_rpc_verdict()
         verdict.struct_size = UInt32(MemoryLayout<agw_rpc_verdict>.size)
         let result = method.withAGWString { m in id.withAGWString { i in target.withAGWString { t in
             targetKind.withAGWString { tk in upstream.withAGWString { u in sessionID.withAGWString { s in
                 params.withAGWString { p in
-                    var message = agw_rpc_message(struct_size: UInt32(MemoryLayout<agw_rpc_message>.size), protocol: rpcProtocol,
-                                                  direction: AGW_RPC_CLIENT_TO_SERVER, kind: kind, id: i, method: m, target: t,
+                    var message = agw_rpc_message(struct_size: UInt32(MemoryLayout<agw_rpc_message>.size), protocol: rpcProtocol.raw,
+                                                  direction: AGW_RPC_CLIENT_TO_SERVER, kind: kind.raw, id: i, method: m, target: t,
                                                   target_kind: tk, upstream: u, session_id: s, params: p)
                     return host.pointee.rpc_publish(handle, &message, token, &verdict)
                 }
@@ -294,12 +334,6 @@ extension FilterStream {
     }
 }
 
-extension FilterStream {
-    /// Adds to a counter or gauge defined with `FilterConfiguration.defineCounter` (any thread).
-    public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
-    /// Records a histogram value or sets a gauge.
-    public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
-}
 
 extension agw_host_api {
     /// Whether the host's table has a member added in a later minor (`AGW_HAS_MEMBER`).

@@ -1,7 +1,29 @@
+import PluginABI
+
 /// An async result, copied out of the host's `agw_event`.
 public struct PluginEvent: Sendable {
+    /// What happened.
     public enum Kind: Sendable, Equatable {
-        case scheduled, timer, httpResponse, httpBody, httpFailed, processStdout, processStderr, processExit, rpcVerdict
+        /// A ``Scheduler/post(_:)``; `id` is the posted id.
+        case scheduled
+        /// A timer fired; `id` is the timer's.
+        case timer
+        /// An HTTP call's response head (`code` = status, ``headers``), with the whole body unless
+        /// the call streams its body.
+        case httpResponse
+        /// The next chunk of a streamed HTTP call's body (``endOfStream`` on the last).
+        case httpBody
+        /// An HTTP call failed: ``text`` says why.
+        case httpFailed
+        /// One line a child process wrote to stdout (without the newline).
+        case processStdout
+        /// One line a child process wrote to stderr.
+        case processStderr
+        /// A child process ended: `code` is its exit status, or minus the signal.
+        case processExit
+        /// A paused `publishRPC` has its verdict: read it with ``FilterStream/lastRPCVerdict()``.
+        case rpcVerdict
+        /// An event this SDK does not know (from a newer host).
         case unknown(Int32)
 
         init(_ raw: agw_event_type) {
@@ -20,13 +42,17 @@ public struct PluginEvent: Sendable {
         }
     }
 
+    /// What happened.
     public var kind: Kind
     /// The call, timer, process or posted event id.
     public var id: UInt64
     /// HTTP status, exit status, failure reason or RPC decision.
     public var code: Int32
+    /// The last chunk of a streamed HTTP body, or the whole body of a buffered one.
     public var endOfStream: Bool
+    /// The body chunk, the process's output line, or a failure's message.
     public var data: [UInt8]
+    /// ``data`` as text (invalid UTF-8 repaired).
     public var text: String { String(decoding: data, as: UTF8.self) }
 
     /// The response headers (`.httpResponse`), copied as one block of bytes; strings are made
@@ -76,52 +102,5 @@ public struct PluginEvent: Sendable {
         }
         headerBytes = bytes
         headerRanges = ranges
-    }
-}
-
-/// A JSON-RPC message published by a route's handler (copied out of `agw_rpc_message`).
-public struct RPCMessage: Sendable {
-    public enum Kind: Sendable, Equatable { case request, notification, result, error, listItem, unknown }
-
-    /// The protocol the handler speaks.
-    public enum ProtocolName: Sendable, Equatable { case mcp, a2a, unknown }
-
-    public var kind: Kind
-    public var protocolName: ProtocolName
-    public var isFromClient: Bool
-    public var id: String
-    public var method: String
-    /// Tool / prompt name, resource URI or task id.
-    public var target: String
-    public var targetKind: String
-    /// The federated upstream the message routes to.
-    public var upstream: String
-    public var sessionID: String
-    /// Params (or the list item) as JSON text.
-    public var params: String
-
-    init(_ message: UnsafePointer<agw_rpc_message>) {
-        let message = message.pointee
-        switch message.kind {
-        case AGW_RPC_REQUEST: kind = .request
-        case AGW_RPC_NOTIFICATION: kind = .notification
-        case AGW_RPC_RESULT: kind = .result
-        case AGW_RPC_ERROR: kind = .error
-        case AGW_RPC_LIST_ITEM: kind = .listItem
-        default: kind = .unknown
-        }
-        switch message.protocol {
-        case AGW_RPC_PROTOCOL_MCP: protocolName = .mcp
-        case AGW_RPC_PROTOCOL_A2A: protocolName = .a2a
-        default: protocolName = .unknown
-        }
-        isFromClient = message.direction == AGW_RPC_CLIENT_TO_SERVER
-        id = message.id.string
-        method = message.method.string
-        target = message.target.string
-        targetKind = message.target_kind.string
-        upstream = message.upstream.string
-        sessionID = message.session_id.string
-        params = message.params.string
     }
 }

@@ -1,21 +1,31 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PluginABI
 
-/// Builds the C descriptor for a Swift plugin. A plugin's entry target is one function:
+/// Builds the C descriptor for a Swift plugin. A plugin's entry target is one function, whose C
+/// types (`const agw_host_api *` in, `const agw_plugin *` out) cross as opaque pointers, so the
+/// plugin imports PluginKit only:
 ///
 /// ```swift
 /// @c(agw_plugin_entry_v1)
-/// public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+/// public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? {
 ///     PluginExport.plugin(name: "header-stamp", version: "1.0.0", filters: [HeaderStamp.self], host: host)
 /// }
 /// ```
 public enum PluginExport {
-    /// Returns the descriptor (allocated once, kept for the life of the process), or nil when
-    /// the host speaks another ABI major.
-    public static func plugin(name: String, version: String, filters: [any Filter.Type],
-                              host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
-        guard let host, host.pointee.abi_major == AGW_ABI_MAJOR, !filters.isEmpty else { return nil }
+    /// Returns the descriptor (`const agw_plugin *`, allocated once, kept for the life of the
+    /// process) for the host table `host` (`const agw_host_api *`), or nil when the host speaks
+    /// another ABI major.
+    public static func plugin(name: String, version: String, filters: [any Filter.Type], host: UnsafeRawPointer?) -> UnsafeRawPointer? {
+        guard let host = host?.assumingMemoryBound(to: agw_host_api.self) else { return nil }
+        return plugin(name: name, version: version, filters: filters, table: host).map(UnsafeRawPointer.init)
+    }
+
+    /// ``plugin(name:version:filters:host:)`` with the C types (for PluginKitTesting and hosts in Swift).
+    static func plugin(name: String, version: String, filters: [any Filter.Type],
+                       table host: UnsafePointer<agw_host_api>) -> UnsafePointer<agw_plugin>? {
+        guard host.pointee.abi_major == AGW_ABI_MAJOR, !filters.isEmpty else { return nil }
         let types = UnsafeMutablePointer<UnsafePointer<agw_filter_type>?>.allocate(capacity: filters.count)
         for (index, filter) in filters.enumerated() {
             types[index] = UnsafePointer(makeType(filter, host: host))

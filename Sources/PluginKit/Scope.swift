@@ -1,5 +1,8 @@
+import PluginABI
+
 /// Log levels for `Scope.log`.
 public enum LogLevel: Sendable {
+    /// From the most verbose to the most severe; the gateway's `--log-level` decides what shows.
     case trace, debug, info, warning, error
     var raw: agw_log_level {
         switch self {
@@ -37,10 +40,6 @@ public struct Scope: @unchecked Sendable {
     /// Identifies the scope (call, timer and process ids are unique only within one scope).
     public var identity: UInt { handle.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0 }
 
-    /// Adds to a counter or gauge (any thread).
-    public func addToMetric(_ id: UInt32, _ delta: Int64) { _ = host.pointee.metric_add(id, delta) }
-    /// Records a histogram value or sets a gauge (any thread).
-    public func recordMetric(_ id: UInt32, _ value: Double) { _ = host.pointee.metric_record(id, value) }
 
     /// Logs through the gateway's logger; the message is only built when the level is enabled.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
@@ -86,6 +85,7 @@ public struct Scope: @unchecked Sendable {
     @discardableResult
     public func cancelTimer(_ id: UInt64) -> Bool { host.pointee.timer_cancel(handle, id) == AGW_OK }
 
+    /// A handle to post events to this scope from any thread (nil once the scope is closed).
     public func makeScheduler() -> Scheduler? {
         guard let scheduler = host.pointee.scheduler_new(handle) else { return nil }
         return Scheduler(host: host, handle: scheduler)

@@ -42,6 +42,6 @@ struct RequireHeader: Filter {
 }
 
 @c(agw_plugin_entry_v1)
-public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? {
     PluginExport.plugin(name: "require-header", version: "1.0.0", filters: [RequireHeader.self], host: host)
 }

@@ -26,8 +26,8 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
 
     /// Counters of outcomes, for `/metrics`.
     private struct Metrics {
-        var accepted: UInt32?
-        var rejected: UInt32?
+        var accepted: Counter?
+        var rejected: Counter?
     }
 
     init(configuration: FilterConfiguration) throws {
@@ -41,8 +41,8 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
         }
         keys = try KeyProvider(config: config, scope: configuration.scope)
         verified = Mutex(LRUCache(capacity: config.tokenCacheSize))
-        metrics = Metrics(accepted: configuration.defineCounter(name: "agw_jwt_auth_accepted_total", help: "Requests whose credentials verified"),
-                          rejected: configuration.defineCounter(name: "agw_jwt_auth_rejected_total", help: "Requests whose credentials did not verify"))
+        metrics = Metrics(accepted: configuration.counter(name: "agw_jwt_auth_accepted_total", help: "Requests whose credentials verified"),
+                          rejected: configuration.counter(name: "agw_jwt_auth_rejected_total", help: "Requests whose credentials did not verify"))
     }
 
     func configurationEvent(_ event: PluginEvent, scope: Scope) { keys.handle(event, scope: scope) }
@@ -155,12 +155,12 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     /// The credentials stay at the gateway unless the route forwards them.
     private func accepted(_ stream: FilterStream, credentialsIn header: String) {
         if !config.forwardCredentials { stream.removeHeader(header) }
-        if let counter = metrics.accepted { stream.addToMetric(counter, 1) }
+        metrics.accepted?.increment()
     }
 
     /// 401 with the challenge RFC 6750 and RFC 9728 describe (or only a log line when permissive).
     private func refuse(_ stream: FilterStream, reason: String, error: String?, description: String? = nil) -> FilterStatus {
-        if let counter = metrics.rejected { stream.addToMetric(counter, 1) }
+        metrics.rejected?.increment()
         let peer = stream.attribute(.peerAddress) ?? "?"
         let route = stream.attribute(.routeName) ?? "?"
         guard config.mode != .permissive else {

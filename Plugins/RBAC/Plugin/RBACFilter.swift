@@ -13,7 +13,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     static let name = "rbac"
 
     let config: RBACConfig
-    private let denials: UInt32?
+    private let denials: Counter?
 
     init(configuration: FilterConfiguration) throws {
         do {
@@ -21,7 +21,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         } catch {
             throw FilterConfiguration.Invalid(error.description)
         }
-        denials = configuration.defineCounter(name: "agw_rbac_denied_total", help: "Requests and messages the RBAC policy denied")
+        denials = configuration.counter(name: "agw_rbac_denied_total", help: "Requests and messages the RBAC policy denied")
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
@@ -70,7 +70,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: @autoclosure () -> String) {
-        if !decision.allowed, let denials { stream.addToMetric(denials, 1) }
+        if !decision.allowed { denials?.increment() }
         stream.log(.debug, "rbac: \(what()) for \(stream.value(forKey: IdentityKeys.subject) ?? "anonymous"): \(decision.explanation)")
     }
 }

@@ -12,7 +12,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     let limiter: RateLimiter
     private let hasRequestLimits: Bool
     private let hasMessageLimits: Bool
-    private let refusals: UInt32?
+    private let refusals: Counter?
 
     /// JSON-RPC's "server error" range; the message says which limit.
     static let errorCode: Int32 = -32029
@@ -27,7 +27,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
         limiter = RateLimiter(config: config, clock: { DispatchTime.now().uptimeNanoseconds })
         hasRequestLimits = config.limits.contains { !$0.perMessage }
         hasMessageLimits = config.limits.contains { $0.perMessage }
-        refusals = configuration.defineCounter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit")
+        refusals = configuration.counter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit")
     }
 
     /// The quota an admitted request leaves, for its response's headers.
@@ -88,7 +88,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     private func count(_ refusal: RateLimiter.Refusal, _ stream: FilterStream) {
-        if let refusals { stream.addToMetric(refusals, 1) }
+        refusals?.increment()
         stream.log(.debug, "ratelimit: '\(refusal.limit)' refused \(stream.value(forKey: IdentityKeys.subject) ?? stream.attribute(.peerAddress) ?? "?"); retry in \(refusal.retryAfterSeconds) s")
     }
 

@@ -275,16 +275,16 @@ struct Inspect: Filter {
     static let name = "inspect"
     struct Config: Decodable { var set_value: String?; var metric: String? }
     let setValue: String?
-    let counter: UInt32?
+    let counter: Counter?
 
     init(configuration: FilterConfiguration) throws {
         let config = try configuration.decode(Config.self)
         setValue = config.set_value
-        counter = config.metric.flatMap { configuration.defineCounter(name: $0, help: "requests seen by the inspect test filter") }
+        counter = config.metric.flatMap { configuration.counter(name: $0, help: "requests seen by the inspect test filter") }
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
-        if let counter { stream.addToMetric(counter, 1) }
+        counter?.increment()
         if let setValue {
             stream.setValue(setValue, forKey: "identity")
             return .continue
@@ -389,7 +389,7 @@ final class ConfigScopeProcess: Filter, @unchecked Sendable {
 }
 
 @c(agw_plugin_entry_v1)
-public func entry(_ host: UnsafePointer<agw_host_api>?) -> UnsafePointer<agw_plugin>? {
+public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? {
     PluginExport.plugin(name: "test-filters", version: "0.0.1",
                         filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
                                   SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self, ConfigScopeProcess.self],

@@ -67,3 +67,5 @@ public struct OwnedTokens<Entry> {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }
+
+extension OwnedTokens: Sendable where Entry: Sendable {}

@@ -1,0 +1,78 @@
+import JSON
+
+/// The answers the MCP route writes to clients, era by era: results with the members 2026-07-28
+/// requires, pages of merged lists with the gateway's cursors, the federation's description, and
+/// the SSE framing of a response that streams.
+public enum ClientAnswer {
+    /// A target's result for the client: 2026-07-28 adds `resultType` (and, for
+    /// `resources/read`, `ttlMs` and `cacheScope`); the handshake era passes it untouched.
+    public static func result(_ result: ArraySlice<UInt8>, era: MCPEra, method: String) -> ArraySlice<UInt8> {
+        guard era == .modern else { return result }
+        var required = [("resultType", "\"complete\"")]
+        if method == "resources/read" { required += [("ttlMs", "0"), ("cacheScope", "\"private\"")] }
+        return JSONText.addingMembers(required, to: Array(result))[...]
+    }
+
+    /// A result the gateway answers itself (`ping`).
+    public static func localResult(_ result: [UInt8], era: MCPEra) -> [UInt8] {
+        era == .modern ? JSONText.addingMembers([("resultType", "\"complete\"")], to: result) : result
+    }
+
+    /// One page of a merged list: the items the client may see from `offset`, `pageSize` of them
+    /// (0: all), with the gateway's `nextCursor` when more follow.
+    public static func listPage(_ items: [MergedList.Item], kind: ListKind, offset: Int, pageSize: Int, era: MCPEra) -> [UInt8] {
+        let start = min(offset, items.count)
+        let end = pageSize == 0 ? items.count : min(items.count, start + pageSize)
+        var members: [(String, [UInt8])] = [(kind.arrayKey, JSONText.array(items[start..<end].map(\.json)))]
+        if end < items.count { members.append(("nextCursor", Array(JSONText.quoted(ListCursor.encode(offset: end)).utf8))) }
+        if era == .modern {
+            members += [("ttlMs", Array("0".utf8)), ("cacheScope", Array("\"private\"".utf8)), ("resultType", Array("\"complete\"".utf8))]
+        }
+        return JSONText.object(members)
+    }
+
+    /// The protocol version a handshake-era client gets: the one it asked for when supported,
+    /// else the newest.
+    public static func handshakeVersion(requested: String?) -> String {
+        let requested = requested ?? ""
+        return ClientRequestRules.handshakeVersions.contains(requested) ? requested : ClientRequestRules.handshakeVersions.last!
+    }
+
+    /// The result of `initialize` (handshake era, at `version`) or `server/discover` (2026-07-28).
+    public static func description(_ description: ServerDescription, era: MCPEra, version: String,
+                                   serverName: String, serverVersion: String) -> [UInt8] {
+        let serverInfo = "{\"name\":\(JSONText.quoted(serverName)),\"version\":\(JSONText.quoted(serverVersion))}"
+        var members: [(String, [UInt8])] = []
+        if era == .modern {
+            members.append(("supportedVersions", Array("[\(ClientRequestRules.modernVersions.map(JSONText.quoted).joined(separator: ","))]".utf8)))
+            members.append(("capabilities", description.capabilities))
+            members.append(("_meta", Array("{\"io.modelcontextprotocol/serverInfo\":\(serverInfo)}".utf8)))
+            members += [("ttlMs", Array("0".utf8)), ("cacheScope", Array("\"private\"".utf8)), ("resultType", Array("\"complete\"".utf8))]
+        } else {
+            members.append(("protocolVersion", Array(JSONText.quoted(version).utf8)))
+            members.append(("capabilities", description.capabilities))
+            members.append(("serverInfo", Array(serverInfo.utf8)))
+        }
+        if let instructions = description.instructions { members.append(("instructions", Array(JSONText.quoted(instructions).utf8))) }
+        return JSONText.object(members)
+    }
+
+    /// One message as an SSE event of a streamed response.
+    public static func sseEvent(_ message: [UInt8]) -> [UInt8] {
+        var event = Array("event: message\ndata: ".utf8)
+        event.reserveCapacity(event.count + message.count + 2)
+        event += message
+        event += [0x0A, 0x0A]
+        return event
+    }
+
+    /// The headers of a streamed response.
+    public static let sseHeaders = [HTTPHeaderPair("content-type", "text/event-stream"), HTTPHeaderPair("cache-control", "no-cache"),
+                                    HTTPHeaderPair("x-accel-buffering", "no")]
+
+    /// The comment a session's GET stream carries as a heartbeat.
+    public static let heartbeat = Array(": heartbeat\n\n".utf8)
+
+    /// The last words of a GET stream whose session ended.
+    public static let sessionEnded = Array(": the session ended\n\n".utf8)
+}

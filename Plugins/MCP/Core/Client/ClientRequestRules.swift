@@ -1,0 +1,162 @@
+import Foundation
+import JSON
+
+/// The protocol era a client speaks.
+public enum MCPEra: Sendable, Equatable {
+    /// `initialize` and `Mcp-Session-Id` (2024-11-05 … 2025-11-25).
+    case handshake
+    /// Stateless, `server/discover`, `_meta` on every request (2026-07-28).
+    case modern
+}
+
+/// A client request the MCP route refuses, with the HTTP status and JSON-RPC error to answer.
+public struct ClientRefusal: Error, Sendable, Equatable {
+    public var status: Int
+    /// The request's id (raw JSON), nil when it could not be read.
+    public var id: String?
+    public var code: Int
+    public var message: String
+    /// Raw JSON of the error's `data`.
+    public var data: String?
+    public var headers: [HTTPHeaderPair] = []
+
+    public init(status: Int, id: String?, code: Int, message: String, data: String? = nil, headers: [HTTPHeaderPair] = []) {
+        self.status = status
+        self.id = id
+        self.code = code
+        self.message = message
+        self.data = data
+        self.headers = headers
+    }
+}
+
+/// A response header (name, value).
+public struct HTTPHeaderPair: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// What MCP's Streamable HTTP transport requires of a client's request, era by era (spec
+/// `basic/transports`, `basic/versioning`): the checks the route makes before anything is routed.
+public enum ClientRequestRules {
+    public static let modernVersions = ["2026-07-28"]
+    public static let handshakeVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
+
+    /// A POST's headers: `Accept` lists both JSON and SSE (or `*/*`), the body is JSON and present.
+    /// `accept` is every Accept value joined.
+    public static func checkPOST(accept: String, contentType: String, endOfStream: Bool) -> ClientRefusal? {
+        let bytes = Array(accept.utf8)
+        guard bytes.containsIgnoringCase("*/*") || (bytes.containsIgnoringCase("application/json") && bytes.containsIgnoringCase("text/event-stream")) else {
+            return ClientRefusal(status: 406, id: nil, code: -32600,
+                                 message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
+        }
+        guard Array(contentType.utf8).hasPrefixIgnoringCase("application/json") else {
+            return ClientRefusal(status: 415, id: nil, code: -32600, message: "Unsupported Media Type: send Content-Type: application/json")
+        }
+        if endOfStream { return ClientRefusal(status: 400, id: nil, code: -32700, message: "Parse error: empty body") }
+        return nil
+    }
+
+    /// The era of a message: 2026-07-28 when its `_meta` names a version or its
+    /// `MCP-Protocol-Version` header is not a handshake-era one.
+    public static func era(headerVersion: String?, params: JSONValue?) -> MCPEra {
+        let metaVersion = params?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.string
+        return metaVersion != nil || (headerVersion.map { !handshakeVersions.contains($0) } ?? false) ? .modern : .handshake
+    }
+
+    /// A 2026-07-28 message's checks: a supported version, and headers that repeat the body
+    /// (`MCP-Protocol-Version` = `_meta` version, `Mcp-Method`, `Mcp-Name`). `header` reads the
+    /// request's headers; `isRequestOrNotification`: answers carry no `_meta`.
+    public static func checkModern(header: (String) -> String?, clientID: String, method: String, params: JSONValue?,
+                                   isRequestOrNotification: Bool) -> ClientRefusal? {
+        let headerVersion = header("mcp-protocol-version")
+        let metaVersion = params?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.string
+        let requested = headerVersion ?? metaVersion ?? ""
+        guard modernVersions.contains(requested) else {
+            let supported = (modernVersions + handshakeVersions.reversed()).map(JSONText.quoted).joined(separator: ",")
+            return ClientRefusal(status: 400, id: clientID, code: -32022, message: "Unsupported protocol version: \(requested)",
+                                 data: "{\"supported\":[\(supported)],\"requested\":\(JSONText.quoted(requested))}")
+        }
+        guard isRequestOrNotification else { return nil }
+        guard metaVersion == requested else {
+            return ClientRefusal(status: 400, id: clientID, code: -32020,
+                                 message: "Header mismatch: MCP-Protocol-Version (\(headerVersion ?? "missing")) must equal _meta protocolVersion (\(metaVersion ?? "missing"))")
+        }
+        guard decodedHeader(header("mcp-method")) == method else {
+            return ClientRefusal(status: 400, id: clientID, code: -32020, message: "Header mismatch: Mcp-Method must equal the body's method '\(method)'")
+        }
+        if let nameKey = nameKey(method) {
+            guard decodedHeader(header("mcp-name")) == params?[nameKey]?.string else {
+                return ClientRefusal(status: 400, id: clientID, code: -32020, message: "Header mismatch: Mcp-Name must equal params.\(nameKey)")
+            }
+        }
+        return nil
+    }
+
+    /// The params member a method routes by, for the `Mcp-Name` check.
+    static func nameKey(_ method: String) -> String? {
+        switch method {
+        case "tools/call", "prompts/get": return "name"
+        case "resources/read": return "uri"
+        default: return nil
+        }
+    }
+
+    /// Header values that are not plain ASCII arrive as `=?base64?…?=`.
+    static func decodedHeader(_ value: String?) -> String? {
+        guard let value, value.hasPrefix("=?base64?"), value.hasSuffix("?="), value.count >= 11 else { return value }
+        let encoded = String(value.dropFirst(9).dropLast(2))
+        return Data(base64Encoded: encoded).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// How a routed method names its target: `tools/call` and `prompts/get` by `name`, resources by
+/// `uri`, `completion/complete` by its `ref`.
+public struct RoutedMethod: Sendable, Equatable {
+    /// The params member that names the target's item.
+    public var key: String
+    public var isURI: Bool
+    /// The name sits in `params.ref` (`completion/complete`).
+    public var inRef = false
+    /// `tool`, `prompt` or `resource` (for filters and errors).
+    public var targetKind: String
+    /// The name the client used, nil when missing.
+    public var clientName: String?
+
+    public init?(method: String, params: JSONValue?) {
+        switch method {
+        case "tools/call": (key, isURI, targetKind) = ("name", false, "tool")
+        case "prompts/get": (key, isURI, targetKind) = ("name", false, "prompt")
+        case "resources/read", "resources/subscribe", "resources/unsubscribe": (key, isURI, targetKind) = ("uri", true, "resource")
+        case "completion/complete":
+            inRef = true
+            let isPrompt = params?["ref"]?["type"]?.string == "ref/prompt"
+            (key, isURI, targetKind) = isPrompt ? ("name", false, "prompt") : ("uri", true, "resource")
+            clientName = params?["ref"]?[key]?.string
+            return
+        default: return nil
+        }
+        clientName = params?[key]?.string
+    }
+
+    /// The error for a name no target offers (the same one a filter uses to hide an item).
+    public var unknownMessage: String {
+        let name = clientName ?? ""
+        switch targetKind {
+        case "tool": return "Unknown tool: \(name)"
+        case "prompt": return "Unknown prompt: \(name)"
+        default: return "Resource not found: \(name)"
+        }
+    }
+
+    /// The rewrite that puts the target's own name in the params.
+    public func rewrite(to name: String) -> ParamsRewrite {
+        var rewrite = ParamsRewrite()
+        if inRef { rewrite.refMember = (key, name) } else { rewrite.member = (key, name) }
+        return rewrite
+    }
+}

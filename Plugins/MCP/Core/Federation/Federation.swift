@@ -1,0 +1,283 @@
+import JSON
+import JSONRPC
+
+/// The federated server behind one MCP route, as a state machine: events in (a client's
+/// request, a target's message, a host call's result, a tick of the clock), a list of
+/// ``FederationAction``s out. It knows no event loop, socket or C type; the plugin glue performs
+/// the actions, and keeps one instance under one lock.
+///
+/// What lives where:
+/// - `Federation.swift`: the state and the events from the host (processes, HTTP calls, ticks).
+/// - `+Targets`: connections to targets: start, era probe, handshake, failure, restart, sending.
+/// - `+Calls`: clients' calls routed to targets: dispatch, answers, cancellation, deadlines.
+/// - `+Lists`: merged lists and the federation's description (`initialize`, `server/discover`).
+/// - `+ServerMessages`: what targets send on their own: requests relayed or bridged to the client
+///   that owns them (``ServerRequestOwnership``), notifications, and clients' answers.
+/// - `+Sessions`: the gateway's sessions, their GET streams, heartbeats and the end of a session.
+public struct Federation: Sendable {
+    public let config: MCPRouteConfig
+    public let names: NameMapper
+
+    // Connections.
+    var connections: [ConnectionID: TargetConnection] = [:]
+    /// The shared connection of each target, in config order.
+    var shared: [ConnectionID] = []
+    /// Each client's own connections, by target index.
+    var own: [Owner: [Int: ConnectionID]] = [:]
+    var nextConnection = 0
+
+    // Host calls.
+    var httpCalls: [HTTPCallID: HTTPCallUse] = [:]
+    var hostCalls: [HostCallKey: HTTPCallID] = [:]
+    var nextHTTPCall = 0
+    var processes: [UInt64: ConnectionID] = [:]
+
+    // Client requests.
+    var calls: [CallID: ClientCall] = [:]
+    var nextCall: UInt64 = 1
+    /// Client requests in flight, by owner and client id, for `notifications/cancelled`.
+    var inFlight: [ClientRequestKey: CallID] = [:]
+    var lists: [Int: ListJob] = [:]
+    var nextList = 0
+    var describeWaiters: [ExchangeID] = []
+    /// Name → target for `prefix = "never"` (filled from the merged lists).
+    var index: [String: String] = [:]
+
+    // What was handed to clients.
+    var relayed = OwnedTokens<Relay>()
+    var bridged = OwnedTokens<(bridge: Int, key: String)>()
+    var bridges: [Int: InputBridge] = [:]
+    var nextBridge = 0
+    var parked = OwnedTokens<(connection: ConnectionID, upstreamID: Int)>()
+
+    var sessions: Sessions
+    var lastSessionSweep: Double = 0
+    var lastHeartbeat: Double = 0
+    var random: Randomness
+
+    var now: Double = 0
+    var actions: [FederationAction] = []
+
+    static let handshakeVersion = "2025-11-25"
+    static let modernVersion = "2026-07-28"
+    /// Prefix of the `requestState` the gateway issues (and of relayed request ids).
+    public static let requestStatePrefix = OwnedTokens<Int>.prefix
+
+    /// `random` supplies the 128-bit session ids and tokens (the system CSPRNG unless a test
+    /// passes its own).
+    public init(config: MCPRouteConfig, random: @escaping @Sendable () -> UInt64 = { UInt64.random(in: .min ... .max) }) {
+        self.config = config
+        names = NameMapper(targetNames: config.targets.map(\.name), prefixes: config.prefixes)
+        sessions = Sessions(ttl: Double(config.sessionTTLSeconds), capacity: config.maxSessions)
+        self.random = Randomness(next: random)
+        shared = config.targets.indices.map { makeConnection(targetIndex: $0, owner: nil) }
+    }
+
+    /// The actions collected so far, handed over.
+    mutating func take() -> [FederationAction] {
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+
+    mutating func emit(_ action: FederationAction) { actions.append(action) }
+    mutating func log(_ severity: LogSeverity, _ message: String) { actions.append(.log(severity, message)) }
+
+    // MARK: - starting and the clock
+
+    /// The configuration exists: start every target (home loop).
+    public mutating func start(now: Double) -> [FederationAction] {
+        self.now = now
+        lastSessionSweep = now
+        lastHeartbeat = now
+        for connection in shared { startConnection(connection) }
+        return take()
+    }
+
+    /// The sweep (every 250 ms on the home loop): deadlines, expired sessions, idle client
+    /// connections, heartbeats.
+    public mutating func tick(now: Double) -> [FederationAction] {
+        self.now = now
+        expireDeadlines()
+        // Expired sessions go within a quarter of their TTL (at least every 10 s, at most every second).
+        if now - lastSessionSweep >= min(10, max(1, sessions.ttl / 4)) {
+            lastSessionSweep = now
+            for (id, session) in sessions.sweep(now: now) { endSession(id, listeners: session.listeners) }
+            stopIdleOwnConnections()
+        }
+        if config.heartbeatSeconds > 0, now - lastHeartbeat >= Double(config.heartbeatSeconds) {
+            lastHeartbeat = now
+            for listener in sessions.allListeners() { emit(.deliver(listener, .heartbeat)) }
+        }
+        return take()
+    }
+
+    /// A restart timer fired.
+    public mutating func restartDue(targetIndex: Int, now: Double) -> [FederationAction] {
+        self.now = now
+        startConnection(shared[targetIndex])
+        return take()
+    }
+
+    // MARK: - processes
+
+    /// The child process of a stdio connection started.
+    public mutating func processStarted(_ id: ConnectionID, processID: UInt64) -> [FederationAction] {
+        processes[processID] = id
+        connections[id]?.transport = .stdio(processID: processID)
+        transportConnected(id)
+        return take()
+    }
+
+    /// The host could not start it.
+    public mutating func processFailed(_ id: ConnectionID) -> [FederationAction] {
+        guard case .stdio(let command, _, _, _) = connections[id].map({ config.targets[$0.targetIndex].transport }) else { return [] }
+        connectionFailed(id, reason: "cannot start '\(command)'")
+        return take()
+    }
+
+    /// A line on a process's stdout (one message), stderr (a log line), or its exit.
+    public mutating func processOutput(_ processID: UInt64, _ output: ProcessOutput) -> [FederationAction] {
+        guard let id = processes[processID] else { return [] }
+        switch output {
+        case .stdout(let line):
+            if !line.isEmpty { received(line, on: id, relatedTo: nil) }
+        case .stderr(let line):
+            log(.debug, "target '\(name(of: id))' stderr: \(line)")
+        case .exit(let code):
+            processes[processID] = nil
+            if case .stdio = connections[id]?.transport { connections[id]?.transport = .stdio(processID: nil) }
+            connectionFailed(id, reason: code < 0 ? "the process was killed by signal \(-code)" : "the process exited with status \(code)")
+        }
+        return take()
+    }
+
+    /// A write to a connection's process did not reach it.
+    public mutating func writeFailed(_ id: ConnectionID, requestID: Int?) -> [FederationAction] {
+        if let requestID { requestFailed(requestID, on: id, reason: "the process is not running") }
+        return take()
+    }
+
+    // MARK: - HTTP calls
+
+    /// The host made call `id`; `onStream`: from the exchange's stream (it ends with it).
+    public mutating func httpCallStarted(_ id: HTTPCallID, key: HostCallKey, onStream: Bool) -> [FederationAction] {
+        guard let use = httpCalls[id] else { return [] }
+        hostCalls[key] = id
+        httpCalls[id]?.key = key
+        if onStream, let call = use.call { calls[call]?.viaStream = true }
+        return take()
+    }
+
+    /// The host refused call `id`.
+    public mutating func httpCallRefused(_ id: HTTPCallID) -> [FederationAction] {
+        guard let use = httpCalls.removeValue(forKey: id) else { return [] }
+        switch use.kind {
+        case .message(let requestID):
+            if let requestID { requestFailed(requestID, on: use.connection, reason: "the gateway refused the HTTP call") }
+        case .sseStream:
+            connectionFailed(use.connection, reason: "the gateway refused the HTTP call")
+        case .listen, .delete:
+            break
+        }
+        return take()
+    }
+
+    /// Whether the host call is one of the federation's (so the glue may route a stream's events).
+    public func isFederationCall(_ key: HostCallKey) -> Bool { hostCalls[key] != nil }
+
+    /// An event of one of the federation's host calls.
+    public mutating func httpEvent(_ key: HostCallKey, _ event: HTTPCallEvent, now: Double) -> [FederationAction] {
+        self.now = now
+        guard let id = hostCalls[key], let use = httpCalls[id], var connection = connections[use.connection] else { return [] }
+        var outputs: [TransportOutput] = []
+        var finished = false
+        switch (connection.transport, event) {
+        case (.http(var transport), .response(let status, let contentType, let sessionID, let end)):
+            outputs = transport.response(id, status: status, contentType: contentType, sessionID: sessionID)
+            if end { outputs += transport.ended(id) }
+            finished = end
+            connection.transport = .http(transport)
+        case (.http(var transport), .body(let bytes, let end)):
+            outputs = transport.body(id, bytes, end: end)
+            finished = end
+            connection.transport = .http(transport)
+        case (.http(var transport), .failed(let reason)):
+            outputs = transport.failed(id, reason: reason)
+            finished = true
+            connection.transport = .http(transport)
+        case (.sse(var transport), .response(let status, _, _, let end)):
+            outputs = transport.response(id, status: status)
+            finished = end || use.kind != .sseStream
+            connection.transport = .sse(transport)
+        case (.sse(var transport), .body(let bytes, let end)):
+            outputs = transport.body(id, bytes, end: end)
+            finished = end
+            connection.transport = .sse(transport)
+        case (.sse(var transport), .failed(let reason)):
+            outputs = transport.failed(id, reason: reason)
+            finished = true
+            connection.transport = .sse(transport)
+        default:
+            finished = true
+        }
+        connections[use.connection] = connection
+        if finished {
+            httpCalls[id] = nil
+            hostCalls[key] = nil
+        }
+        apply(outputs, from: use.connection)
+        return take()
+    }
+
+    /// What a transport made of an event, applied.
+    mutating func apply(_ outputs: [TransportOutput], from id: ConnectionID) {
+        for output in outputs {
+            switch output {
+            case .message(let bytes, let relatedTo): received(bytes, on: id, relatedTo: relatedTo)
+            case .requestFailed(let requestID, let reason): requestFailed(requestID, on: id, reason: reason)
+            case .rejected(let requestID, let error): rejected(requestID, on: id, error: error)
+            case .responseEnded(let requestID): requestFailed(requestID, on: id, reason: "the response ended without an answer")
+            case .connected: transportConnected(id)
+            case .failed(let reason): connectionFailed(id, reason: reason)
+            case .log(let line): log(.debug, "target '\(name(of: id))': \(line)")
+            }
+        }
+    }
+
+    func name(of id: ConnectionID) -> String {
+        connections[id].map { config.targets[$0.targetIndex].name } ?? "?"
+    }
+
+    // MARK: - names
+
+    /// The target name for a client's tool/prompt name or resource URI, and the target's own name.
+    public func resolve(_ clientName: String, uri: Bool) -> (target: String, name: String)? {
+        if let resolved = names.resolve(clientName, uri: uri) { return resolved }
+        if names.prefixes { return nil }
+        if config.targets.count == 1 { return (config.targets[0].name, clientName) }
+        return index[(uri ? "uri:" : "name:") + clientName].map { ($0, clientName) }
+    }
+}
+
+/// A process's output, as the host delivers it.
+public enum ProcessOutput: Sendable {
+    case stdout([UInt8])
+    case stderr(String)
+    /// Exit status, or minus the signal.
+    case exit(Int32)
+}
+
+/// An HTTP call's event, as the host delivers it.
+public enum HTTPCallEvent: Sendable {
+    /// The head; `end`: no body follows.
+    case response(status: Int, contentType: String?, sessionID: String?, end: Bool)
+    case body([UInt8], end: Bool)
+    case failed(String)
+}
+
+/// A supplier of random 64-bit words for ids and tokens.
+struct Randomness: RandomNumberGenerator, Sendable {
+    let source: @Sendable () -> UInt64
+    init(next: @escaping @Sendable () -> UInt64) { source = next }
+    mutating func next() -> UInt64 { source() }
+}

@@ -1,0 +1,201 @@
+import JSON
+import JSONRPC
+
+/// What a transport makes of the host's events for the federation.
+enum TransportOutput: Sendable {
+    /// One JSON-RPC message from the server; `relatedTo`: the request whose HTTP response carried it.
+    case message([UInt8], relatedTo: Int?)
+    /// A request could not be delivered or its answer could not be read.
+    case requestFailed(Int, reason: String)
+    /// The server answered a request with a JSON-RPC error outside a response the federation
+    /// could match (an HTTP 4xx whose body is an error response, whatever its id).
+    case rejected(Int, error: JSONValue)
+    /// The HTTP response of a request ended: if it brought no answer, there will be none.
+    case responseEnded(Int)
+    /// The connection can carry messages now (the SSE transport's endpoint arrived).
+    case connected
+    /// The connection is gone.
+    case failed(String)
+    case log(String)
+}
+
+/// Streamable HTTP, one connection's worth: each message is a POST whose answer is JSON or an
+/// SSE stream; in the handshake era the server's `Mcp-Session-Id` and an optional GET stream for
+/// what it sends on its own. I/O-free: it builds the requests and reads what the host delivers.
+struct StreamableHTTPTransport: Sendable {
+    let url: String
+    let configuredHeaders: [HTTPCallRequest.Header]
+    let timeoutMilliseconds: Int
+    /// The server's session (handshake era), from its answers.
+    private(set) var sessionID: String?
+    /// Sent as `MCP-Protocol-Version` once the era is known.
+    var protocolVersion: String?
+
+    private struct Call: Sendable {
+        var requestID: Int?
+        var status = 0
+        var isEventStream = false
+        var decoder = SSEDecoder()
+        var body: [UInt8] = []
+    }
+    private var calls: [HTTPCallID: Call] = [:]
+    /// The GET stream for server-initiated messages, while it is open.
+    private(set) var listenCall: HTTPCallID?
+    private var listenDecoder = SSEDecoder()
+
+    /// The bytes of an error body kept (a JSON-RPC error response is passed on; more is cut).
+    static let maxErrorBody = 65_536
+
+    init(url: String, headers: [String: String], timeoutMilliseconds: Int) {
+        self.url = url
+        configuredHeaders = headers.sorted { $0.key < $1.key }.map { HTTPCallRequest.Header($0.key, $0.value) }
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// A fresh start: no session, no era.
+    mutating func reset() {
+        sessionID = nil
+        protocolVersion = nil
+        listenCall = nil
+        calls.removeAll()
+    }
+
+    /// The POST carrying `message`; `headers` are the era's (`Mcp-Method`, `Mcp-Name`) and forwarded ones.
+    func post(_ message: [UInt8], headers: [(String, String)]) -> HTTPCallRequest {
+        var all = [HTTPCallRequest.Header("content-type", "application/json"),
+                   HTTPCallRequest.Header("accept", "application/json, text/event-stream")]
+        all += headers.map { HTTPCallRequest.Header($0.0, $0.1) }
+        if let sessionID { all.append(.init("mcp-session-id", sessionID)) }
+        if let protocolVersion { all.append(.init("mcp-protocol-version", protocolVersion)) }
+        // The federation's own deadline (-32001) fires first; this one only bounds a stuck connection.
+        return HTTPCallRequest(method: "POST", url: url, headers: all + configuredHeaders, body: message,
+                               timeoutMilliseconds: timeoutMilliseconds + 1000, streamsBody: true)
+    }
+
+    /// The host made call `id` for the request `requestID` (nil: a notification or an answer).
+    mutating func opened(_ id: HTTPCallID, requestID: Int?) { calls[id] = Call(requestID: requestID) }
+
+    /// The GET stream (handshake era) for what the server sends on its own.
+    mutating func listen(_ id: HTTPCallID) -> HTTPCallRequest {
+        var headers = [HTTPCallRequest.Header("accept", "text/event-stream")]
+        if let sessionID { headers.append(.init("mcp-session-id", sessionID)) }
+        if let protocolVersion { headers.append(.init("mcp-protocol-version", protocolVersion)) }
+        listenDecoder = SSEDecoder()
+        listenCall = id
+        return HTTPCallRequest(method: "GET", url: url, headers: headers + configuredHeaders, body: [],
+                               timeoutMilliseconds: timeoutMilliseconds, streamsBody: true)
+    }
+
+    /// Whether `id` is one of this transport's calls.
+    func owns(_ id: HTTPCallID) -> Bool { id == listenCall || calls[id] != nil }
+
+    /// The response head of call `id`.
+    mutating func response(_ id: HTTPCallID, status: Int, contentType: String?, sessionID session: String?) -> [TransportOutput] {
+        if id == listenCall {
+            guard status == 200 else {
+                listenCall = nil
+                return [.log("no GET stream for server-initiated messages (HTTP \(status))")]
+            }
+            return []
+        }
+        guard var call = calls[id] else { return [] }
+        call.status = status
+        if let session { sessionID = session }
+        if let contentType { call.isEventStream = Array(contentType.utf8).hasPrefixIgnoringCase("text/event-stream") }
+        if status == 404, sessionID != nil, call.requestID != nil {
+            // The server forgot our session: the federation initializes again.
+            calls[id] = nil
+            return failure(call, reason: "the upstream session expired (HTTP 404)") + [.failed("the upstream session expired (HTTP 404)")]
+        }
+        calls[id] = call
+        return []
+    }
+
+    /// A chunk of call `id`'s body (`end`: the last).
+    mutating func body(_ id: HTTPCallID, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+        if id == listenCall {
+            let events = (try? listenDecoder.feed(bytes)) ?? []
+            if end { listenCall = nil }
+            return events.filter { $0.event == "message" && !$0.data.isEmpty }.map { .message($0.data, relatedTo: nil) }
+        }
+        guard var call = calls[id] else { return [] }
+        var outputs: [TransportOutput] = []
+        if call.status >= 300 || call.status < 200 {
+            // Kept for the error: a JSON-RPC error response passes through to the client.
+            if call.body.count < Self.maxErrorBody { call.body += bytes.prefix(Self.maxErrorBody - call.body.count) }
+        } else if call.isEventStream {
+            do {
+                for event in try call.decoder.feed(bytes) where event.event == "message" && !event.data.isEmpty {
+                    outputs.append(.message(event.data, relatedTo: call.requestID))
+                }
+            } catch {
+                calls[id] = nil
+                return outputs + failure(call, reason: "an SSE event was larger than \(call.decoder.maxEventBytes) bytes")
+            }
+        } else if call.body.isEmpty {
+            call.body = bytes // one chunk: no copy
+        } else {
+            call.body += bytes
+        }
+        calls[id] = call
+        if end { outputs += finish(id) }
+        return outputs
+    }
+
+    /// Call `id` ended with its head (no body).
+    mutating func ended(_ id: HTTPCallID) -> [TransportOutput] {
+        if id == listenCall {
+            listenCall = nil
+            return []
+        }
+        return finish(id)
+    }
+
+    /// Call `id` failed (refused, reset, timed out).
+    mutating func failed(_ id: HTTPCallID, reason: String) -> [TransportOutput] {
+        if id == listenCall {
+            listenCall = nil
+            return []
+        }
+        guard let call = calls.removeValue(forKey: id) else { return [] }
+        return failure(call, reason: reason)
+    }
+
+    /// Stops: the GET stream to cancel, and the DELETE that ends the server's session.
+    mutating func stop() -> (cancel: HTTPCallID?, delete: HTTPCallRequest?) {
+        let cancel = listenCall
+        listenCall = nil
+        defer { sessionID = nil }
+        guard let sessionID else { return (cancel, nil) }
+        return (cancel, HTTPCallRequest(method: "DELETE", url: url, headers: [.init("mcp-session-id", sessionID)] + configuredHeaders,
+                                        body: [], timeoutMilliseconds: 2000, streamsBody: false))
+    }
+
+    private mutating func finish(_ id: HTTPCallID) -> [TransportOutput] {
+        guard let call = calls.removeValue(forKey: id) else { return [] }
+        switch call.status {
+        case 200..<300:
+            let ended: [TransportOutput] = call.requestID.map { [.responseEnded($0)] } ?? []
+            guard !call.isEventStream, !call.body.isEmpty else { return ended }
+            return [.message(call.body, relatedTo: call.requestID)] + ended
+        default:
+            if let requestID = call.requestID, let error = Self.jsonRPCError(in: call.body) {
+                return [.rejected(requestID, error: error)]
+            }
+            let body = String(decoding: call.body.prefix(512), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            return failure(call, reason: "HTTP \(call.status)" + (body.isEmpty ? "" : ": \(body)"))
+        }
+    }
+
+    private func failure(_ call: Call, reason: String) -> [TransportOutput] {
+        call.requestID.map { [.requestFailed($0, reason: reason)] } ?? []
+    }
+
+    /// The error object of a JSON-RPC error response, when `body` is one.
+    static func jsonRPCError(in body: [UInt8]) -> JSONValue? {
+        guard let envelope = try? JSONRPCEnvelope.scan(body), envelope.kind == .error, let error = envelope.error else { return nil }
+        let value = JSONValue(body, range: error)
+        guard value["code"]?.int != nil, value["message"]?.string != nil else { return nil }
+        return value
+    }
+}

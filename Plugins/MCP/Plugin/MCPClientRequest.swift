@@ -1,0 +1,46 @@
+import JSON
+import MCPCore
+import PluginKit
+
+/// One client HTTP request to the MCP handler, as the stream's state: what it asked, where it
+/// stands (answered? streaming?), and its exchange with the federation.
+final class MCPClientRequest {
+    var era = MCPEra.handshake
+    let clientID: String
+    let method: String
+    let params: JSONValue?
+    var sessionID: String?
+    /// The authenticated caller (``Owner/caller(method:subject:)``), nil when anonymous.
+    var caller: String?
+    /// Whom what the federation names for this request belongs to.
+    var owner: Owner { Owner(sessionID: sessionID, caller: caller) }
+    /// How a server→client request reaches this client.
+    var style: ServerRequestStyle { era == .handshake ? .relay : .inputRequired }
+    /// Its exchange with the federation, once opened.
+    var exchange: ExchangeID?
+    var mailbox: Mailbox?
+    /// The response is an SSE stream (it started with a message before the answer).
+    var streaming = false
+    var finished = false
+    /// A session's GET stream.
+    var isListener = false
+    var listKind: ListKind?
+    var listOffset = 0
+    /// What to do when a filter that paused decides.
+    var afterVerdict: ((RPCVerdict) -> Void)?
+    private var rpcFilters: Bool?
+
+    init(clientID: String, method: String, params: JSONValue?) {
+        self.clientID = clientID
+        self.method = method
+        self.params = params
+    }
+
+    /// Whether the route has filters that read messages (asked once per request).
+    func hasRPCFilters(_ stream: FilterStream) -> Bool {
+        if let rpcFilters { return rpcFilters }
+        let answer = stream.hasRPCFilters
+        rpcFilters = answer
+        return answer
+    }
+}
