@@ -1,0 +1,58 @@
+import JSON
+@testable import MCPCore
+import XCTest
+
+/// What the route demands of a client's request in each era, and how it names its target.
+final class ClientRequestRulesTests: XCTestCase {
+    func testAPostMustAcceptJSONAndSSEAndCarryJSON() {
+        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "application/json", contentType: "application/json", endOfStream: false)?.status, 406)
+        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "text/event-stream, APPLICATION/JSON", contentType: "text/plain", endOfStream: false)?.status, 415)
+        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "*/*", contentType: "application/json; charset=utf-8", endOfStream: true)?.code, -32700)
+        XCTAssertNil(ClientRequestRules.checkPOST(accept: "*/*", contentType: "application/json", endOfStream: false))
+    }
+
+    func testTheEraComesFromMetaOrTheVersionHeader() {
+        let modern = JSONValue(Array(#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#.utf8))
+        XCTAssertEqual(ClientRequestRules.era(headerVersion: nil, params: modern), .modern)
+        XCTAssertEqual(ClientRequestRules.era(headerVersion: "2025-06-18", params: nil), .handshake)
+        XCTAssertEqual(ClientRequestRules.era(headerVersion: "2099-01-01", params: nil), .modern, "unknown versions are modern, and refused there")
+        XCTAssertEqual(ClientRequestRules.era(headerVersion: nil, params: nil), .handshake)
+    }
+
+    func testModernHeadersMustRepeatTheBody() {
+        let params = JSONValue(Array(#"{"name":"caf\#u{e9}","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#.utf8))
+        var headers = ["mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "=?base64?Y2Fmw6k=?="]
+        func check() -> ClientRefusal? {
+            ClientRequestRules.checkModern(header: { headers[$0] }, clientID: "1", method: "tools/call", params: params, isRequestOrNotification: true)
+        }
+        XCTAssertNil(check(), "a non-ASCII name arrives base64-encoded")
+        headers["mcp-name"] = "tea"
+        XCTAssertEqual(check()?.code, -32020)
+        headers["mcp-protocol-version"] = "1900-01-01"
+        XCTAssertEqual(check()?.code, -32022)
+        XCTAssertTrue(check()?.data?.contains(#""supported":["2026-07-28","2025-11-25""#) ?? false)
+    }
+
+    func testRoutedMethodsNameTheirTargets() {
+        let completion = RoutedMethod(method: "completion/complete", params: JSONValue(Array(#"{"ref":{"type":"ref/prompt","name":"a_greet"}}"#.utf8)))
+        XCTAssertEqual(completion?.clientName, "a_greet")
+        XCTAssertEqual(completion?.targetKind, "prompt")
+        XCTAssertEqual(RoutedMethod(method: "resources/read", params: JSONValue(Array(#"{"uri":"a+file:///x"}"#.utf8)))?.isURI, true)
+        XCTAssertEqual(RoutedMethod(method: "tools/call", params: nil)?.unknownMessage, "Unknown tool: ")
+        XCTAssertNil(RoutedMethod(method: "tools/list", params: nil))
+    }
+
+    func testAnswersCarryWhatEachEraRequires() {
+        let result = Array(#"{"contents":[]}"#.utf8)[...]
+        XCTAssertEqual(String(decoding: ClientAnswer.result(result, era: .modern, method: "resources/read"), as: UTF8.self),
+                       #"{"resultType":"complete","ttlMs":0,"cacheScope":"private","contents":[]}"#)
+        XCTAssertEqual(ClientAnswer.result(result, era: .handshake, method: "resources/read"), result)
+        let items = (1...5).map { MergedList.Item(target: "a", name: "t\($0)", json: Array("{\"name\":\"a_t\($0)\"}".utf8)) }
+        let page = JSONValue(ClientAnswer.listPage(items, kind: .tools, offset: 2, pageSize: 2, era: .handshake))
+        XCTAssertEqual(page["tools"]?.elements?.count, 2)
+        XCTAssertEqual(page["nextCursor"]?.string.flatMap(ListCursor.decode), 4)
+        XCTAssertEqual(ClientAnswer.handshakeVersion(requested: "2025-06-18"), "2025-06-18")
+        XCTAssertEqual(ClientAnswer.handshakeVersion(requested: "2099-01-01"), "2025-11-25")
+        XCTAssertEqual(String(decoding: ClientAnswer.sseEvent(Array("{}".utf8)), as: UTF8.self), "event: message\ndata: {}\n\n")
+    }
+}

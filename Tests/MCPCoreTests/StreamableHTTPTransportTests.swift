@@ -1,0 +1,117 @@
+import JSON
+@testable import MCPCore
+import XCTest
+
+/// Reading a Streamable HTTP server's answers: JSON, SSE, JSON-RPC errors with any HTTP status,
+/// an expired session; and the requests it builds.
+final class StreamableHTTPTransportTests: XCTestCase {
+    let call = HTTPCallID(1)
+
+    private func transport() -> StreamableHTTPTransport {
+        var transport = StreamableHTTPTransport(url: "http://u/mcp", headers: ["authorization": "Bearer t"], timeoutMilliseconds: 5000)
+        transport.protocolVersion = "2025-11-25"
+        return transport
+    }
+
+    private func messages(_ outputs: [TransportOutput]) -> [String] {
+        outputs.compactMap { if case .message(let bytes, _) = $0 { return String(decoding: bytes, as: UTF8.self) } else { return nil } }
+    }
+
+    func testAPostCarriesTheSessionTheVersionAndTheTargetsHeaders() {
+        var transport = transport()
+        transport.opened(call, requestID: 1)
+        _ = transport.response(call, status: 200, contentType: "application/json", sessionID: "s-1")
+        let post = transport.post(Array("{}".utf8), headers: [("mcp-method", "tools/call")])
+        XCTAssertEqual(post.method, "POST")
+        XCTAssertEqual(post.headers.map(\.name), ["content-type", "accept", "mcp-method", "mcp-session-id", "mcp-protocol-version", "authorization"])
+        XCTAssertEqual(post.timeoutMilliseconds, 6000, "the federation's own deadline fires first")
+    }
+
+    func testAJSONAnswerInChunksIsOneMessageThenTheResponseEnds() {
+        var transport = transport()
+        transport.opened(call, requestID: 4)
+        XCTAssertTrue(transport.response(call, status: 200, contentType: "application/json", sessionID: nil).isEmpty)
+        XCTAssertTrue(transport.body(call, Array(#"{"jsonrpc":"2.0","#.utf8), end: false).isEmpty)
+        let outputs = transport.body(call, Array(#""id":4,"result":{}}"#.utf8), end: true)
+        XCTAssertEqual(messages(outputs), [#"{"jsonrpc":"2.0","id":4,"result":{}}"#])
+        guard case .responseEnded(4) = outputs.last else { return XCTFail("\(outputs)") }
+    }
+
+    func testAnSSEAnswerYieldsEachMessageWithTheRequestThatCarriedIt() {
+        var transport = transport()
+        transport.opened(call, requestID: 7)
+        _ = transport.response(call, status: 200, contentType: "text/event-stream; charset=utf-8", sessionID: nil)
+        let outputs = transport.body(call, Array("event: message\ndata: {\"a\":1}\n\nid: x\ndata: {\"b\":2}\n\n".utf8), end: false)
+        XCTAssertEqual(messages(outputs), [#"{"a":1}"#, #"{"b":2}"#])
+        guard case .message(_, relatedTo: 7)? = outputs.first else { return XCTFail("\(outputs)") }
+    }
+
+    func testAJSONRPCErrorWithA4xxStatusPassesThroughAsTheRequestsError() {
+        var transport = transport()
+        transport.opened(call, requestID: 2)
+        _ = transport.response(call, status: 400, contentType: "application/json", sessionID: nil)
+        let outputs = transport.body(call, Array(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad"}}"#.utf8), end: true)
+        guard case .rejected(2, let error)? = outputs.first else { return XCTFail("\(outputs)") }
+        XCTAssertEqual(error.text, #"{"code":-32600,"message":"Bad"}"#)
+    }
+
+    func testAnHTTPErrorWithoutAJSONRPCBodyFailsTheRequestWithTheStatus() {
+        var transport = transport()
+        transport.opened(call, requestID: 2)
+        _ = transport.response(call, status: 502, contentType: "text/plain", sessionID: nil)
+        let outputs = transport.body(call, Array("bad gateway\nmore".utf8), end: true)
+        guard case .requestFailed(2, let reason)? = outputs.first else { return XCTFail("\(outputs)") }
+        XCTAssertEqual(reason, "HTTP 502: bad gateway")
+    }
+
+    func testA404ForAKnownSessionMeansTheSessionExpired() {
+        var transport = transport()
+        transport.opened(HTTPCallID(0), requestID: 1)
+        _ = transport.response(HTTPCallID(0), status: 200, contentType: nil, sessionID: "s-1")
+        transport.opened(call, requestID: 3)
+        let outputs = transport.response(call, status: 404, contentType: "application/json", sessionID: nil)
+        guard case .requestFailed(3, _)? = outputs.first, case .failed(let reason)? = outputs.last else { return XCTFail("\(outputs)") }
+        XCTAssertEqual(reason, "the upstream session expired (HTTP 404)")
+    }
+
+    func testStoppingCancelsTheGETStreamAndDeletesTheSession() {
+        var transport = transport()
+        transport.opened(HTTPCallID(0), requestID: 1)
+        _ = transport.response(HTTPCallID(0), status: 200, contentType: nil, sessionID: "s-9")
+        _ = transport.listen(HTTPCallID(5))
+        let (cancel, delete) = transport.stop()
+        XCTAssertEqual(cancel, HTTPCallID(5))
+        XCTAssertEqual(delete?.method, "DELETE")
+        XCTAssertEqual(delete?.headers.first?.value, "s-9")
+        XCTAssertNil(transport.sessionID)
+    }
+}
+
+final class LegacySSETransportTests: XCTestCase {
+    func testTheEndpointIsResolvedAgainstTheStreamsURLAndMessagesFollow() {
+        var transport = LegacySSETransport(url: "http://h:8/sse", headers: [:])
+        _ = transport.open(HTTPCallID(1))
+        XCTAssertNil(transport.post([]), "no endpoint yet")
+        XCTAssertTrue(transport.response(HTTPCallID(1), status: 200).isEmpty)
+        let outputs = transport.body(HTTPCallID(1), Array("event: endpoint\ndata: /messages/?session_id=ab\n\nevent: message\ndata: {\"x\":1}\n\n".utf8), end: false)
+        guard case .connected? = outputs.first, case .message(let bytes, nil)? = outputs.last else { return XCTFail("\(outputs)") }
+        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), #"{"x":1}"#)
+        XCTAssertEqual(transport.endpoint, "http://h:8/messages/?session_id=ab")
+        XCTAssertEqual(transport.post(Array("{}".utf8))?.url, "http://h:8/messages/?session_id=ab")
+    }
+
+    func testEndpointForms() {
+        XCTAssertEqual(LegacySSETransport.resolve("https://other/x", against: "http://h/sse"), "https://other/x")
+        XCTAssertEqual(LegacySSETransport.resolve("messages?s=1", against: "http://h/a/sse"), "http://h/a/messages?s=1")
+        XCTAssertEqual(LegacySSETransport.resolve("/m", against: "http://h:1/a/b?q"), "http://h:1/m")
+    }
+
+    func testAClosedStreamOrAFailedPostSayWhat() {
+        var transport = LegacySSETransport(url: "http://h/sse", headers: [:])
+        _ = transport.open(HTTPCallID(1))
+        _ = transport.body(HTTPCallID(1), Array("event: endpoint\ndata: /m\n\n".utf8), end: false)
+        transport.opened(HTTPCallID(2), requestID: 9)
+        guard case .requestFailed(9, "POST answered HTTP 500")? = transport.response(HTTPCallID(2), status: 500).first else { return XCTFail() }
+        guard case .failed("the SSE stream closed")? = transport.body(HTTPCallID(1), [], end: true).last else { return XCTFail() }
+    }
+}
