@@ -8,10 +8,21 @@ let pluginLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]),
 ]
 
-/// Declares one Swift plugin: a logic target (no C import needed) is optional, the entry target
-/// is the `.dynamic` product that the gateway `dlopen`s.
+/// Declares one Swift plugin's `.dynamic` entry target (what the gateway `dlopen`s), with only
+/// its entry symbol exported.
 func swiftPlugin(_ name: String, path: String, dependencies: [Target.Dependency] = []) -> [Target] {
     [.target(name: name, dependencies: ["PluginKit"] + dependencies, path: path, linkerSettings: pluginLinkerSettings)]
+}
+
+/// A plugin in three targets: its logic (`Core`, no host needed), its glue to the host
+/// (`Plugin`, unit-tested with PluginKitTesting) and its entry point (`Entry`, the `.dynamic`
+/// product: one file).
+func threePartPlugin(_ name: String, glue: [Target.Dependency] = []) -> [Target] {
+    [
+        .target(name: "\(name)Plugin", dependencies: ["PluginKit", .target(name: "\(name)Core")] + glue, path: "Plugins/\(name)/Plugin"),
+        .target(name: "\(name)Entry", dependencies: ["PluginKit", .target(name: "\(name)Plugin")], path: "Plugins/\(name)/Entry",
+                linkerSettings: pluginLinkerSettings),
+    ]
 }
 
 let package = Package(
@@ -21,12 +32,13 @@ let package = Package(
         .executable(name: "agentgateway", targets: ["GatewayHost"]),
         .executable(name: "demo-mcp-server", targets: ["DemoMCPServer"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
+        .library(name: "PluginKitTesting", targets: ["PluginKitTesting"]),
         // Plugins: each a shared library the gateway dlopens (lib<name>.so next to the executable).
         .library(name: "noop", type: .dynamic, targets: ["NoopPlugin"]),
-        .library(name: "mcp", type: .dynamic, targets: ["MCPPlugin"]),
-        .library(name: "jwt_auth", type: .dynamic, targets: ["JWTAuthPlugin"]),
-        .library(name: "rbac", type: .dynamic, targets: ["RBACPlugin"]),
-        .library(name: "ratelimit", type: .dynamic, targets: ["RateLimitPlugin"]),
+        .library(name: "mcp", type: .dynamic, targets: ["MCPEntry"]),
+        .library(name: "jwt_auth", type: .dynamic, targets: ["JWTAuthEntry"]),
+        .library(name: "rbac", type: .dynamic, targets: ["RBACEntry"]),
+        .library(name: "ratelimit", type: .dynamic, targets: ["RateLimitEntry"]),
         .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
         .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
@@ -57,6 +69,8 @@ let package = Package(
         .target(name: "JSONRPC", dependencies: ["JSON"], path: "Sources/JSONRPC"),
         // The Swift SDK for plugin authors (and the strict reader of their config tables).
         .target(name: "PluginKit", dependencies: ["PluginABI", "JSON"], path: "Sources/PluginKit"),
+        // A fake host behind a real host table: unit tests for any plugin, without a gateway.
+        .target(name: "PluginKitTesting", dependencies: ["PluginABI", "PluginKit"], path: "Sources/PluginKitTesting"),
         .executableTarget(
             name: "GatewayHost",
             dependencies: [
@@ -78,11 +92,12 @@ let package = Package(
         // A small stdio MCP server for the quick start and the tests.
         .executableTarget(name: "DemoMCPServer", path: "examples/demo-mcp-server"),
         .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "CPluginLoader"], path: "Tests/PluginKitTests"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
         .target(name: "MCPCore", dependencies: ["JSON", "JSONRPC", "PluginKit"], path: "Plugins/MCP/Core"),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
+        .testTarget(name: "MCPPluginTests", dependencies: ["MCPPlugin", "MCPCore", "JSON", "PluginKit", "PluginKitTesting"], path: "Tests/MCPPluginTests"),
         // Policy expressions (a CEL subset), shared by RBAC and rate limits.
         .target(name: "CEL", dependencies: ["JSON"], path: "Sources/CEL"),
         .testTarget(name: "CELTests", dependencies: ["CEL"], path: "Tests/CELTests"),
@@ -94,19 +109,20 @@ let package = Package(
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Plugins/JWTAuth/Core"),
-        .testTarget(name: "JWTAuthTests", dependencies: ["JWTAuthCore", "PolicyKit", .product(name: "JWTKit", package: "jwt-kit"),
+        .testTarget(name: "JWTAuthTests", dependencies: ["JWTAuthCore", "JWTAuthPlugin", "PolicyKit", "PluginKitTesting", .product(name: "JWTKit", package: "jwt-kit"),
                                                        .product(name: "CryptoExtras", package: "swift-crypto")],
                     path: "Tests/JWTAuthTests"),
         // RBAC policies and token-bucket rate limits over CEL expressions, no host needed.
         .target(name: "RBACCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RBAC/Core"),
         .target(name: "RateLimitCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RateLimit/Core"),
-        .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "CEL", "PolicyKit"], path: "Tests/PolicyTests"),
+        .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "RBACPlugin", "RateLimitPlugin", "CEL", "PolicyKit", "PluginKitTesting"],
+                    path: "Tests/PolicyTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
         + swiftPlugin("NoopPlugin", path: "Plugins/Noop")
-        + swiftPlugin("MCPPlugin", path: "Plugins/MCP/Plugin", dependencies: ["MCPCore", "JSON", "JSONRPC"])
-        + swiftPlugin("JWTAuthPlugin", path: "Plugins/JWTAuth/Plugin", dependencies: ["JWTAuthCore", "PolicyKit", "JSON"])
-        + swiftPlugin("RBACPlugin", path: "Plugins/RBAC/Plugin", dependencies: ["RBACCore", "PolicyKit", "JSON"])
-        + swiftPlugin("RateLimitPlugin", path: "Plugins/RateLimit/Plugin", dependencies: ["RateLimitCore", "PolicyKit"])
+        + threePartPlugin("MCP", glue: ["JSON", "JSONRPC"])
+        + threePartPlugin("JWTAuth", glue: ["PolicyKit", "JSON"])
+        + threePartPlugin("RBAC", glue: ["PolicyKit", "JSON"])
+        + threePartPlugin("RateLimit", glue: ["PolicyKit"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

@@ -22,7 +22,7 @@ public struct RPCMessage: Sendable {
             }
         }
 
-        var raw: agw_rpc_kind {
+        package var raw: agw_rpc_kind {
             switch self {
             case .request, .unknown: return AGW_RPC_REQUEST
             case .notification: return AGW_RPC_NOTIFICATION
@@ -45,7 +45,7 @@ public struct RPCMessage: Sendable {
             }
         }
 
-        var raw: agw_rpc_protocol { self == .a2a ? AGW_RPC_PROTOCOL_A2A : AGW_RPC_PROTOCOL_MCP }
+        package var raw: agw_rpc_protocol { self == .a2a ? AGW_RPC_PROTOCOL_A2A : AGW_RPC_PROTOCOL_MCP }
     }
 
     /// Which way the message travels.
@@ -84,7 +84,7 @@ public struct RPCMessage: Sendable {
     /// Whether the message comes from the gateway's client.
     public var isFromClient: Bool { direction == .clientToServer }
 
-    init(_ message: UnsafePointer<agw_rpc_message>) {
+    package init(_ message: UnsafePointer<agw_rpc_message>) {
         let message = message.pointee
         kind = Kind(message.kind)
         protocolName = ProtocolName(message.protocol)

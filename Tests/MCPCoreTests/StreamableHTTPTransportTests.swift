@@ -5,10 +5,8 @@ import XCTest
 /// Reading a Streamable HTTP server's answers: JSON, SSE, JSON-RPC errors with any HTTP status,
 /// an expired session; and the requests it builds.
 final class StreamableHTTPTransportTests: XCTestCase {
-    let call = HTTPCallID(1)
-
     private func transport() -> StreamableHTTPTransport {
-        var transport = StreamableHTTPTransport(url: "http://u/mcp", headers: ["authorization": "Bearer t"], timeoutMilliseconds: 5000)
+        let transport = StreamableHTTPTransport(url: "http://u/mcp", headers: ["authorization": "Bearer t"], timeoutMilliseconds: 5000)
         transport.protocolVersion = "2025-11-25"
         return transport
     }
@@ -18,8 +16,8 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testAPostCarriesTheSessionTheVersionAndTheTargetsHeaders() {
-        var transport = transport()
-        transport.opened(call, requestID: 1)
+        let transport = transport()
+        let call = HTTPCallUse.message(1, requestID: 1, on: .http(transport))
         _ = transport.response(call, status: 200, contentType: "application/json", sessionID: "s-1")
         let post = transport.post(Array("{}".utf8), headers: [("mcp-method", "tools/call")])
         XCTAssertEqual(post.method, "POST")
@@ -28,8 +26,8 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testAJSONAnswerInChunksIsOneMessageThenTheResponseEnds() {
-        var transport = transport()
-        transport.opened(call, requestID: 4)
+        let transport = transport()
+        let call = HTTPCallUse.message(1, requestID: 4, on: .http(transport))
         XCTAssertTrue(transport.response(call, status: 200, contentType: "application/json", sessionID: nil).isEmpty)
         XCTAssertTrue(transport.body(call, Array(#"{"jsonrpc":"2.0","#.utf8), end: false).isEmpty)
         let outputs = transport.body(call, Array(#""id":4,"result":{}}"#.utf8), end: true)
@@ -38,8 +36,8 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testAnSSEAnswerYieldsEachMessageWithTheRequestThatCarriedIt() {
-        var transport = transport()
-        transport.opened(call, requestID: 7)
+        let transport = transport()
+        let call = HTTPCallUse.message(1, requestID: 7, on: .http(transport))
         _ = transport.response(call, status: 200, contentType: "text/event-stream; charset=utf-8", sessionID: nil)
         let outputs = transport.body(call, Array("event: message\ndata: {\"a\":1}\n\nid: x\ndata: {\"b\":2}\n\n".utf8), end: false)
         XCTAssertEqual(messages(outputs), [#"{"a":1}"#, #"{"b":2}"#])
@@ -47,8 +45,8 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testAJSONRPCErrorWithA4xxStatusPassesThroughAsTheRequestsError() {
-        var transport = transport()
-        transport.opened(call, requestID: 2)
+        let transport = transport()
+        let call = HTTPCallUse.message(1, requestID: 2, on: .http(transport))
         _ = transport.response(call, status: 400, contentType: "application/json", sessionID: nil)
         let outputs = transport.body(call, Array(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad"}}"#.utf8), end: true)
         guard case .rejected(2, let error)? = outputs.first else { return XCTFail("\(outputs)") }
@@ -56,8 +54,8 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testAnHTTPErrorWithoutAJSONRPCBodyFailsTheRequestWithTheStatus() {
-        var transport = transport()
-        transport.opened(call, requestID: 2)
+        let transport = transport()
+        let call = HTTPCallUse.message(1, requestID: 2, on: .http(transport))
         _ = transport.response(call, status: 502, contentType: "text/plain", sessionID: nil)
         let outputs = transport.body(call, Array("bad gateway\nmore".utf8), end: true)
         guard case .requestFailed(2, let reason)? = outputs.first else { return XCTFail("\(outputs)") }
@@ -65,19 +63,19 @@ final class StreamableHTTPTransportTests: XCTestCase {
     }
 
     func testA404ForAKnownSessionMeansTheSessionExpired() {
-        var transport = transport()
-        transport.opened(HTTPCallID(0), requestID: 1)
-        _ = transport.response(HTTPCallID(0), status: 200, contentType: nil, sessionID: "s-1")
-        transport.opened(call, requestID: 3)
+        let transport = transport()
+        let first = HTTPCallUse.message(0, requestID: 1, on: .http(transport))
+        _ = transport.response(first, status: 200, contentType: nil, sessionID: "s-1")
+        let call = HTTPCallUse.message(1, requestID: 3, on: .http(transport))
         let outputs = transport.response(call, status: 404, contentType: "application/json", sessionID: nil)
         guard case .requestFailed(3, _)? = outputs.first, case .failed(let reason)? = outputs.last else { return XCTFail("\(outputs)") }
         XCTAssertEqual(reason, "the upstream session expired (HTTP 404)")
     }
 
     func testStoppingCancelsTheGETStreamAndDeletesTheSession() {
-        var transport = transport()
-        transport.opened(HTTPCallID(0), requestID: 1)
-        _ = transport.response(HTTPCallID(0), status: 200, contentType: nil, sessionID: "s-9")
+        let transport = transport()
+        let first = HTTPCallUse.message(0, requestID: 1, on: .http(transport))
+        _ = transport.response(first, status: 200, contentType: nil, sessionID: "s-9")
         _ = transport.listen(HTTPCallID(5))
         let (cancel, delete) = transport.stop()
         XCTAssertEqual(cancel, HTTPCallID(5))
@@ -89,11 +87,11 @@ final class StreamableHTTPTransportTests: XCTestCase {
 
 final class LegacySSETransportTests: XCTestCase {
     func testTheEndpointIsResolvedAgainstTheStreamsURLAndMessagesFollow() {
-        var transport = LegacySSETransport(url: "http://h:8/sse", headers: [:])
-        _ = transport.open(HTTPCallID(1))
+        let transport = LegacySSETransport(url: "http://h:8/sse", headers: [:])
+        let stream = HTTPCallUse.sseStream(1, on: transport)
         XCTAssertNil(transport.post([]), "no endpoint yet")
-        XCTAssertTrue(transport.response(HTTPCallID(1), status: 200).isEmpty)
-        let outputs = transport.body(HTTPCallID(1), Array("event: endpoint\ndata: /messages/?session_id=ab\n\nevent: message\ndata: {\"x\":1}\n\n".utf8), end: false)
+        XCTAssertTrue(transport.response(stream, status: 200).isEmpty)
+        let outputs = transport.body(stream, Array("event: endpoint\ndata: /messages/?session_id=ab\n\nevent: message\ndata: {\"x\":1}\n\n".utf8), end: false)
         guard case .connected? = outputs.first, case .message(let bytes, nil)? = outputs.last else { return XCTFail("\(outputs)") }
         XCTAssertEqual(String(decoding: bytes, as: UTF8.self), #"{"x":1}"#)
         XCTAssertEqual(transport.endpoint, "http://h:8/messages/?session_id=ab")
@@ -107,11 +105,26 @@ final class LegacySSETransportTests: XCTestCase {
     }
 
     func testAClosedStreamOrAFailedPostSayWhat() {
-        var transport = LegacySSETransport(url: "http://h/sse", headers: [:])
-        _ = transport.open(HTTPCallID(1))
-        _ = transport.body(HTTPCallID(1), Array("event: endpoint\ndata: /m\n\n".utf8), end: false)
-        transport.opened(HTTPCallID(2), requestID: 9)
-        guard case .requestFailed(9, "POST answered HTTP 500")? = transport.response(HTTPCallID(2), status: 500).first else { return XCTFail() }
-        guard case .failed("the SSE stream closed")? = transport.body(HTTPCallID(1), [], end: true).last else { return XCTFail() }
+        let transport = LegacySSETransport(url: "http://h/sse", headers: [:])
+        let stream = HTTPCallUse.sseStream(1, on: transport)
+        _ = transport.body(stream, Array("event: endpoint\ndata: /m\n\n".utf8), end: false)
+        let post = HTTPCallUse.message(2, requestID: 9, on: .sse(transport))
+        guard case .requestFailed(9, "POST answered HTTP 500")? = transport.response(post, status: 500).first else { return XCTFail() }
+        guard case .failed("the SSE stream closed")? = transport.body(stream, [], end: true).last else { return XCTFail() }
+    }
+}
+
+extension HTTPCallUse {
+    /// A message POST of a connection with this transport.
+    static func message(_ id: Int, requestID: Int, on transport: TargetConnection.Transport) -> HTTPCallUse {
+        let connection = TargetConnection(id: ConnectionID(0), targetIndex: 0, name: "t", owner: nil, transport: transport, timeout: 5, lastUsed: 0)
+        return HTTPCallUse(id: HTTPCallID(id), connection: connection, kind: .message(requestID: requestID), call: nil)
+    }
+
+    /// A legacy SSE target's stream, opened.
+    static func sseStream(_ id: Int, on transport: LegacySSETransport) -> HTTPCallUse {
+        let connection = TargetConnection(id: ConnectionID(0), targetIndex: 0, name: "t", owner: nil, transport: .sse(transport), timeout: 5, lastUsed: 0)
+        _ = transport.open(HTTPCallID(id))
+        return HTTPCallUse(id: HTTPCallID(id), connection: connection, kind: .sseStream, call: nil)
     }
 }

@@ -23,7 +23,7 @@ extension Federation {
             return
         }
         if config.failureMode == .closed, let down = targets.first(where: { $0.downReason != nil }) {
-            emit(.deliver(exchange, .error(Self.error(-32603, "MCP server '\(name(of: down.id))' is unavailable: \(down.downReason ?? "")"))))
+            emit(.deliver(exchange, .error(Self.error(-32603, "MCP server '\(down.name)' is unavailable: \(down.downReason ?? "")"))))
             return
         }
         emit(.deliver(exchange, .description(ServerDescription(capabilities: mergedCapabilities(), instructions: mergedInstructions()))))
@@ -57,7 +57,7 @@ extension Federation {
 
     func mergedInstructions() -> String? {
         let parts = shared.compactMap { connections[$0] }.filter(\.isReady).compactMap { connection in
-            connection.instructions.map { "[\(name(of: connection.id))] \($0)" }
+            connection.instructions.map { "[\(connection.name)] \($0)" }
         }
         return parts.isEmpty ? nil : parts.joined(separator: "\n\n")
     }
@@ -73,14 +73,14 @@ extension Federation {
 
     mutating func requestPage(_ job: Int, targetIndex: Int, cursor: String?) {
         guard let list = lists[job] else { return }
-        let (connectionID, refusal) = connection(for: targetIndex, owner: list.owner)
-        guard let connectionID, let connection = connections[connectionID] else {
+        let (found, refusal) = connection(for: targetIndex, owner: list.owner)
+        guard let connection = found else {
             listFailed(job, targetIndex: targetIndex, reason: refusal ?? "no connection")
             return
         }
         switch connection.state {
         case .starting where !connection.settled || cursor != nil || connection.owner != nil:
-            connections[connectionID]?.waiting.append(.listPage(job: job, targetIndex: targetIndex, cursor: cursor))
+            connection.waiting.append(.listPage(job: job, targetIndex: targetIndex, cursor: cursor))
         case .starting:
             listFailed(job, targetIndex: targetIndex, reason: "it is restarting")
         case .down(let reason):
@@ -93,7 +93,7 @@ extension Federation {
             }
             if cursor == nil { lists[job]?.items[targetIndex] = nil }
             let params = cursor.map { Array("{\"cursor\":\(JSONText.quoted($0))}".utf8) }
-            send(request: list.kind.method, params: params, on: connectionID, purpose: .listPage(job: job, targetIndex: targetIndex))
+            send(request: list.kind.method, params: params, on: connection, purpose: .listPage(job: job, targetIndex: targetIndex))
         }
     }
 

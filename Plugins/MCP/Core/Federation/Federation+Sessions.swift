@@ -54,7 +54,8 @@ extension Federation {
     mutating func endSession(_ id: String, listeners: [ExchangeID]) {
         for listener in listeners { emit(.deliver(listener, .endStream)) }
         for (_, relay) in relayed.removeAll(where: { owner, _ in owner.sessionID == id }) {
-            transmit(JSONText.errorResponse(id: relay.upstreamID, code: -32603, message: "The client session ended"), requestID: nil, on: relay.connection)
+            guard let connection = connections[relay.connection] else { continue }
+            transmit(JSONText.errorResponse(id: relay.upstreamID, code: -32603, message: "The client session ended"), requestID: nil, on: connection)
         }
         _ = bridged.removeAll { owner, _ in owner.sessionID == id }
         for key in inFlight.keys where key.owner.sessionID == id { inFlight[key] = nil }

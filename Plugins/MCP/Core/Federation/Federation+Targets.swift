@@ -9,116 +9,102 @@ extension Federation {
         let target = config.targets[targetIndex]
         let timeout = target.timeoutMilliseconds ?? config.requestTimeoutMilliseconds
         let transport: TargetConnection.Transport = switch target.transport {
-        case .stdio: .stdio(processID: nil)
+        case .stdio: .stdio
         case .sse(let url): .sse(LegacySSETransport(url: url, headers: target.headers))
         case .http(let url): .http(StreamableHTTPTransport(url: url, headers: target.headers, timeoutMilliseconds: timeout))
         }
         let id = ConnectionID(nextConnection)
         nextConnection += 1
-        connections[id] = TargetConnection(id: id, targetIndex: targetIndex, owner: owner, timeout: Double(timeout) / 1000,
-                                           lastUsed: now, transport: transport)
+        connections[id] = TargetConnection(id: id, targetIndex: targetIndex, name: target.name, owner: owner, transport: transport,
+                                           timeout: Double(timeout) / 1000, lastUsed: now)
         return id
     }
 
     /// Starts (or restarts) a connection's transport; the handshake follows once it is connected.
-    mutating func startConnection(_ id: ConnectionID) {
-        guard var connection = connections[id] else { return }
+    mutating func startConnection(_ connection: TargetConnection) {
         connection.state = .starting
         switch connection.transport {
         case .stdio:
-            connections[id] = connection
             guard case .stdio(let command, let arguments, let environment, let directory) = config.targets[connection.targetIndex].transport else { return }
-            emit(.spawn(id, command: command, arguments: arguments, environment: environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                        workingDirectory: directory))
-        case .http(var transport):
+            emit(.spawn(connection.id, command: command, arguments: arguments,
+                        environment: environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, workingDirectory: directory))
+        case .http(let transport):
             transport.reset()
-            connection.transport = .http(transport)
-            connections[id] = connection
-            transportConnected(id)
-        case .sse(var transport):
-            let call = newHTTPCall(on: id, kind: .sseStream)
-            let request = transport.open(call)
-            connection.transport = .sse(transport)
-            connections[id] = connection
-            emit(.httpCall(call, request, via: nil))
+            transportConnected(connection)
+        case .sse(let transport):
+            let call = newHTTPCall(on: connection, kind: .sseStream)
+            emit(.httpCall(call.id, transport.open(call.id), via: nil))
         }
     }
 
-    mutating func newHTTPCall(on connection: ConnectionID, kind: HTTPCallUse.Kind, call: CallID? = nil) -> HTTPCallID {
-        let id = HTTPCallID(nextHTTPCall)
+    mutating func newHTTPCall(on connection: TargetConnection, kind: HTTPCallUse.Kind, call: ClientCall? = nil) -> HTTPCallUse {
+        let use = HTTPCallUse(id: HTTPCallID(nextHTTPCall), connection: connection, kind: kind, call: call)
         nextHTTPCall += 1
-        httpCalls[id] = HTTPCallUse(connection: connection, kind: kind, call: call)
-        return id
+        httpCalls[use.id] = use
+        return use
     }
 
     /// The transport can carry messages: probe the era (HTTP) or start the handshake.
-    mutating func transportConnected(_ id: ConnectionID) {
-        guard let connection = connections[id] else { return }
-        connections[id]?.modern = false
+    mutating func transportConnected(_ connection: TargetConnection) {
+        connection.modern = false
         let target = config.targets[connection.targetIndex]
         if case .http = target.transport, target.protocolChoice != .handshake {
-            setProtocolVersion(id, Self.modernVersion)
-            send(request: "server/discover", params: nil, on: id, purpose: .probe, modern: true)
+            setProtocolVersion(connection, Self.modernVersion)
+            send(request: "server/discover", params: nil, on: connection, purpose: .probe, modern: true)
             return
         }
-        initialize(id)
+        initialize(connection)
     }
 
-    mutating func initialize(_ id: ConnectionID) {
-        setProtocolVersion(id, nil)
+    mutating func initialize(_ connection: TargetConnection) {
+        setProtocolVersion(connection, nil)
         let params = """
             {"protocolVersion":"\(Self.handshakeVersion)","capabilities":{"elicitation":{},"sampling":{},"roots":{"listChanged":true}},\
             "clientInfo":{"name":"agentgateway","version":"0.1.0"}}
             """
-        send(request: "initialize", params: Array(params.utf8), on: id, purpose: .handshake)
+        send(request: "initialize", params: Array(params.utf8), on: connection, purpose: .handshake)
     }
 
-    mutating func setProtocolVersion(_ id: ConnectionID, _ version: String?) {
-        connections[id]?.protocolVersion = version
-        if case .http(var transport)? = connections[id]?.transport {
-            transport.protocolVersion = version
-            connections[id]?.transport = .http(transport)
-        }
+    func setProtocolVersion(_ connection: TargetConnection, _ version: String?) {
+        connection.protocolVersion = version
+        if case .http(let transport) = connection.transport { transport.protocolVersion = version }
     }
 
     /// The answer to `server/discover`: a 2026-07-28 server, or else the handshake.
-    mutating func probed(_ id: ConnectionID, result: JSONValue?, failure: String?) {
-        guard let connection = connections[id] else { return }
+    mutating func probed(_ connection: TargetConnection, result: JSONValue?, failure: String?) {
         let versions = result?["supportedVersions"]?.elements?.compactMap(\.string) ?? []
         if let result, versions.contains(Self.modernVersion) {
-            connections[id]?.modern = true
-            handshakeCompleted(id, result: result)
+            connection.modern = true
+            handshakeCompleted(connection, result: result)
             return
         }
         if config.targets[connection.targetIndex].protocolChoice == .modern {
-            connectionFailed(id, reason: "it does not speak \(Self.modernVersion): \(failure ?? "server/discover offered \(versions)")")
+            connectionFailed(connection, reason: "it does not speak \(Self.modernVersion): \(failure ?? "server/discover offered \(versions)")")
         } else if let failure, !failure.hasPrefix("HTTP 4") {
             // Not even an HTTP answer (refused, reset, timed out): the target is down.
-            connectionFailed(id, reason: "server/discover failed: \(failure)")
+            connectionFailed(connection, reason: "server/discover failed: \(failure)")
         } else {
-            initialize(id) // any other answer means a handshake-era server (the spec's era detection)
+            initialize(connection) // any other answer means a handshake-era server (the spec's era detection)
         }
     }
 
-    mutating func handshakeCompleted(_ id: ConnectionID, result: JSONValue) {
-        guard var connection = connections[id] else { return }
+    mutating func handshakeCompleted(_ connection: TargetConnection, result: JSONValue) {
         connection.capabilities = result["capabilities"]
         connection.instructions = result["instructions"]?.string
-        connections[id] = connection
         if connection.modern {
-            setProtocolVersion(id, Self.modernVersion)
+            setProtocolVersion(connection, Self.modernVersion)
         } else {
-            setProtocolVersion(id, result["protocolVersion"]?.string ?? Self.handshakeVersion)
-            sendNotification("notifications/initialized", params: nil, on: id)
-            listen(id)
+            setProtocolVersion(connection, result["protocolVersion"]?.string ?? Self.handshakeVersion)
+            sendNotification("notifications/initialized", params: nil, on: connection)
+            listen(connection)
         }
-        connections[id]?.state = .ready
-        connections[id]?.settled = true
-        connections[id]?.restartAttempts = 0
+        connection.state = .ready
+        connection.settled = true
+        connection.restartAttempts = 0
         let server = (result["serverInfo"] ?? result["_meta"]?["io.modelcontextprotocol/serverInfo"])?["name"]?.string ?? "?"
         let whose = connection.owner.map { " for \($0)" } ?? ""
-        log(.info, "target '\(name(of: id))' is ready\(whose) (server '\(server)', protocol \(connections[id]?.protocolVersion ?? "?"))")
-        runWaiting(id)
+        log(.info, "target '\(connection.name)' is ready\(whose) (server '\(server)', protocol \(connection.protocolVersion ?? "?"))")
+        runWaiting(connection)
         answerDescribeWaiters()
         if connection.owner == nil, !names.prefixes, config.targets.count > 1 {
             // Route by lookup: learn who owns which name now.
@@ -127,107 +113,101 @@ extension Federation {
     }
 
     /// The handshake era's GET stream for what a Streamable HTTP server sends on its own.
-    mutating func listen(_ id: ConnectionID) {
-        guard case .http(var transport)? = connections[id]?.transport else { return }
-        let call = newHTTPCall(on: id, kind: .listen)
-        let request = transport.listen(call)
-        connections[id]?.transport = .http(transport)
-        emit(.httpCall(call, request, via: nil))
+    mutating func listen(_ connection: TargetConnection) {
+        guard case .http(let transport) = connection.transport else { return }
+        let call = newHTTPCall(on: connection, kind: .listen)
+        emit(.httpCall(call.id, transport.listen(call.id), via: nil))
     }
 
     /// The connection is gone: its requests fail; a shared one restarts with backoff, a client's
     /// own is dropped (its next request opens a new one).
-    mutating func connectionFailed(_ id: ConnectionID, reason: String) {
-        guard var connection = connections[id], connection.downReason == nil else { return }
+    mutating func connectionFailed(_ connection: TargetConnection, reason: String) {
+        guard connection.downReason == nil, connections[connection.id] === connection else { return }
         connection.state = .down(reason)
         connection.settled = true
-        connections[id] = connection
-        stopTransport(id)
+        stopTransport(connection)
         let pending = connection.pending
-        connections[id]?.pending.removeAll()
-        for (upstreamID, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, on: id, upstreamID: upstreamID, reason: reason) }
-        runWaiting(id)
+        connection.pending.removeAll()
+        for (upstreamID, entry) in pending.sorted(by: { $0.key < $1.key }) { fail(entry, on: connection, upstreamID: upstreamID, reason: reason) }
+        runWaiting(connection)
         if let owner = connection.owner {
-            if own[owner]?[connection.targetIndex] == id { own[owner]?[connection.targetIndex] = nil }
+            if own[owner]?[connection.targetIndex] == connection.id { own[owner]?[connection.targetIndex] = nil }
             if own[owner]?.isEmpty == true { own[owner] = nil }
-            connections[id] = nil
-            log(.info, "target '\(config.targets[connection.targetIndex].name)': the connection of \(owner) ended: \(reason)")
+            connections[connection.id] = nil
+            log(.info, "target '\(connection.name)': the connection of \(owner) ended: \(reason)")
             return
         }
         let delay = min(30_000, 500 << min(connection.restartAttempts, 6))
-        connections[id]?.restartAttempts += 1
-        log(.warning, "target '\(name(of: id))' is down: \(reason); restarting in \(delay) ms")
+        connection.restartAttempts += 1
+        log(.warning, "target '\(connection.name)' is down: \(reason); restarting in \(delay) ms")
         emit(.armRestart(targetIndex: connection.targetIndex, afterMilliseconds: delay))
         answerDescribeWaiters()
     }
 
     /// Ends what the transport holds: the process, the GET stream, the upstream session.
-    mutating func stopTransport(_ id: ConnectionID) {
-        guard var connection = connections[id] else { return }
+    mutating func stopTransport(_ connection: TargetConnection) {
         switch connection.transport {
-        case .stdio(let processID):
-            if let processID { emit(.terminate(processID: processID, graceMilliseconds: 1000)) }
-        case .http(var transport):
+        case .stdio:
+            if let processID = connection.processID { emit(.terminate(processID: processID, graceMilliseconds: 1000)) }
+        case .http(let transport):
             let (cancel, delete) = transport.stop()
-            connection.transport = .http(transport)
-            connections[id] = connection
             if let cancel { cancelHTTPCall(cancel) }
-            if let delete { emit(.httpCall(newHTTPCall(on: id, kind: .delete), delete, via: nil)) }
-        case .sse(var transport):
-            let cancel = transport.stop()
-            connection.transport = .sse(transport)
-            connections[id] = connection
-            if let cancel { cancelHTTPCall(cancel) }
+            if let delete { emit(.httpCall(newHTTPCall(on: connection, kind: .delete).id, delete, via: nil)) }
+        case .sse(let transport):
+            if let cancel = transport.stop() { cancelHTTPCall(cancel) }
         }
     }
 
-    mutating func cancelHTTPCall(_ call: HTTPCallID) {
-        guard let key = httpCalls.removeValue(forKey: call)?.key else { return } // not started: its events are ignored
+    /// Cancels a call: started ones at the host; one not started yet is ignored when it starts.
+    mutating func cancelHTTPCall(_ id: HTTPCallID) {
+        if httpCalls.removeValue(forKey: id) != nil { return }
+        guard let (key, _) = hostCalls.first(where: { $0.value.id == id }) else { return }
         hostCalls[key] = nil
         emit(.cancelHTTPCall(key))
     }
 
-    mutating func requestFailed(_ requestID: Int, on id: ConnectionID, reason: String) {
-        guard let entry = connections[id]?.pending.removeValue(forKey: requestID) else { return }
+    mutating func requestFailed(_ requestID: Int, on connection: TargetConnection, reason: String) {
+        guard let entry = connection.pending.removeValue(forKey: requestID) else { return }
         switch entry.purpose {
-        case .probe: probed(id, result: nil, failure: reason)
-        case .handshake: connectionFailed(id, reason: "initialize failed: \(reason)")
-        default: fail(entry, on: id, upstreamID: requestID, reason: reason)
+        case .probe: probed(connection, result: nil, failure: reason)
+        case .handshake: connectionFailed(connection, reason: "initialize failed: \(reason)")
+        default: fail(entry, on: connection, upstreamID: requestID, reason: reason)
         }
     }
 
-    mutating func rejected(_ requestID: Int, on id: ConnectionID, error: JSONValue) {
-        guard let entry = connections[id]?.pending.removeValue(forKey: requestID) else { return }
-        complete(entry, on: id, upstreamID: requestID, result: nil, error: error)
+    mutating func rejected(_ requestID: Int, on connection: TargetConnection, error: JSONValue) {
+        guard let entry = connection.pending.removeValue(forKey: requestID) else { return }
+        complete(entry, on: connection, upstreamID: requestID, result: nil, error: error)
     }
 
     /// One JSON-RPC message from a target.
-    mutating func received(_ bytes: [UInt8], on id: ConnectionID, relatedTo: Int?) {
+    mutating func received(_ bytes: [UInt8], on connection: TargetConnection, relatedTo: Int?) {
         let envelope: JSONRPCEnvelope
         do {
             envelope = try JSONRPCEnvelope.scan(bytes)
         } catch {
-            log(.warning, "target '\(name(of: id))' sent a message that is not JSON-RPC (\(error)); ignored")
+            log(.warning, "target '\(connection.name)' sent a message that is not JSON-RPC (\(error)); ignored")
             return
         }
         let params = envelope.params.map { JSONValue(bytes, range: $0) }
         switch envelope.kind {
         case .result, .error:
             guard let idRange = envelope.id, let upstreamID = JSONValue(bytes, range: idRange).int,
-                  let entry = connections[id]?.pending.removeValue(forKey: upstreamID) else { return }
-            complete(entry, on: id, upstreamID: upstreamID, result: envelope.result.map { JSONValue(bytes, range: $0) },
+                  let entry = connection.pending.removeValue(forKey: upstreamID) else { return }
+            complete(entry, on: connection, upstreamID: upstreamID, result: envelope.result.map { JSONValue(bytes, range: $0) },
                      error: envelope.error.map { JSONValue(bytes, range: $0) })
         case .request:
             let requestID = envelope.id.map { JSONValue(bytes, range: $0).text } ?? "null"
-            serverRequest(envelope.method ?? "", id: requestID, params: params, from: id, relatedTo: relatedTo)
+            serverRequest(envelope.method ?? "", id: requestID, params: params, from: connection, relatedTo: relatedTo)
         case .notification:
-            serverNotification(envelope.method ?? "", params: params, message: JSONValue(bytes), from: id, relatedTo: relatedTo)
+            serverNotification(envelope.method ?? "", params: params, message: JSONValue(bytes), from: connection, relatedTo: relatedTo)
         }
     }
 
-    mutating func runWaiting(_ id: ConnectionID) {
-        guard let waiting = connections[id]?.waiting, !waiting.isEmpty else { return }
-        connections[id]?.waiting.removeAll()
+    mutating func runWaiting(_ connection: TargetConnection) {
+        guard !connection.waiting.isEmpty else { return }
+        let waiting = connection.waiting
+        connection.waiting.removeAll()
         for waiter in waiting {
             switch waiter {
             case .call(let call): dispatch(call)
@@ -250,12 +230,12 @@ extension Federation {
         return shared.isReady && !shared.modern
     }
 
-    /// The connection a request of `owner` goes through: its own (created on first use), else the
+    /// The connection a request of `owner` goes through: its own (made on first use), else the
     /// shared one. Nil and a reason when a new per-client process would exceed `max_processes`.
-    mutating func connection(for targetIndex: Int, owner: Owner) -> (ConnectionID?, refusal: String?) {
-        guard usesOwnConnection(targetIndex, owner: owner) else { return (shared[targetIndex], nil) }
-        if let existing = own[owner]?[targetIndex] {
-            connections[existing]?.lastUsed = now
+    mutating func connection(for targetIndex: Int, owner: Owner) -> (TargetConnection?, refusal: String?) {
+        guard usesOwnConnection(targetIndex, owner: owner) else { return (connections[shared[targetIndex]], nil) }
+        if let existing = own[owner]?[targetIndex].flatMap({ connections[$0] }) {
+            existing.lastUsed = now
             return (existing, nil)
         }
         let target = config.targets[targetIndex]
@@ -270,14 +250,9 @@ extension Federation {
         }
         let id = makeConnection(targetIndex: targetIndex, owner: owner)
         own[owner, default: [:]][targetIndex] = id
-        startConnection(id)
-        return (id, nil)
-    }
-
-    /// The connection ``connection(for:owner:)`` would pick, without making one.
-    func existingConnection(for targetIndex: Int, owner: Owner) -> ConnectionID? {
-        guard usesOwnConnection(targetIndex, owner: owner) else { return shared[targetIndex] }
-        return own[owner]?[targetIndex]
+        guard let connection = connections[id] else { return (nil, "no connection") }
+        startConnection(connection)
+        return (connection, nil)
     }
 
     /// Stops a client's own connections: their calls fail, processes and upstream sessions end.
@@ -285,13 +260,13 @@ extension Federation {
         guard let mine = own.removeValue(forKey: owner) else { return }
         log(.debug, "\(owner): \(reason); stopping its \(mine.count) upstream connection(s)")
         for id in mine.values {
-            guard let connection = connections[id] else { continue }
-            connections[id]?.state = .down(reason)
-            stopTransport(id)
-            connections[id]?.pending.removeAll()
-            for (upstreamID, entry) in connection.pending { fail(entry, on: id, upstreamID: upstreamID, reason: reason) }
-            runWaiting(id) // they find the connection down and fail
-            connections[id] = nil
+            guard let connection = connections.removeValue(forKey: id) else { continue }
+            connection.state = .down(reason)
+            stopTransport(connection)
+            let pending = connection.pending
+            connection.pending.removeAll()
+            for (upstreamID, entry) in pending { fail(entry, on: connection, upstreamID: upstreamID, reason: reason) }
+            runWaiting(connection) // they find the connection down and fail
         }
     }
 
@@ -308,51 +283,40 @@ extension Federation {
     // MARK: - sending
 
     /// Sends a request to a connection, to be answered with `purpose`.
-    mutating func send(request method: String, params: [UInt8]?, on id: ConnectionID, purpose: TargetConnection.Purpose,
-                       modern: Bool? = nil, call: CallID? = nil, extraHeaders: [(String, String)] = [], via: ExchangeID? = nil) {
-        guard var connection = connections[id] else { return }
+    mutating func send(request method: String, params: [UInt8]?, on connection: TargetConnection, purpose: TargetConnection.Purpose,
+                       modern: Bool? = nil, call: ClientCall? = nil, extraHeaders: [(String, String)] = [], via: ExchangeID? = nil) {
         let upstreamID = connection.nextID
         connection.nextID += 1
         connection.pending[upstreamID] = TargetConnection.Pending(purpose: purpose, deadline: now + connection.timeout)
-        connections[id] = connection
         let (params, headers) = envelope(method, params, modern: modern ?? connection.modern)
-        transmit(JSONText.request(id: String(upstreamID), method: method, params: params), requestID: upstreamID, on: id,
-                 headers: headers + extraHeaders, call: call, via: via)
+        transmit(JSONText.request(id: String(upstreamID), method: method, params: params), requestID: upstreamID, on: connection,
+                 headers: extraHeaders.isEmpty ? headers : headers + extraHeaders, call: call, via: via)
     }
 
-    mutating func sendNotification(_ method: String, params: [UInt8]?, on id: ConnectionID) {
-        guard let connection = connections[id] else { return }
+    mutating func sendNotification(_ method: String, params: [UInt8]?, on connection: TargetConnection) {
         let (params, headers) = envelope(method, params, modern: connection.modern)
-        transmit(JSONText.request(id: nil, method: method, params: params), requestID: nil, on: id, headers: headers)
+        transmit(JSONText.request(id: nil, method: method, params: params), requestID: nil, on: connection, headers: headers)
     }
 
     /// Hands one message to the connection's transport.
-    mutating func transmit(_ message: [UInt8], requestID: Int?, on id: ConnectionID, headers: [(String, String)] = [],
-                           call: CallID? = nil, via: ExchangeID? = nil) {
-        guard var connection = connections[id] else { return }
+    mutating func transmit(_ message: [UInt8], requestID: Int?, on connection: TargetConnection, headers: [(String, String)] = [],
+                           call: ClientCall? = nil, via: ExchangeID? = nil) {
         switch connection.transport {
-        case .stdio(let processID):
-            guard let processID else {
-                if let requestID { requestFailed(requestID, on: id, reason: "the process is not running") }
+        case .stdio:
+            guard let processID = connection.processID else {
+                if let requestID { requestFailed(requestID, on: connection, reason: "the process is not running") }
                 return
             }
-            emit(.write(id, processID: processID, message + [0x0A], requestID: requestID))
-        case .http(var transport):
-            let httpCall = newHTTPCall(on: id, kind: .message(requestID: requestID), call: call)
-            transport.opened(httpCall, requestID: requestID)
-            connection.transport = .http(transport)
-            connections[id] = connection
-            emit(.httpCall(httpCall, transport.post(message, headers: headers), via: via))
-        case .sse(var transport):
+            emit(.write(connection.id, processID: processID, message + [0x0A], requestID: requestID))
+        case .http(let transport):
+            let use = newHTTPCall(on: connection, kind: .message(requestID: requestID), call: call)
+            emit(.httpCall(use.id, transport.post(message, headers: headers), via: via))
+        case .sse(let transport):
             guard let request = transport.post(message) else {
-                if let requestID { requestFailed(requestID, on: id, reason: "the SSE session is not open") }
+                if let requestID { requestFailed(requestID, on: connection, reason: "the SSE session is not open") }
                 return
             }
-            let httpCall = newHTTPCall(on: id, kind: .message(requestID: requestID), call: call)
-            transport.opened(httpCall, requestID: requestID)
-            connection.transport = .sse(transport)
-            connections[id] = connection
-            emit(.httpCall(httpCall, request, via: nil))
+            emit(.httpCall(newHTTPCall(on: connection, kind: .message(requestID: requestID), call: call).id, request, via: nil))
         }
     }
 

@@ -14,7 +14,10 @@ import JSONRPC
 /// - `+ServerMessages`: what targets send on their own: requests relayed or bridged to the client
 ///   that owns them (``ServerRequestOwnership``), notifications, and clients' answers.
 /// - `+Sessions`: the gateway's sessions, their GET streams, heartbeats and the end of a session.
-public struct Federation: Sendable {
+///
+/// A struct with one owner (the glue's lock): what changes on every request (connections, calls,
+/// HTTP calls) is held by reference and mutated in place, so do not copy a running federation.
+public struct Federation: @unchecked Sendable {
     public let config: MCPRouteConfig
     public let names: NameMapper
 
@@ -27,16 +30,16 @@ public struct Federation: Sendable {
     var nextConnection = 0
 
     // Host calls.
+    /// Calls the host has not started yet, by the federation's id.
     var httpCalls: [HTTPCallID: HTTPCallUse] = [:]
-    var hostCalls: [HostCallKey: HTTPCallID] = [:]
+    /// Started calls, by the host's name for them.
+    var hostCalls: [HostCallKey: HTTPCallUse] = [:]
     var nextHTTPCall = 0
     var processes: [UInt64: ConnectionID] = [:]
 
     // Client requests.
-    var calls: [CallID: ClientCall] = [:]
-    var nextCall: UInt64 = 1
     /// Client requests in flight, by owner and client id, for `notifications/cancelled`.
-    var inFlight: [ClientRequestKey: CallID] = [:]
+    var inFlight: [ClientRequestKey: ClientCall] = [:]
     var lists: [Int: ListJob] = [:]
     var nextList = 0
     var describeWaiters: [ExchangeID] = []
@@ -89,7 +92,7 @@ public struct Federation: Sendable {
         self.now = now
         lastSessionSweep = now
         lastHeartbeat = now
-        for connection in shared { startConnection(connection) }
+        for id in shared { if let connection = connections[id] { startConnection(connection) } }
         return take()
     }
 
@@ -114,7 +117,7 @@ public struct Federation: Sendable {
     /// A restart timer fired.
     public mutating func restartDue(targetIndex: Int, now: Double) -> [FederationAction] {
         self.now = now
-        startConnection(shared[targetIndex])
+        if let connection = connections[shared[targetIndex]] { startConnection(connection) }
         return take()
     }
 
@@ -122,38 +125,43 @@ public struct Federation: Sendable {
 
     /// The child process of a stdio connection started.
     public mutating func processStarted(_ id: ConnectionID, processID: UInt64) -> [FederationAction] {
+        guard let connection = connections[id] else { return [] }
         processes[processID] = id
-        connections[id]?.transport = .stdio(processID: processID)
-        transportConnected(id)
+        connection.processID = processID
+        transportConnected(connection)
         return take()
     }
 
     /// The host could not start it.
     public mutating func processFailed(_ id: ConnectionID) -> [FederationAction] {
-        guard case .stdio(let command, _, _, _) = connections[id].map({ config.targets[$0.targetIndex].transport }) else { return [] }
-        connectionFailed(id, reason: "cannot start '\(command)'")
+        guard let connection = connections[id], case .stdio(let command, _, _, _) = config.targets[connection.targetIndex].transport else { return [] }
+        connectionFailed(connection, reason: "cannot start '\(command)'")
         return take()
     }
 
     /// A line on a process's stdout (one message), stderr (a log line), or its exit.
     public mutating func processOutput(_ processID: UInt64, _ output: ProcessOutput) -> [FederationAction] {
         guard let id = processes[processID] else { return [] }
+        guard let connection = connections[id] else {
+            if case .exit = output { processes[processID] = nil }
+            return []
+        }
         switch output {
         case .stdout(let line):
-            if !line.isEmpty { received(line, on: id, relatedTo: nil) }
+            if !line.isEmpty { received(line, on: connection, relatedTo: nil) }
         case .stderr(let line):
-            log(.debug, "target '\(name(of: id))' stderr: \(line)")
+            log(.debug, "target '\(connection.name)' stderr: \(line)")
         case .exit(let code):
             processes[processID] = nil
-            if case .stdio = connections[id]?.transport { connections[id]?.transport = .stdio(processID: nil) }
-            connectionFailed(id, reason: code < 0 ? "the process was killed by signal \(-code)" : "the process exited with status \(code)")
+            if connection.processID == processID { connection.processID = nil }
+            connectionFailed(connection, reason: code < 0 ? "the process was killed by signal \(-code)" : "the process exited with status \(code)")
         }
         return take()
     }
 
     /// A write to a connection's process did not reach it.
     public mutating func writeFailed(_ id: ConnectionID, requestID: Int?) -> [FederationAction] {
-        if let requestID { requestFailed(requestID, on: id, reason: "the process is not running") }
+        if let requestID, let connection = connections[id] { requestFailed(requestID, on: connection, reason: "the process is not running") }
         return take()
     }
 
@@ -161,11 +169,11 @@ public struct Federation: Sendable {
 
     /// The host made call `id`; `onStream`: from the exchange's stream (it ends with it).
     public mutating func httpCallStarted(_ id: HTTPCallID, key: HostCallKey, onStream: Bool) -> [FederationAction] {
-        guard let use = httpCalls[id] else { return [] }
-        hostCalls[key] = id
-        httpCalls[id]?.key = key
-        if onStream, let call = use.call { calls[call]?.viaStream = true }
-        return take()
+        guard let use = httpCalls.removeValue(forKey: id) else { return [] } // cancelled meanwhile: its events are ignored
+        use.key = key
+        hostCalls[key] = use
+        if onStream { use.call?.viaStream = true }
+        return []
     }
 
     /// The host refused call `id`.
@@ -187,66 +195,55 @@ public struct Federation: Sendable {
 
     /// An event of one of the federation's host calls.
     public mutating func httpEvent(_ key: HostCallKey, _ event: HTTPCallEvent, now: Double) -> [FederationAction] {
+        guard let use = hostCalls[key] else { return [] }
         self.now = now
-        guard let id = hostCalls[key], let use = httpCalls[id], var connection = connections[use.connection] else { return [] }
-        var outputs: [TransportOutput] = []
-        var finished = false
+        let connection = use.connection
+        var outputs: [TransportOutput]
+        var finished: Bool
         switch (connection.transport, event) {
-        case (.http(var transport), .response(let status, let contentType, let sessionID, let end)):
-            outputs = transport.response(id, status: status, contentType: contentType, sessionID: sessionID)
-            if end { outputs += transport.ended(id) }
+        case (.http(let transport), .response(let status, let contentType, let sessionID, let end)):
+            outputs = transport.response(use, status: status, contentType: contentType, sessionID: sessionID)
+            if end { outputs += transport.ended(use) }
             finished = end
-            connection.transport = .http(transport)
-        case (.http(var transport), .body(let bytes, let end)):
-            outputs = transport.body(id, bytes, end: end)
+        case (.http(let transport), .body(let bytes, let end)):
+            outputs = transport.body(use, bytes, end: end)
             finished = end
-            connection.transport = .http(transport)
-        case (.http(var transport), .failed(let reason)):
-            outputs = transport.failed(id, reason: reason)
+        case (.http(let transport), .failed(let reason)):
+            outputs = transport.failed(use, reason: reason)
             finished = true
-            connection.transport = .http(transport)
-        case (.sse(var transport), .response(let status, _, _, let end)):
-            outputs = transport.response(id, status: status)
+        case (.sse(let transport), .response(let status, _, _, let end)):
+            outputs = transport.response(use, status: status)
             finished = end || use.kind != .sseStream
-            connection.transport = .sse(transport)
-        case (.sse(var transport), .body(let bytes, let end)):
-            outputs = transport.body(id, bytes, end: end)
+        case (.sse(let transport), .body(let bytes, let end)):
+            outputs = transport.body(use, bytes, end: end)
             finished = end
-            connection.transport = .sse(transport)
-        case (.sse(var transport), .failed(let reason)):
-            outputs = transport.failed(id, reason: reason)
+        case (.sse(let transport), .failed(let reason)):
+            outputs = transport.failed(use, reason: reason)
             finished = true
-            connection.transport = .sse(transport)
         default:
+            outputs = []
             finished = true
         }
-        connections[use.connection] = connection
-        if finished {
-            httpCalls[id] = nil
-            hostCalls[key] = nil
-        }
-        apply(outputs, from: use.connection)
+        if finished { hostCalls[key] = nil }
+        if !outputs.isEmpty { apply(outputs, from: connection) }
         return take()
     }
 
     /// What a transport made of an event, applied.
-    mutating func apply(_ outputs: [TransportOutput], from id: ConnectionID) {
+    mutating func apply(_ outputs: [TransportOutput], from connection: TargetConnection) {
         for output in outputs {
             switch output {
-            case .message(let bytes, let relatedTo): received(bytes, on: id, relatedTo: relatedTo)
-            case .requestFailed(let requestID, let reason): requestFailed(requestID, on: id, reason: reason)
-            case .rejected(let requestID, let error): rejected(requestID, on: id, error: error)
-            case .responseEnded(let requestID): requestFailed(requestID, on: id, reason: "the response ended without an answer")
-            case .connected: transportConnected(id)
-            case .failed(let reason): connectionFailed(id, reason: reason)
-            case .log(let line): log(.debug, "target '\(name(of: id))': \(line)")
+            case .message(let bytes, let relatedTo): received(bytes, on: connection, relatedTo: relatedTo)
+            case .requestFailed(let requestID, let reason): requestFailed(requestID, on: connection, reason: reason)
+            case .rejected(let requestID, let error): rejected(requestID, on: connection, error: error)
+            case .responseEnded(let requestID): requestFailed(requestID, on: connection, reason: "the response ended without an answer")
+            case .connected: transportConnected(connection)
+            case .failed(let reason): connectionFailed(connection, reason: reason)
+            case .log(let line): log(.debug, "target '\(connection.name)': \(line)")
             }
         }
     }
 
-    func name(of id: ConnectionID) -> String {
-        connections[id].map { config.targets[$0.targetIndex].name } ?? "?"
-    }
 
     // MARK: - names
 

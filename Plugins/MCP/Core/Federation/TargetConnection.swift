@@ -3,16 +3,20 @@ import JSON
 /// One connection to a target: its transport, its era and capabilities once known, and what is
 /// in flight on it. The shared one of a target is restarted when it fails; a client's own is not
 /// (its next request opens a new one).
-struct TargetConnection: Sendable {
+///
+/// A reference, like the other parts of the federation's state that change on every request
+/// (calls, HTTP calls): they are mutated in place, never copied out of a table and back.
+final class TargetConnection: @unchecked Sendable {
     enum State: Sendable, Equatable {
         case starting
         case ready
         case down(String)
     }
 
-    /// The transport's state (what the host needs to reach the server).
+    /// How the connection reaches its server.
     enum Transport: Sendable {
-        case stdio(processID: UInt64?)
+        /// A child process (``TargetConnection/processID`` while it runs).
+        case stdio
         case http(StreamableHTTPTransport)
         case sse(LegacySSETransport)
     }
@@ -22,7 +26,7 @@ struct TargetConnection: Sendable {
         /// `server/discover`, to learn whether an HTTP target speaks 2026-07-28.
         case probe
         case handshake
-        case call(CallID)
+        case call(ClientCall)
         case listPage(job: Int, targetIndex: Int)
         /// An answer nobody waits for (`logging/setLevel`).
         case ignore
@@ -35,14 +39,17 @@ struct TargetConnection: Sendable {
 
     /// What waits for the connection to be ready.
     enum Waiter: Sendable {
-        case call(CallID)
+        case call(ClientCall)
         case listPage(job: Int, targetIndex: Int, cursor: String?)
     }
 
     let id: ConnectionID
     let targetIndex: Int
+    /// The target's configured name.
+    let name: String
     /// The client this connection belongs to; nil for the shared one.
     let owner: Owner?
+    let transport: Transport
     var state = State.starting
     /// False until the first start succeeded or failed (`initialize` waits for that).
     var settled = false
@@ -56,11 +63,22 @@ struct TargetConnection: Sendable {
     var modern = false
     /// The protocol version the handshake settled on (or the 2026-07-28 one).
     var protocolVersion: String?
+    /// The child process of a stdio connection, while it runs.
+    var processID: UInt64?
     /// Seconds one request may take.
     let timeout: Double
     /// When a request last went through it (a stateless client's own connection idles out).
-    var lastUsed: Double = 0
-    var transport: Transport
+    var lastUsed: Double
+
+    init(id: ConnectionID, targetIndex: Int, name: String, owner: Owner?, transport: Transport, timeout: Double, lastUsed: Double) {
+        self.id = id
+        self.targetIndex = targetIndex
+        self.name = name
+        self.owner = owner
+        self.transport = transport
+        self.timeout = timeout
+        self.lastUsed = lastUsed
+    }
 
     var isReady: Bool { state == .ready }
     var downReason: String? { if case .down(let reason) = state { return reason } else { return nil } }
@@ -70,26 +88,22 @@ struct TargetConnection: Sendable {
     var sendsFromAnyLoop: Bool { if case .http = transport { return true } else { return false } }
 
     /// Client calls waiting on it, oldest first, for the ownership rule.
-    func callsInFlight(_ calls: [CallID: ClientCall]) -> [ServerRequestOwnership.CallInFlight<Int>] {
+    var callsInFlight: [ServerRequestOwnership.CallInFlight<Int>] {
         pending.sorted { $0.key < $1.key }.compactMap { entry in
-            guard case .call(let id) = entry.value.purpose, let call = calls[id] else { return nil }
+            guard case .call(let call) = entry.value.purpose else { return nil }
             return ServerRequestOwnership.CallInFlight(id: entry.key, owner: call.owner)
         }
     }
 
-    /// The call a pending request serves, if it is a client's.
-    func call(at upstreamID: Int) -> CallID? {
-        if case .call(let id)? = pending[upstreamID]?.purpose { return id }
+    /// The client call a pending request serves.
+    func call(at upstreamID: Int) -> ClientCall? {
+        if case .call(let call)? = pending[upstreamID]?.purpose { return call }
         return nil
     }
 }
 
-/// A client call routed to a target, while it is in flight.
-struct CallID: Hashable, Sendable {
-    let value: UInt64
-}
-
-struct ClientCall: Sendable {
+/// A client call routed to a target, while it is in flight (its retries included).
+final class ClientCall: @unchecked Sendable {
     /// Replaced when a 2026-07-28 client retries after an `InputRequiredResult`.
     var exchange: ExchangeID
     let owner: Owner
@@ -104,16 +118,33 @@ struct ClientCall: Sendable {
     let forwardedHeaders: [(String, String)]
     /// Sent from the client's stream: its HTTP call ends with the stream.
     var viaStream = false
-    var connection: ConnectionID?
+    /// The connection it was sent on, and its id there.
+    var connection: TargetConnection?
     var upstreamID: Int?
     /// Server→client requests waiting for the client's next retry (2026-07-28 clients).
     var queuedInputRequests: [(key: String, request: [UInt8])] = []
     /// Whether an `InputRequiredResult` was sent and the retry has not come yet.
     var awaitingRetry = false
-    /// Cancelled by its client before it could be sent.
-    var isCancelled = false
+    /// Answered, cancelled or abandoned: nothing more is sent for it.
+    var isFinished = false
+
+    init(_ routed: RoutedCall, targetIndex: Int) {
+        exchange = routed.exchange
+        owner = routed.owner
+        style = routed.style
+        clientID = routed.clientID
+        method = routed.method
+        self.targetIndex = targetIndex
+        params = routed.params
+        rewrite = routed.rewrite
+        cancelsWhenAbandoned = routed.cancelsWhenAbandoned
+        forwardedHeaders = routed.forwardedHeaders
+    }
 
     var clientProgressToken: String? { params.flatMap(ParamsRewrite.progressToken(in:)) }
+
+    /// How its client names it, for `notifications/cancelled`; nil when it cannot be told apart.
+    var key: ClientRequestKey? { owner.isIdentifiable ? ClientRequestKey(owner: owner, requestID: clientID) : nil }
 }
 
 /// How a client names one of its requests in flight.
@@ -147,14 +178,15 @@ struct Relay: Sendable {
 /// A handshake-era client answering the input requests of a 2026-07-28 target; when all are
 /// answered the gateway retries the call upstream with `inputResponses` and `requestState`.
 struct InputBridge: Sendable {
-    let call: CallID
+    let call: ClientCall
     let requestState: [UInt8]?
     var responses: [(String, [UInt8])] = []
     var waiting = Set<String>()
 }
 
-/// What one of the federation's HTTP calls is for.
-struct HTTPCallUse: Sendable {
+/// One of the federation's HTTP calls: what it is for, the connection it belongs to, and (for a
+/// message) what the transport has read of its answer so far.
+final class HTTPCallUse: @unchecked Sendable {
     enum Kind: Sendable, Equatable {
         /// A message (POST); `requestID`: the request it carries.
         case message(requestID: Int?)
@@ -165,9 +197,21 @@ struct HTTPCallUse: Sendable {
         /// Ends an upstream session.
         case delete
     }
-    let connection: ConnectionID
+    let id: HTTPCallID
+    let connection: TargetConnection
     let kind: Kind
     /// The client call it carries, if any.
-    let call: CallID?
+    let call: ClientCall?
     var key: HostCallKey?
+    /// A Streamable HTTP message's answer, read so far.
+    var answer = StreamableHTTPTransport.Answer()
+
+    init(id: HTTPCallID, connection: TargetConnection, kind: Kind, call: ClientCall?) {
+        self.id = id
+        self.connection = connection
+        self.kind = kind
+        self.call = call
+    }
+
+    var requestID: Int? { if case .message(let requestID) = kind { return requestID } else { return nil } }
 }

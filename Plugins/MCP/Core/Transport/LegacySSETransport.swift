@@ -2,7 +2,7 @@ import Foundation
 
 /// The 2024-11-05 HTTP+SSE transport, one connection's worth: a GET stream whose first
 /// `endpoint` event names where to POST; every answer comes back on the stream. I/O-free.
-struct LegacySSETransport: Sendable {
+final class LegacySSETransport: @unchecked Sendable {
     let url: String
     let configuredHeaders: [HTTPCallRequest.Header]
     /// The open GET stream.
@@ -10,8 +10,6 @@ struct LegacySSETransport: Sendable {
     /// Where messages are POSTed (from the `endpoint` event, resolved against `url`).
     private(set) var endpoint: String?
     private var decoder = SSEDecoder()
-    /// POSTs in flight, with the request each carries.
-    private var posts: [HTTPCallID: Int?] = [:]
 
     init(url: String, headers: [String: String]) {
         self.url = url
@@ -19,10 +17,9 @@ struct LegacySSETransport: Sendable {
     }
 
     /// Starts over: the GET stream for call `id`.
-    mutating func open(_ id: HTTPCallID) -> HTTPCallRequest {
+    func open(_ id: HTTPCallID) -> HTTPCallRequest {
         endpoint = nil
         decoder = SSEDecoder()
-        posts.removeAll()
         streamCall = id
         return HTTPCallRequest(method: "GET", url: url, headers: [.init("accept", "text/event-stream")] + configuredHeaders,
                                body: [], timeoutMilliseconds: 10_000, streamsBody: true)
@@ -35,27 +32,23 @@ struct LegacySSETransport: Sendable {
                                body: message, timeoutMilliseconds: 10_000, streamsBody: false)
     }
 
-    mutating func opened(_ id: HTTPCallID, requestID: Int?) { posts[id] = requestID }
-
-    func owns(_ id: HTTPCallID) -> Bool { id == streamCall || posts[id] != nil }
-
-    mutating func response(_ id: HTTPCallID, status: Int) -> [TransportOutput] {
-        if id == streamCall {
+    func response(_ call: HTTPCallUse, status: Int) -> [TransportOutput] {
+        if call.kind == .sseStream {
+            guard call.id == streamCall else { return [] }
             guard status == 200 else {
                 streamCall = nil
                 return [.failed("GET \(url) answered HTTP \(status)")]
             }
             return []
         }
-        guard let requestID = posts.removeValue(forKey: id) else { return [] }
         guard (200..<300).contains(status) else {
-            return requestID.map { [.requestFailed($0, reason: "POST answered HTTP \(status)")] } ?? []
+            return call.requestID.map { [.requestFailed($0, reason: "POST answered HTTP \(status)")] } ?? []
         }
         return []
     }
 
-    mutating func body(_ id: HTTPCallID, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
-        guard id == streamCall else { return [] }
+    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+        guard call.kind == .sseStream, call.id == streamCall else { return [] }
         var outputs: [TransportOutput] = []
         do {
             for event in try decoder.feed(bytes) {
@@ -80,17 +73,17 @@ struct LegacySSETransport: Sendable {
         return outputs
     }
 
-    mutating func failed(_ id: HTTPCallID, reason: String) -> [TransportOutput] {
-        if id == streamCall {
+    func failed(_ call: HTTPCallUse, reason: String) -> [TransportOutput] {
+        if call.kind == .sseStream {
+            guard call.id == streamCall else { return [] }
             streamCall = nil
             return [.failed(reason.isEmpty ? "the SSE stream failed" : reason)]
         }
-        guard let requestID = posts.removeValue(forKey: id) else { return [] }
-        return requestID.map { [.requestFailed($0, reason: reason)] } ?? []
+        return call.requestID.map { [.requestFailed($0, reason: reason)] } ?? []
     }
 
     /// Stops: the stream to cancel.
-    mutating func stop() -> HTTPCallID? {
+    func stop() -> HTTPCallID? {
         defer {
             streamCall = nil
             endpoint = nil

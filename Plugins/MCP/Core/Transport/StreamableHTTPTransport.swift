@@ -22,7 +22,8 @@ enum TransportOutput: Sendable {
 /// Streamable HTTP, one connection's worth: each message is a POST whose answer is JSON or an
 /// SSE stream; in the handshake era the server's `Mcp-Session-Id` and an optional GET stream for
 /// what it sends on its own. I/O-free: it builds the requests and reads what the host delivers.
-struct StreamableHTTPTransport: Sendable {
+/// A POST's answer, as read so far, travels with the call (``HTTPCallUse/answer``).
+final class StreamableHTTPTransport: @unchecked Sendable {
     let url: String
     let configuredHeaders: [HTTPCallRequest.Header]
     let timeoutMilliseconds: Int
@@ -30,18 +31,17 @@ struct StreamableHTTPTransport: Sendable {
     private(set) var sessionID: String?
     /// Sent as `MCP-Protocol-Version` once the era is known.
     var protocolVersion: String?
+    /// The GET stream for server-initiated messages, while it is open.
+    private(set) var listenCall: HTTPCallID?
+    private var listenDecoder = SSEDecoder()
 
-    private struct Call: Sendable {
-        var requestID: Int?
+    /// One POST's answer, read so far.
+    struct Answer: Sendable {
         var status = 0
         var isEventStream = false
         var decoder = SSEDecoder()
         var body: [UInt8] = []
     }
-    private var calls: [HTTPCallID: Call] = [:]
-    /// The GET stream for server-initiated messages, while it is open.
-    private(set) var listenCall: HTTPCallID?
-    private var listenDecoder = SSEDecoder()
 
     /// The bytes of an error body kept (a JSON-RPC error response is passed on; more is cut).
     static let maxErrorBody = 65_536
@@ -53,30 +53,28 @@ struct StreamableHTTPTransport: Sendable {
     }
 
     /// A fresh start: no session, no era.
-    mutating func reset() {
+    func reset() {
         sessionID = nil
         protocolVersion = nil
         listenCall = nil
-        calls.removeAll()
     }
 
     /// The POST carrying `message`; `headers` are the era's (`Mcp-Method`, `Mcp-Name`) and forwarded ones.
     func post(_ message: [UInt8], headers: [(String, String)]) -> HTTPCallRequest {
         var all = [HTTPCallRequest.Header("content-type", "application/json"),
                    HTTPCallRequest.Header("accept", "application/json, text/event-stream")]
-        all += headers.map { HTTPCallRequest.Header($0.0, $0.1) }
+        all.reserveCapacity(4 + headers.count + configuredHeaders.count)
+        for (name, value) in headers { all.append(HTTPCallRequest.Header(name, value)) }
         if let sessionID { all.append(.init("mcp-session-id", sessionID)) }
         if let protocolVersion { all.append(.init("mcp-protocol-version", protocolVersion)) }
+        all += configuredHeaders
         // The federation's own deadline (-32001) fires first; this one only bounds a stuck connection.
-        return HTTPCallRequest(method: "POST", url: url, headers: all + configuredHeaders, body: message,
-                               timeoutMilliseconds: timeoutMilliseconds + 1000, streamsBody: true)
+        return HTTPCallRequest(method: "POST", url: url, headers: all, body: message, timeoutMilliseconds: timeoutMilliseconds + 1000,
+                               streamsBody: true)
     }
 
-    /// The host made call `id` for the request `requestID` (nil: a notification or an answer).
-    mutating func opened(_ id: HTTPCallID, requestID: Int?) { calls[id] = Call(requestID: requestID) }
-
     /// The GET stream (handshake era) for what the server sends on its own.
-    mutating func listen(_ id: HTTPCallID) -> HTTPCallRequest {
+    func listen(_ id: HTTPCallID) -> HTTPCallRequest {
         var headers = [HTTPCallRequest.Header("accept", "text/event-stream")]
         if let sessionID { headers.append(.init("mcp-session-id", sessionID)) }
         if let protocolVersion { headers.append(.init("mcp-protocol-version", protocolVersion)) }
@@ -86,83 +84,75 @@ struct StreamableHTTPTransport: Sendable {
                                timeoutMilliseconds: timeoutMilliseconds, streamsBody: true)
     }
 
-    /// Whether `id` is one of this transport's calls.
-    func owns(_ id: HTTPCallID) -> Bool { id == listenCall || calls[id] != nil }
-
-    /// The response head of call `id`.
-    mutating func response(_ id: HTTPCallID, status: Int, contentType: String?, sessionID session: String?) -> [TransportOutput] {
-        if id == listenCall {
+    /// The response head of `call`.
+    func response(_ call: HTTPCallUse, status: Int, contentType: String?, sessionID session: String?) -> [TransportOutput] {
+        if call.kind == .listen {
+            guard call.id == listenCall else { return [] }
             guard status == 200 else {
                 listenCall = nil
                 return [.log("no GET stream for server-initiated messages (HTTP \(status))")]
             }
             return []
         }
-        guard var call = calls[id] else { return [] }
-        call.status = status
+        call.answer.status = status
         if let session { sessionID = session }
-        if let contentType { call.isEventStream = Array(contentType.utf8).hasPrefixIgnoringCase("text/event-stream") }
-        if status == 404, sessionID != nil, call.requestID != nil {
+        if let contentType { call.answer.isEventStream = Array(contentType.utf8).hasPrefixIgnoringCase("text/event-stream") }
+        if status == 404, sessionID != nil, let requestID = call.requestID {
             // The server forgot our session: the federation initializes again.
-            calls[id] = nil
-            return failure(call, reason: "the upstream session expired (HTTP 404)") + [.failed("the upstream session expired (HTTP 404)")]
+            return [.requestFailed(requestID, reason: "the upstream session expired (HTTP 404)"), .failed("the upstream session expired (HTTP 404)")]
         }
-        calls[id] = call
         return []
     }
 
-    /// A chunk of call `id`'s body (`end`: the last).
-    mutating func body(_ id: HTTPCallID, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
-        if id == listenCall {
+    /// A chunk of `call`'s body (`end`: the last).
+    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+        if call.kind == .listen {
+            guard call.id == listenCall else { return [] }
             let events = (try? listenDecoder.feed(bytes)) ?? []
             if end { listenCall = nil }
             return events.filter { $0.event == "message" && !$0.data.isEmpty }.map { .message($0.data, relatedTo: nil) }
         }
-        guard var call = calls[id] else { return [] }
         var outputs: [TransportOutput] = []
-        if call.status >= 300 || call.status < 200 {
+        if call.answer.status >= 300 || call.answer.status < 200 {
             // Kept for the error: a JSON-RPC error response passes through to the client.
-            if call.body.count < Self.maxErrorBody { call.body += bytes.prefix(Self.maxErrorBody - call.body.count) }
-        } else if call.isEventStream {
+            if call.answer.body.count < Self.maxErrorBody { call.answer.body += bytes.prefix(Self.maxErrorBody - call.answer.body.count) }
+        } else if call.answer.isEventStream {
             do {
-                for event in try call.decoder.feed(bytes) where event.event == "message" && !event.data.isEmpty {
+                for event in try call.answer.decoder.feed(bytes) where event.event == "message" && !event.data.isEmpty {
                     outputs.append(.message(event.data, relatedTo: call.requestID))
                 }
             } catch {
-                calls[id] = nil
-                return outputs + failure(call, reason: "an SSE event was larger than \(call.decoder.maxEventBytes) bytes")
+                return outputs + failure(call, reason: "an SSE event was larger than \(call.answer.decoder.maxEventBytes) bytes")
             }
-        } else if call.body.isEmpty {
-            call.body = bytes // one chunk: no copy
+        } else if call.answer.body.isEmpty {
+            call.answer.body = bytes // one chunk: no copy
         } else {
-            call.body += bytes
+            call.answer.body += bytes
         }
-        calls[id] = call
-        if end { outputs += finish(id) }
+        if end { outputs += finish(call) }
         return outputs
     }
 
-    /// Call `id` ended with its head (no body).
-    mutating func ended(_ id: HTTPCallID) -> [TransportOutput] {
-        if id == listenCall {
-            listenCall = nil
+    /// `call` ended with its head (no body).
+    func ended(_ call: HTTPCallUse) -> [TransportOutput] {
+        if call.kind == .listen {
+            if call.id == listenCall { listenCall = nil }
             return []
         }
-        return finish(id)
+        return finish(call)
     }
 
-    /// Call `id` failed (refused, reset, timed out).
-    mutating func failed(_ id: HTTPCallID, reason: String) -> [TransportOutput] {
-        if id == listenCall {
-            listenCall = nil
+    /// `call` failed (refused, reset, timed out).
+    func failed(_ call: HTTPCallUse, reason: String) -> [TransportOutput] {
+        if call.kind == .listen {
+            if call.id == listenCall { listenCall = nil }
             return []
         }
-        guard let call = calls.removeValue(forKey: id) else { return [] }
         return failure(call, reason: reason)
     }
 
     /// Stops: the GET stream to cancel, and the DELETE that ends the server's session.
-    mutating func stop() -> (cancel: HTTPCallID?, delete: HTTPCallRequest?) {
+    func stop() -> (cancel: HTTPCallID?, delete: HTTPCallRequest?) {
         let cancel = listenCall
         listenCall = nil
         defer { sessionID = nil }
@@ -171,23 +161,24 @@ struct StreamableHTTPTransport: Sendable {
                                         body: [], timeoutMilliseconds: 2000, streamsBody: false))
     }
 
-    private mutating func finish(_ id: HTTPCallID) -> [TransportOutput] {
-        guard let call = calls.removeValue(forKey: id) else { return [] }
-        switch call.status {
+    private func finish(_ call: HTTPCallUse) -> [TransportOutput] {
+        let answer = call.answer
+        call.answer = Answer()
+        switch answer.status {
         case 200..<300:
             let ended: [TransportOutput] = call.requestID.map { [.responseEnded($0)] } ?? []
-            guard !call.isEventStream, !call.body.isEmpty else { return ended }
-            return [.message(call.body, relatedTo: call.requestID)] + ended
+            guard !answer.isEventStream, !answer.body.isEmpty else { return ended }
+            return [.message(answer.body, relatedTo: call.requestID)] + ended
         default:
-            if let requestID = call.requestID, let error = Self.jsonRPCError(in: call.body) {
+            if let requestID = call.requestID, let error = Self.jsonRPCError(in: answer.body) {
                 return [.rejected(requestID, error: error)]
             }
-            let body = String(decoding: call.body.prefix(512), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-            return failure(call, reason: "HTTP \(call.status)" + (body.isEmpty ? "" : ": \(body)"))
+            let body = String(decoding: answer.body.prefix(512), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            return failure(call, reason: "HTTP \(answer.status)" + (body.isEmpty ? "" : ": \(body)"))
         }
     }
 
-    private func failure(_ call: Call, reason: String) -> [TransportOutput] {
+    private func failure(_ call: HTTPCallUse, reason: String) -> [TransportOutput] {
         call.requestID.map { [.requestFailed($0, reason: reason)] } ?? []
     }
 

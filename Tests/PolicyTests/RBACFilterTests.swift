@@ -1,0 +1,52 @@
+import PluginKit
+import PluginKitTesting
+@testable import RBACPlugin
+import XCTest
+
+/// The `rbac` filter's glue in the fake host: HTTP rules answer 403; message rules hide what a
+/// caller may not use, the way the MCP handler hides what does not exist.
+final class RBACFilterTests: XCTestCase {
+    static let config = #"""
+        {"http_rules":[{"name":"no admin paths","deny":"request.path.startsWith('/admin')"},{"name":"rest","allow":"true"}],
+         "rules":[{"name":"alice adds","allow":"jwt.sub == 'alice' && mcp.tool.name == 'add'"}]}
+        """#
+
+    private func stream(_ host: FakeHost, _ filter: FakeFilter, sub: String, path: String = "/mcp") -> FakeStream {
+        let stream = host.stream(filter, method: "POST", path: path)
+        stream.values[IdentityKeys.subject] = Array(sub.utf8)
+        stream.values[IdentityKeys.jwtClaims] = Array(#"{"sub":"\#(sub)"}"#.utf8)
+        return stream
+    }
+
+    func testAnHTTPRuleThatDeniesAnswers403() throws {
+        let host = FakeHost()
+        let filter = try host.configure(RBACFilter.self, config: Self.config)
+        let denied = stream(host, filter, sub: "alice", path: "/admin/x")
+        XCTAssertEqual(denied.runRequestHeaders(), .replied)
+        XCTAssertEqual(denied.localReply?.status, 403)
+        XCTAssertEqual(stream(host, filter, sub: "alice").runRequestHeaders(), .continue)
+        XCTAssertEqual(host.metric("agw_rbac_denied_total"), 1)
+    }
+
+    func testACallTheCallerMayNotMakeFailsLikeAnUnknownTool() throws {
+        let host = FakeHost()
+        let filter = try host.configure(RBACFilter.self, config: Self.config)
+        let alice = stream(host, filter, sub: "alice")
+        XCTAssertEqual(alice.publish(method: "tools/call", target: "add", targetKind: "tool", params: #"{"name":"a_add"}"#).decision, .allow)
+        let bob = stream(host, filter, sub: "bob")
+        let verdict = bob.publish(method: "tools/call", target: "add", targetKind: "tool", params: #"{"name":"a_add"}"#)
+        XCTAssertEqual(verdict.decision, .reject)
+        XCTAssertEqual(verdict.code, -32602)
+        XCTAssertEqual(verdict.message, "Unknown tool: a_add")
+        // Lists are filtered item by item; what is not decided (initialize, ping) passes.
+        XCTAssertEqual(bob.publish(method: "tools/list", target: "add", targetKind: "tool", params: #"{"name":"a_add"}"#, kind: .listItem).decision, .reject)
+        XCTAssertEqual(bob.publish(method: "ping").decision, .allow)
+    }
+
+    func testABrokenRuleRejectsTheConfigWithItsPosition() {
+        let host = FakeHost()
+        XCTAssertThrowsError(try host.configure(RBACFilter.self, config: #"{"rules":[{"name":"x","allow":"jwt.sub =="}]}"#)) { error in
+            XCTAssertTrue("\(error)".contains("rules[0]"), "\(error)")
+        }
+    }
+}
