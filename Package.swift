@@ -91,7 +91,8 @@ let package = Package(
         ),
         // A small stdio MCP server for the quick start and the tests.
         .executableTarget(name: "DemoMCPServer", path: "examples/demo-mcp-server"),
-        .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit"], path: "Tests/GatewayHostTests"),
+        .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit", "PluginABI", .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                  .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.

@@ -75,6 +75,12 @@ final class PluginRegistry: @unchecked Sendable {
         guard code == AGW_LOAD_OK, let descriptor = loaded.plugin else {
             throw PluginLoadError(plugin: name, message: String(cString: message))
         }
+        let version = descriptor.pointee.version.map { String(cString: $0) } ?? "?"
+        return LoadedPlugin(name: name, path: path, version: version, types: types(of: descriptor, pluginName: name))
+    }
+
+    /// The filter types a plugin's descriptor lists, each zero-extended to the host's struct size.
+    static func types(of descriptor: UnsafePointer<agw_plugin>, pluginName name: String) -> [FilterType] {
         var types: [FilterType] = []
         for index in 0..<descriptor.pointee.filter_type_count {
             guard let pointer = descriptor.pointee.filter_types[index] else { continue }
@@ -85,8 +91,7 @@ final class PluginRegistry: @unchecked Sendable {
             }
             types.append(FilterType(pluginName: name, name: String(cString: pointer.pointee.name), pointer: pointer, hooks: hooks))
         }
-        let version = descriptor.pointee.version.map { String(cString: $0) } ?? "?"
-        return LoadedPlugin(name: name, path: path, version: version, types: types)
+        return types
     }
 
     /// Resolves `plugin` or `plugin.type` to a filter type.

@@ -66,6 +66,20 @@ final class GatewayRuntime: Sendable {
         self.listeners = try config.listeners.map { try ListenerRuntime(config: $0) }
     }
 
+    /// A runtime from routes built already, without plugin files or a config (the handler's
+    /// unit tests serve through it).
+    init(services: HostServices, routes: [Route], listeners: [ListenerRuntime], limits: Limits = Limits()) {
+        var config = GatewayConfig()
+        config.limits = limits
+        self.config = config
+        self.services = services
+        self.limits = limits
+        self.instances = routes.flatMap(\.stages)
+        self.backends = []
+        self.routes = RouteTable(routes: routes)
+        self.listeners = listeners
+    }
+
     /// Destroys filter configs (after the last stream) and closes upstream pools.
     func shutdown() async {
         for instance in instances { await instance.destroy() }

@@ -1,0 +1,123 @@
+@testable import GatewayHost
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import XCTest
+
+/// One HTTP/1.1 connection, set up by the listener's real pipeline on an `EmbeddedChannel`:
+/// bytes in, bytes out. Routing misses, limits, pipelining, parse errors, `Expect`, closing.
+final class HTTPServerHandlerTests: XCTestCase {
+    let loop = EmbeddedEventLoop()
+    var channel: EmbeddedChannel!
+
+    override func setUpWithError() throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let services = HostServices(group: loop, logger: logger)
+        var limits = Limits()
+        limits.maxRequestHeaderBytes = 200
+        let routes = [
+            try TestRoutes.route("plain", path: "/x", filters: [], limits: limits, loop: loop),
+            try TestRoutes.route("paused", path: "/slow", filters: ["pause-on-timer"], limits: limits, loop: loop),
+        ]
+        let listener = try ListenerRuntime(config: ListenerConfig(name: "main", address: SocketAddressSpec(host: "127.0.0.1", port: 0)))
+        let runtime = GatewayRuntime(services: services, routes: routes, listeners: [listener], limits: limits)
+        channel = EmbeddedChannel(loop: loop)
+        try listener.configure(channel, runtime: runtime).wait()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    }
+
+    override func tearDown() {
+        _ = try? channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// Sends raw bytes; returns what the gateway wrote since the last call.
+    @discardableResult
+    private func send(_ text: String) throws -> String {
+        try channel.writeInbound(ByteBuffer(string: text))
+        return try written()
+    }
+
+    private func written() throws -> String {
+        var out = ""
+        while let data = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = data { out += String(buffer: buffer) }
+        }
+        return out
+    }
+
+    private func post(_ path: String, _ body: String, headers: String = "") -> String {
+        "POST \(path) HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\(headers)\r\n\(body)"
+    }
+
+    func testARequestForNoRouteGets404AndTheConnectionStaysOpen() throws {
+        let out = try send("GET /nope HTTP/1.1\r\nhost: gw\r\n\r\n")
+        XCTAssertTrue(out.hasPrefix("HTTP/1.1 404 Not Found\r\n"), out)
+        XCTAssertTrue(out.hasSuffix("no route for GET /nope\n"), out)
+        let next = try send(post("/x", "{}"))
+        XCTAssertTrue(next.contains("\r\n2 bytes\n"), next)
+        XCTAssertTrue(channel.isActive)
+    }
+
+    func testHeadersOverTheLimitGet431() throws {
+        let out = try send("GET /x HTTP/1.1\r\nhost: gw\r\nx-big: \(String(repeating: "a", count: 300))\r\n\r\n")
+        XCTAssertTrue(out.hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"), out)
+        XCTAssertTrue(out.contains("max_request_header_bytes (200)"), out)
+    }
+
+    func testPipelinedRequestsAreAnsweredInOrder() throws {
+        let out = try send(post("/slow", "{\"first\":1}") + post("/x", "{}"))
+        XCTAssertEqual(out, "", "the first is paused; the second waits behind it")
+        loop.advanceTime(by: .milliseconds(50))
+        let answers = try written()
+        let first = try XCTUnwrap(answers.range(of: "11 bytes\n"))
+        let second = try XCTUnwrap(answers.range(of: "2 bytes\n"))
+        XCTAssertLessThan(first.lowerBound, second.lowerBound, answers)
+    }
+
+    func testTheHandlersHeaderHookAnswersWithoutWaitingForTheBody() throws {
+        let out = try send("POST /x HTTP/1.1\r\nhost: gw\r\ncontent-type: text/plain\r\ncontent-length: 1000000\r\n\r\n")
+        XCTAssertTrue(out.hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\n"), out)
+    }
+
+    func testAMalformedRequestGets400AndTheConnectionCloses() throws {
+        let out = try send("GET /x HTTP/1.1\r\nhost gw\r\n\r\n")
+        XCTAssertTrue(out.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), out)
+        XCTAssertTrue(out.lowercased().contains("connection: close"), out)
+        XCTAssertFalse(channel.isActive)
+    }
+
+    func testAResponseThatSaysConnectionCloseClosesTheConnectionAfterIt() throws {
+        let out = try send(post("/x", "{}", headers: "x-close: 1\r\n"))
+        XCTAssertTrue(out.lowercased().contains("connection: close"), out)
+        XCTAssertTrue(out.contains("\r\n2 bytes\n"), out)
+        XCTAssertFalse(channel.isActive)
+    }
+
+    func testExpect100ContinueIsAnsweredBeforeTheBodyAndOtherExpectationsGet417() throws {
+        let head = try send("POST /x HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n")
+        XCTAssertEqual(head, "HTTP/1.1 100 Continue\r\n\r\n")
+        XCTAssertTrue(try send("{}").contains("\r\n2 bytes\n"))
+        let refused = try send("GET /x HTTP/1.1\r\nhost: gw\r\nexpect: something\r\n\r\n")
+        XCTAssertTrue(refused.hasPrefix("HTTP/1.1 417 Expectation Failed\r\n"), refused)
+    }
+
+    func testQuiescingClosesAnIdleConnectionAtOnce() throws {
+        _ = try send(post("/x", "{}"))
+        XCTAssertTrue(channel.isActive)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        XCTAssertFalse(channel.isActive)
+    }
+
+    func testQuiescingEndsABusyConnectionAfterItsResponse() throws {
+        XCTAssertEqual(try send(post("/slow", "{}")), "")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        XCTAssertTrue(channel.isActive, "busy: the response in flight finishes first")
+        loop.advanceTime(by: .milliseconds(50))
+        let out = try written()
+        XCTAssertTrue(out.lowercased().contains("connection: close"), out)
+        XCTAssertTrue(out.contains("\r\n2 bytes\n"), out)
+        XCTAssertFalse(channel.isActive)
+    }
+}
