@@ -13,7 +13,7 @@ public enum JSONObjectFields {
     }
 
     /// The string value of `key` in the object at `range` (e.g. `params.name`), nil if absent or
-    /// not a string. Malformed input was rejected by whoever scanned the message (``JSONRPC``'s envelope scan); here it
+    /// not a string. Malformed input was rejected by whoever scanned the message (`JSONRPC`'s envelope scan); here it
     /// yields nil.
     public static func string(_ key: String, in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> String? {
         guard let value = value(key, in: range, of: bytes) else { return nil }

@@ -40,20 +40,4 @@ final class RouteTableTests: XCTestCase {
         let table = RouteTable(routes: [])
         XCTAssertNil(table.match(listener: "main", head: head(.GET, "/mcp?session=1")))
     }
-
-    func testForwardedForTakesTheIPOfAPeerAddress() {
-        XCTAssertEqual(BackendCall.ipOnly("127.0.0.1:5000"), "127.0.0.1")
-        XCTAssertEqual(BackendCall.ipOnly("[::1]:5000"), "::1")
-    }
-}
-
-final class HopByHopTests: XCTestCase {
-    func testHeaderNamesCompareCaseInsensitivelyWithoutFalseMatches() {
-        XCTAssertTrue(BackendCall.name("Transfer-Encoding", isIn: BackendCall.hopByHop))
-        XCTAssertTrue(BackendCall.name("KEEP-ALIVE", isIn: BackendCall.hopByHop))
-        XCTAssertFalse(BackendCall.name("x-keep", isIn: BackendCall.hopByHop))
-        XCTAssertTrue(BackendCall.name("X_Hop", isIn: ["x_hop"]))
-        XCTAssertFalse(BackendCall.name("x\u{7f}hop", isIn: ["x_hop"]))
-        XCTAssertFalse(BackendCall.name("tf", isIn: BackendCall.hopByHop))
-    }
 }

@@ -101,9 +101,7 @@ final class JSONRPCEnvelopeTests: XCTestCase {
             }
         }
     }
-}
 
-final class LongStringScanTests: XCTestCase {
     /// The scanner skips string bytes eight at a time: a quote, a backslash or a control character
     /// at any offset (and across word boundaries, after multi-byte UTF-8) must still be seen.
     func testSpecialBytesAreFoundAtEveryOffset() throws {

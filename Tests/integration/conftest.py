@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("AGW_BUILD_DIR", ROOT / ".build" / "debug"))
@@ -170,3 +170,42 @@ def c_example(tmp_path_factory):
     subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
                     "-I", str(HEADER_DIR), str(ROOT / "examples" / "c-filter" / "stamp_filter.c"), "-o", str(out)], check=True)
     return out
+
+
+def proxy_config(backend, filters="", extra="", plugins="", route_extra=""):
+    return f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:0"
+    {extra}
+    {plugins}
+    [[routes]]
+    name = "api"
+    {route_extra}
+    {filters}
+    [routes.backend]
+    urls = ["{backend}"]
+    connect_timeout_ms = 500
+    request_timeout_ms = 1500
+    """
+
+
+@pytest.fixture(scope="module")
+def signers():
+    """Token signers for the security tests: RSA and EC keys, and a stranger reusing the RSA kid."""
+    from security_helpers import Signer
+    return {"rsa": Signer("rsa-1"), "ec": Signer("ec-1", "ec"), "stranger": Signer("rsa-1")}
+
+
+@pytest.fixture
+def upstreams(tmp_path):
+    """One legacy-SSE and one Streamable HTTP upstream (Tests/Fixtures/mcp/upstream_server.py)."""
+    from mcp_helpers import serve
+    started = [serve(tmp_path, "legacy", "sse"), serve(tmp_path, "remote", "http")]
+    yield {"legacy": started[0][1], "remote": started[1][1]}
+    for proc, _ in started:
+        proc.stop()
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, text=True)

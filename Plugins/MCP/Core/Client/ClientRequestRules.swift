@@ -1,45 +1,6 @@
 import Foundation
 import JSON
 
-/// The protocol era a client speaks.
-public enum MCPEra: Sendable, Equatable {
-    /// `initialize` and `Mcp-Session-Id` (2024-11-05 … 2025-11-25).
-    case handshake
-    /// Stateless, `server/discover`, `_meta` on every request (2026-07-28).
-    case modern
-}
-
-/// A client request the MCP route refuses, with the HTTP status and JSON-RPC error to answer.
-public struct ClientRefusal: Error, Sendable, Equatable {
-    public var status: Int
-    /// The request's id (raw JSON), nil when it could not be read.
-    public var id: String?
-    public var code: Int
-    public var message: String
-    /// Raw JSON of the error's `data`.
-    public var data: String?
-    public var headers: [HTTPHeaderPair] = []
-
-    public init(status: Int, id: String?, code: Int, message: String, data: String? = nil, headers: [HTTPHeaderPair] = []) {
-        self.status = status
-        self.id = id
-        self.code = code
-        self.message = message
-        self.data = data
-        self.headers = headers
-    }
-}
-
-/// A response header (name, value).
-public struct HTTPHeaderPair: Sendable, Equatable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
 /// What MCP's Streamable HTTP transport requires of a client's request, era by era (spec
 /// `basic/transports`, `basic/versioning`): the checks the route makes before anything is routed.
 public enum ClientRequestRules {
@@ -114,49 +75,22 @@ public enum ClientRequestRules {
     }
 }
 
-/// How a routed method names its target: `tools/call` and `prompts/get` by `name`, resources by
-/// `uri`, `completion/complete` by its `ref`.
-public struct RoutedMethod: Sendable, Equatable {
-    /// The params member that names the target's item.
-    public var key: String
-    public var isURI: Bool
-    /// The name sits in `params.ref` (`completion/complete`).
-    public var inRef = false
-    /// `tool`, `prompt` or `resource` (for filters and errors).
-    public var targetKind: String
-    /// The name the client used, nil when missing.
-    public var clientName: String?
 
-    public init?(method: String, params: JSONValue?) {
-        switch method {
-        case "tools/call": (key, isURI, targetKind) = ("name", false, "tool")
-        case "prompts/get": (key, isURI, targetKind) = ("name", false, "prompt")
-        case "resources/read", "resources/subscribe", "resources/unsubscribe": (key, isURI, targetKind) = ("uri", true, "resource")
-        case "completion/complete":
-            inRef = true
-            let isPrompt = params?["ref"]?["type"]?.string == "ref/prompt"
-            (key, isURI, targetKind) = isPrompt ? ("name", false, "prompt") : ("uri", true, "resource")
-            clientName = params?["ref"]?[key]?.string
-            return
-        default: return nil
-        }
-        clientName = params?[key]?.string
-    }
+/// The protocol era a client speaks.
+public enum MCPEra: Sendable, Equatable {
+    /// `initialize` and `Mcp-Session-Id` (2024-11-05 … 2025-11-25).
+    case handshake
+    /// Stateless, `server/discover`, `_meta` on every request (2026-07-28).
+    case modern
+}
 
-    /// The error for a name no target offers (the same one a filter uses to hide an item).
-    public var unknownMessage: String {
-        let name = clientName ?? ""
-        switch targetKind {
-        case "tool": return "Unknown tool: \(name)"
-        case "prompt": return "Unknown prompt: \(name)"
-        default: return "Resource not found: \(name)"
-        }
-    }
 
-    /// The rewrite that puts the target's own name in the params.
-    public func rewrite(to name: String) -> ParamsRewrite {
-        var rewrite = ParamsRewrite()
-        if inRef { rewrite.refMember = (key, name) } else { rewrite.member = (key, name) }
-        return rewrite
+/// A response header (name, value).
+public struct HTTPHeaderPair: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
     }
 }

@@ -1,6 +1,3 @@
-import JSON
-import JSONRPC
-
 /// The federated server behind one MCP route, as a state machine: events in (a client's
 /// request, a target's message, a host call's result, a tick of the clock), a list of
 /// ``FederationAction``s out. It knows no event loop, socket or C type; the plugin glue performs
@@ -254,27 +251,4 @@ public struct Federation: @unchecked Sendable {
         if config.targets.count == 1 { return (config.targets[0].name, clientName) }
         return index[(uri ? "uri:" : "name:") + clientName].map { ($0, clientName) }
     }
-}
-
-/// A process's output, as the host delivers it.
-public enum ProcessOutput: Sendable {
-    case stdout([UInt8])
-    case stderr(String)
-    /// Exit status, or minus the signal.
-    case exit(Int32)
-}
-
-/// An HTTP call's event, as the host delivers it.
-public enum HTTPCallEvent: Sendable {
-    /// The head; `end`: no body follows.
-    case response(status: Int, contentType: String?, sessionID: String?, end: Bool)
-    case body([UInt8], end: Bool)
-    case failed(String)
-}
-
-/// A supplier of random 64-bit words for ids and tokens.
-struct Randomness: RandomNumberGenerator, Sendable {
-    let source: @Sendable () -> UInt64
-    init(next: @escaping @Sendable () -> UInt64) { source = next }
-    mutating func next() -> UInt64 { source() }
 }

@@ -1,64 +1,3 @@
-import JSON
-
-/// One connection to a target: the shared one, or a client's own.
-public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
-    public let value: Int
-    public init(_ value: Int) { self.value = value }
-    public var description: String { "c\(value)" }
-}
-
-/// One client HTTP exchange (a POST awaiting its answer, or a session's GET stream); the glue
-/// numbers them and delivers to them.
-public struct ExchangeID: Hashable, Sendable, CustomStringConvertible {
-    public let value: UInt64
-    public init(_ value: UInt64) { self.value = value }
-    public var description: String { "x\(value)" }
-}
-
-/// One HTTP call the federation asked for (the glue maps it to the host's call).
-public struct HTTPCallID: Hashable, Sendable {
-    public let value: Int
-    public init(_ value: Int) { self.value = value }
-}
-
-/// How a host names an HTTP call: its scope and its id there.
-public struct HostCallKey: Hashable, Sendable {
-    public let scope: UInt
-    public let id: UInt64
-    public init(scope: UInt, id: UInt64) {
-        self.scope = scope
-        self.id = id
-    }
-}
-
-/// How a server→client request (elicitation, sampling, roots) reaches a client: relayed on its
-/// response stream (handshake era), or as an `InputRequiredResult` its retry answers (2026-07-28,
-/// SEP-2322).
-public enum ServerRequestStyle: Sendable, Equatable {
-    case relay
-    case inputRequired
-}
-
-/// An HTTP call the federation needs: a POST of a message, a GET stream, a DELETE.
-public struct HTTPCallRequest: Sendable, Equatable {
-    public var method: String
-    public var url: String
-    public var headers: [Header]
-    public var body: [UInt8]
-    public var timeoutMilliseconds: Int
-    /// Deliver the response body in chunks as it arrives.
-    public var streamsBody: Bool
-
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
-}
-
 /// What the federation asks the plugin glue to do, in order. Process work, timers, GET streams
 /// and calls without `via` belong to the route configuration's home loop; a call `via` an
 /// exchange may go out from that exchange's stream when the glue is on it.
@@ -84,10 +23,12 @@ public enum FederationAction: Sendable {
     case countRefusedServerRequest
 }
 
+
 /// How loud a log line of the federation is.
 public enum LogSeverity: Sendable, Equatable {
     case debug, info, warning
 }
+
 
 /// What goes back to one client exchange.
 public enum Delivery: Sendable {
@@ -109,22 +50,6 @@ public enum Delivery: Sendable {
     case endStream
 }
 
-/// Items of a merged list, in target order, names already mapped to what clients see.
-public struct MergedList: Sendable {
-    public struct Item: Sendable {
-        public var target: String
-        /// The target's own name or URI.
-        public var name: String
-        public var json: [UInt8]
-        public init(target: String, name: String, json: [UInt8]) {
-            self.target = target
-            self.name = name
-            self.json = json
-        }
-    }
-    public var items: [Item]
-    public init(items: [Item]) { self.items = items }
-}
 
 /// What `initialize` / `server/discover` report: the union of the ready targets.
 public struct ServerDescription: Sendable, Equatable {
@@ -133,34 +58,23 @@ public struct ServerDescription: Sendable, Equatable {
     public var instructions: String?
 }
 
-/// A client's request routed to one target, as the handler hands it over.
-public struct RoutedCall: Sendable {
-    public var exchange: ExchangeID
-    public var owner: Owner
-    public var style: ServerRequestStyle
-    /// The client's id, as raw JSON.
-    public var clientID: String
-    public var method: String
-    /// The target's configured name.
-    public var target: String
-    public var params: JSONValue?
-    public var rewrite: ParamsRewrite
-    /// Closing the client's stream cancels it (2026-07-28, and clients without a session).
-    public var cancelsWhenAbandoned: Bool
-    /// The client's headers the target is configured to receive (`forward_headers`).
-    public var forwardedHeaders: [(String, String)]
 
-    public init(exchange: ExchangeID, owner: Owner, style: ServerRequestStyle, clientID: String, method: String, target: String,
-                params: JSONValue?, rewrite: ParamsRewrite, cancelsWhenAbandoned: Bool, forwardedHeaders: [(String, String)] = []) {
-        self.exchange = exchange
-        self.owner = owner
-        self.style = style
-        self.clientID = clientID
-        self.method = method
-        self.target = target
-        self.params = params
-        self.rewrite = rewrite
-        self.cancelsWhenAbandoned = cancelsWhenAbandoned
-        self.forwardedHeaders = forwardedHeaders
+/// An HTTP call the federation needs: a POST of a message, a GET stream, a DELETE.
+public struct HTTPCallRequest: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    public var headers: [Header]
+    public var body: [UInt8]
+    public var timeoutMilliseconds: Int
+    /// Deliver the response body in chunks as it arrives.
+    public var streamsBody: Bool
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 }

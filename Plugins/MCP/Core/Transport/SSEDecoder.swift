@@ -1,4 +1,3 @@
-import JSON
 /// One server-sent event.
 public struct SSEEvent: Sendable, Equatable {
     public var event: String

@@ -1,0 +1,12 @@
+import JSON
+import MCPCore
+import XCTest
+
+final class ByteMatchingTests: XCTestCase {
+    func testCaseInsensitiveMatching() {
+        XCTAssertTrue(Array("Application/JSON, text/Event-Stream".utf8).containsIgnoringCase("text/event-stream"))
+        XCTAssertTrue(Array("Text/Event-Stream; charset=utf-8".utf8).hasPrefixIgnoringCase("text/event-stream"))
+        XCTAssertFalse(Array("application/jso".utf8).containsIgnoringCase("application/json"))
+        XCTAssertFalse(Array("".utf8).containsIgnoringCase("*/*"))
+    }
+}
