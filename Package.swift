@@ -67,14 +67,16 @@ let package = Package(
         .target(name: "JSON", path: "Sources/JSON"),
         // JSON-RPC messages read once, only as far as routing needs (for the MCP and A2A plugins).
         .target(name: "JSONRPC", dependencies: ["JSON"], path: "Sources/JSONRPC"),
+        // Swift views of the ABI's strings and header arrays, for the host, the SDK and the fake host.
+        .target(name: "ABIInterop", dependencies: ["PluginABI"], path: "Sources/ABIInterop"),
         // The Swift SDK for plugin authors (and the strict reader of their config tables).
-        .target(name: "PluginKit", dependencies: ["PluginABI", "JSON"], path: "Sources/PluginKit"),
+        .target(name: "PluginKit", dependencies: ["PluginABI", "ABIInterop", "JSON"], path: "Sources/PluginKit"),
         // A fake host behind a real host table: unit tests for any plugin, without a gateway.
-        .target(name: "PluginKitTesting", dependencies: ["PluginABI", "PluginKit"], path: "Sources/PluginKitTesting"),
+        .target(name: "PluginKitTesting", dependencies: ["PluginABI", "ABIInterop", "PluginKit"], path: "Sources/PluginKitTesting"),
         .executableTarget(
             name: "GatewayHost",
             dependencies: [
-                "PluginABI", "CPluginLoader", "CProcessSpawn",
+                "PluginABI", "ABIInterop", "CPluginLoader", "CProcessSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -230,8 +230,9 @@ package struct JSONReader {
 
     /// Skips bytes that need no attention inside a string: anything but `"`, `\\` and control
     /// characters, sixteen at a time (SIMD compares), then eight (SWAR: a byte-wise zero test on
-    /// the XOR'd word). Tool results are mostly long strings, so this is where a scan spends its
-    /// time (64 KiB: 18 µs with SWAR alone, 7 µs with SIMD16, measured on the bench VM).
+    /// the XOR'd word), stopping on the first byte that needs attention. Tool results are mostly
+    /// long strings, so this is where a scan spends its time (64 KiB: 18 µs with SWAR alone, 7 µs
+    /// with SIMD16, measured on the bench VM); stopping exactly keeps short strings cheap too.
     @inline(__always)
     private mutating func skipPlainStringBytes() {
         let quotes = SIMD16<UInt8>(repeating: 0x22), backslashes = SIMD16<UInt8>(repeating: 0x5C)
@@ -248,7 +249,13 @@ package struct JSONReader {
             let quote = word ^ (ones &* 0x22)
             let backslash = word ^ (ones &* 0x5C)
             let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            if special & highs != 0 { return }
+            let flagged = special & highs
+            if flagged != 0 {
+                // The lowest flagged byte is a real hit (a borrow only flags bytes above one), so
+                // stop on it: the caller then looks at one byte, not at every byte before it.
+                index += flagged.trailingZeroBitCount / 8
+                return
+            }
             index += 8
         }
     }

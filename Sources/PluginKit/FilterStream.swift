@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 
 /// One request/response as a filter sees it. Valid during the stream's hooks and events; use it

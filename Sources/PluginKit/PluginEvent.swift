@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 
 /// An async result, copied out of the host's `agw_event`.

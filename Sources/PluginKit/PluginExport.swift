@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ABIInterop
 import PluginABI
 
 /// Builds the C descriptor for a Swift plugin. A plugin's entry target is one function, whose C

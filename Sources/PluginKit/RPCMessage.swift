@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 
 /// A JSON-RPC message published by a route's handler, as a filter's `rpcMessage` sees it

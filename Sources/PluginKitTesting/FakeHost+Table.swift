@@ -1,4 +1,5 @@
 import Foundation
+import ABIInterop
 import PluginABI
 import PluginKit
 
@@ -22,7 +23,7 @@ extension FakeHost {
 
         api.log = { scope, level, message in
             let host = scope.flatMap { FakeScope.from($0).hostReference } ?? FakeHost.now
-            host?.log(level, message.text)
+            host?.log(level, message.string)
         }
         api.log_enabled = { _ in 1 }
         api.stream_scope = { stream in
@@ -31,12 +32,12 @@ extension FakeHost {
             return fake.scope(ofStage: fake.callingStage)?.handle
         }
         api.config_scope = { config in config.map { FakeFilter.from($0).scope.handle } }
-        api.config_set_error = { config, message in config.map { FakeFilter.from($0).rejection = message.text } }
+        api.config_set_error = { config, message in config.map { FakeFilter.from($0).rejection = message.string } }
 
         api.header_get = { stream, map, name, index, value in
             FakeHost.withStream(stream) { stream in
                 guard let value, let headers = FakeHost.headers(stream, map) else { return AGW_ERR_INVALID_ARGUMENT }
-                let values = headers.filter { $0.name.lowercased() == name.text.lowercased() }
+                let values = headers.filter { $0.name.lowercased() == name.string.lowercased() }
                 guard index < values.count else { return AGW_ERR_NOT_FOUND }
                 value.pointee = stream.view(values[index].value)
                 return AGW_OK
@@ -61,22 +62,22 @@ extension FakeHost {
         api.header_set = { stream, map, name, value in
             FakeHost.withStream(stream) { stream in
                 guard map == AGW_MAP_REQUEST else { return AGW_ERR_UNSUPPORTED }
-                stream.requestHeaders.removeAll { $0.name.lowercased() == name.text.lowercased() }
-                stream.requestHeaders.append((name.text, value.text))
+                stream.requestHeaders.removeAll { $0.name.lowercased() == name.string.lowercased() }
+                stream.requestHeaders.append((name.string, value.string))
                 return AGW_OK
             }
         }
         api.header_add = { stream, map, name, value in
             FakeHost.withStream(stream) { stream in
                 guard map == AGW_MAP_REQUEST else { return AGW_ERR_UNSUPPORTED }
-                stream.requestHeaders.append((name.text, value.text))
+                stream.requestHeaders.append((name.string, value.string))
                 return AGW_OK
             }
         }
         api.header_remove = { stream, map, name in
             FakeHost.withStream(stream) { stream in
                 guard map == AGW_MAP_REQUEST else { return AGW_ERR_UNSUPPORTED }
-                stream.requestHeaders.removeAll { $0.name.lowercased() == name.text.lowercased() }
+                stream.requestHeaders.removeAll { $0.name.lowercased() == name.string.lowercased() }
                 return AGW_OK
             }
         }
@@ -105,7 +106,7 @@ extension FakeHost {
         }
 
         api.send_local_reply = { stream, status, headers, count, body in
-            FakeHost.withStream(stream) { $0.reply(status: Int(status), headers: FakeHost.pairs(headers, count), body: body.text) }
+            FakeHost.withStream(stream) { $0.reply(status: Int(status), headers: FakeHost.pairs(headers, count), body: body.string) }
         }
         api.respond_headers = { stream, status, headers, count, endOfStream in
             FakeHost.withStream(stream) { $0.respond(status: Int(status), headers: FakeHost.pairs(headers, count), endOfStream: endOfStream != 0) }
@@ -117,14 +118,14 @@ extension FakeHost {
         api.resume = { stream in FakeHost.withStream(stream) { $0.resume() } }
         api.kv_set = { stream, key, value in
             FakeHost.withStream(stream) { stream in
-                stream.values[key.text] = value.bytes
+                stream.values[key.string] = value.bytes
                 return AGW_OK
             }
         }
         api.kv_get = { stream, key, value in
             FakeHost.withStream(stream) { stream in
                 guard let value else { return AGW_ERR_INVALID_ARGUMENT }
-                guard let stored = stream.values[key.text] else { return AGW_ERR_NOT_FOUND }
+                guard let stored = stream.values[key.string] else { return AGW_ERR_NOT_FOUND }
                 value.pointee = stream.view(stored)
                 return AGW_OK
             }
@@ -141,10 +142,10 @@ extension FakeHost {
         api.metric_define = { config, _, name, _, id in
             guard let config, let id else { return AGW_ERR_INVALID_ARGUMENT }
             let host = FakeFilter.from(config).host
-            if let index = host.metricNames.firstIndex(of: name.text) {
+            if let index = host.metricNames.firstIndex(of: name.string) {
                 id.pointee = UInt32(index)
             } else {
-                host.metricNames.append(name.text)
+                host.metricNames.append(name.string)
                 host.metricValues.append(0)
                 id.pointee = UInt32(host.metricNames.count - 1)
             }
@@ -252,7 +253,7 @@ extension FakeHost {
         api.rpc_reject = { stream, code, message in
             FakeHost.withStream(stream) { stream in
                 guard stream.rpc.activeStage == stream.callingStage else { return AGW_ERR_WRONG_STATE }
-                stream.rpc.rejection = (code, message.text)
+                stream.rpc.rejection = (code, message.string)
                 return AGW_OK
             }
         }
@@ -264,7 +265,7 @@ extension FakeHost {
             }
         }
         api.rpc_resume = { stream, decision, code, message in
-            FakeHost.withStream(stream) { $0.resumeRPC(allow: decision != AGW_RPC_REJECT, code: code, message: message.text) }
+            FakeHost.withStream(stream) { $0.resumeRPC(allow: decision != AGW_RPC_REJECT, code: code, message: message.string) }
         }
         api.now_unix_ns = {
             let base = UInt64(Date(timeIntervalSince1970: 1_800_000_000).timeIntervalSince1970) * 1_000_000_000
@@ -280,7 +281,7 @@ extension FakeHost {
         api.rpc_reject_with_response = { stream, code, message, status, headers, count in
             FakeHost.withStream(stream) { stream in
                 guard stream.rpc.activeStage == stream.callingStage else { return AGW_ERR_WRONG_STATE }
-                stream.rpc.rejection = (code, message.text)
+                stream.rpc.rejection = (code, message.string)
                 stream.rpc.rejectionResponse = (status, FakeHost.pairs(headers, count))
                 return AGW_OK
             }
@@ -332,6 +333,6 @@ extension FakeHost {
 
     fileprivate static func pairs(_ headers: UnsafePointer<agw_header>?, _ count: Int) -> [(String, String)] {
         guard let headers, count > 0 else { return [] }
-        return (0..<count).map { (headers[$0].name.text, headers[$0].value.text) }
+        return (0..<count).map { (headers[$0].name.string, headers[$0].value.string) }
     }
 }

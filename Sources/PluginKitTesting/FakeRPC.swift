@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 import PluginKit
 

@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 import PluginKit
 
@@ -130,7 +131,7 @@ public final class FakeStream {
         case AGW_RPC_PENDING: .pending
         default: .reject
         }
-        return (decision, verdict.error_code, verdict.error_message.text)
+        return (decision, verdict.error_code, verdict.error_message.string)
     }
 
     /// The HTTP status a rejecting filter asked for (`rpc_reject_with_response`), if any.

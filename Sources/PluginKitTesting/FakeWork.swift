@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 import PluginKit
 
@@ -21,9 +22,9 @@ public final class FakeHTTPCall {
     init(id: UInt64, scope: FakeScope, request: agw_http_call_request) {
         self.id = id
         self.scope = scope
-        method = request.method.text
-        url = request.url.text
-        headers = (0..<request.header_count).compactMap { index in request.headers.map { ($0[index].name.text, $0[index].value.text) } }
+        method = request.method.string
+        url = request.url.string
+        headers = (0..<request.header_count).compactMap { index in request.headers.map { ($0[index].name.string, $0[index].value.string) } }
         body = request.body.bytes
         streamsBody = request.flags & AGW_HTTP_CALL_STREAM_BODY != 0
         timeoutMilliseconds = request.timeout_ms
@@ -98,9 +99,9 @@ public final class FakeProcess {
     init(id: UInt64, scope: FakeScope, spec: agw_process_spec) {
         self.id = id
         self.scope = scope
-        arguments = (0..<spec.argc).compactMap { index in spec.argv.map { $0[index].text } }
-        environment = (0..<spec.env_count).compactMap { index in spec.env.map { ($0[index].name.text, $0[index].value.text) } }
-        workingDirectory = spec.working_directory.text
+        arguments = (0..<spec.argc).compactMap { index in spec.argv.map { $0[index].string } }
+        environment = (0..<spec.env_count).compactMap { index in spec.env.map { ($0[index].name.string, $0[index].value.string) } }
+        workingDirectory = spec.working_directory.string
     }
 
     func write(_ bytes: [UInt8]) -> Bool {
@@ -135,16 +136,4 @@ public final class FakeProcess {
     }
 
     func terminate() { isTerminated = true }
-}
-
-extension agw_str {
-    var text: String {
-        guard let ptr, len > 0 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: ptr, count: len), as: UTF8.self)
-    }
-
-    var bytes: [UInt8] {
-        guard let ptr, len > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: ptr, count: len))
-    }
 }

@@ -110,14 +110,15 @@ def test_cancellation_reaches_the_upstream_and_ends_the_call(federation, tmp_pat
 
     caller = threading.Thread(target=long_call)
     caller.start()
-    time.sleep(1.0)
+    events = tmp_path / "events.txt"
+    # The session's own child starts first (a Python server: a second or more); cancel once the call runs.
+    wait_for(lambda: events.exists() and "local sleeping" in events.read_text(), what="the call reached the upstream")
     cancel = post(url, {"jsonrpc": "2.0", "method": "notifications/cancelled",
                         "params": {"requestId": "slow-1", "reason": "user gave up"}}, session)
     assert cancel.status == 202
     caller.join(10)
     assert not caller.is_alive()
     assert outcome["resp"].json()["error"]["code"] == -32800
-    events = tmp_path / "events.txt"
     wait_for(lambda: events.exists() and "local cancelled" in events.read_text(), what="upstream saw the cancellation")
 
 

@@ -1,5 +1,6 @@
 import JSON
 import PluginKit
+
 /// The MCP handler's configuration (a route's `[routes.handler] config` table), checked strictly:
 /// an unknown key, a wrong type or a bad value is an error that names the key.
 public struct MCPRouteConfig: Sendable, Equatable {

@@ -52,16 +52,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
-        guard hasRequestLimits else { return .continue }
-        let refusal: RateLimiter.Refusal
-        switch limiter.check(perMessage: false, StreamActivation(stream: stream)) {
-        case .admitted(let quota):
-            remember(quota, stream)
-            return .continue
-        case .refused(let refused):
-            refusal = refused
-        }
-        count(refusal, stream)
+        guard hasRequestLimits, let refusal = refusal(perMessage: false, StreamActivation(stream: stream), stream) else { return .continue }
         let isJSONRPC = stream.attribute(.method) == "POST"
             && (stream.header("content-type").map { Array($0.utf8.prefix(16)).map { $0 | 0x20 }.elementsEqual("application/json".utf8) } ?? false)
         let body = isJSONRPC
@@ -73,18 +64,23 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
-        guard hasMessageLimits, message.isFromClient, message.kind == .request else { return .continue }
-        let refusal: RateLimiter.Refusal
-        switch limiter.check(perMessage: true, StreamActivation(stream: stream, message: message)) {
-        case .admitted(let quota):
-            remember(quota, stream)
-            return .continue
-        case .refused(let refused):
-            refusal = refused
-        }
-        count(refusal, stream)
+        guard hasMessageLimits, message.isFromClient, message.kind == .request,
+              let refusal = refusal(perMessage: true, StreamActivation(stream: stream, message: message), stream) else { return .continue }
         stream.rejectRPC(code: Self.errorCode, message: Self.message(refusal), httpStatus: 429, headers: Self.headers(refusal))
         return .replied
+    }
+
+    /// Takes a token from every limit that applies: nil when admitted (its quota remembered for
+    /// the response), else the refusal, counted and logged.
+    private func refusal(perMessage: Bool, _ activation: StreamActivation, _ stream: FilterStream) -> RateLimiter.Refusal? {
+        switch limiter.check(perMessage: perMessage, activation) {
+        case .admitted(let quota):
+            remember(quota, stream)
+            return nil
+        case .refused(let refusal):
+            count(refusal, stream)
+            return refusal
+        }
     }
 
     private func count(_ refusal: RateLimiter.Refusal, _ stream: FilterStream) {

@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 
 /// Checks the header names and values plugins hand to the host (RFC 9110 §5.1, §5.5), so that a

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ABIInterop
 import PluginABI
 
 /// Builds the `agw_host_api` table: every host service a plugin can use, as C function pointers.

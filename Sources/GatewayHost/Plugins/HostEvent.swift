@@ -1,4 +1,5 @@
 import NIOCore
+import ABIInterop
 import PluginABI
 
 /// An event for a plugin, in Swift form; turned into an `agw_event` only for the call.
@@ -21,32 +22,10 @@ struct HostEvent {
                                       data: payload)
                 return withUnsafePointer(to: &event) { body($0) }
             }
-            guard !headers.isEmpty else { return emit(nil) }
-            let total = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
-            return withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 1) { storage in
-                withUnsafeTemporaryAllocation(of: agw_header.self, capacity: headers.count) { views in
-                    var offset = 0
-                    func store(_ text: String) -> agw_str {
-                        var text = text
-                        return text.withUTF8 { bytes in
-                            let start = storage.baseAddress! + offset
-                            if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
-                            offset += bytes.count
-                            return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: bytes.count)
-                        }
-                    }
-                    for (index, (name, value)) in headers.enumerated() {
-                        views[index] = agw_header(name: store(name), value: store(value))
-                    }
-                    return emit(UnsafePointer(views.baseAddress))
-                }
-            }
+            return headers.withAGWHeaders { views, _ in emit(views) }
         }
-        func view(_ bytes: UnsafeRawBufferPointer) -> agw_str {
-            agw_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
-        }
-        if var text { return text.withUTF8 { call(view(UnsafeRawBufferPointer($0))) } }
-        if let data { return data.withUnsafeReadableBytes { call(view($0)) } }
+        if var text { return text.withUTF8 { call(agw_str(viewing: UnsafeRawBufferPointer($0))) } }
+        if let data { return data.withUnsafeReadableBytes { call(agw_str(viewing: $0)) } }
         return call(agw_str(ptr: nil, len: 0))
     }
 }

@@ -1,3 +1,4 @@
+import ABIInterop
 import PluginABI
 
 /// The route's filters' `on_rpc_message` for the messages a handler publishes (`rpc_publish`),

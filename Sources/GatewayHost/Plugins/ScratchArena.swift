@@ -61,16 +61,3 @@ struct ScratchArena: ~Copyable {
         for block in blocks { block.deallocate() }
     }
 }
-
-extension agw_str {
-    /// The bytes as a String (invalid UTF-8 is repaired); empty for a NULL pointer.
-    var string: String {
-        guard let ptr, len > 0 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: ptr, count: len), as: UTF8.self)
-    }
-
-    var rawBuffer: UnsafeRawBufferPointer {
-        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: ptr, count: len)
-    }
-}

@@ -92,23 +92,12 @@ final class BackendCall: ResponseReceiver {
     }
 
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
-        future.whenComplete { [self] result in
-            switch result {
-            case .success(let connection):
-                guard !isDone else {
-                    connection.release()
-                    return
-                }
-                attach(connection)
-            case .failure(let error):
-                guard !isDone else { return }
-                finish()
-                let upstream = backend.endpoints[endpointIndex].origin
-                let timedOut = error is ChannelError && "\(error)".contains("connectTimeout")
-                exchange.upstreamFailed(status: timedOut ? .gatewayTimeout : .badGateway,
-                                        message: "upstream \(upstream.host):\(upstream.port) unreachable: \(error)")
-            }
-        }
+        future.whenAcquired(unlessDone: { [self] in isDone }, use: { [self] in attach($0) }, failed: { [self] error, timedOut in
+            finish()
+            let upstream = backend.endpoints[endpointIndex].origin
+            exchange.upstreamFailed(status: timedOut ? .gatewayTimeout : .badGateway,
+                                    message: "upstream \(upstream.host):\(upstream.port) unreachable: \(error)")
+        })
     }
 
     private func attach(_ connection: PooledConnection) {

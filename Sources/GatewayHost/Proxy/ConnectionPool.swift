@@ -181,3 +181,25 @@ extension String {
         (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
 }
+
+extension EventLoopFuture where Value == PooledConnection {
+    /// For a caller that may be done before its connection arrives (on the pool's loop): `use`
+    /// gets the connection unless `isDone()` by then (it goes back to the pool); `failed` gets a
+    /// connect error (not when done) and whether it was the connect timeout.
+    func whenAcquired(unlessDone isDone: @escaping () -> Bool, use: @escaping (PooledConnection) -> Void,
+                      failed: @escaping (_ error: Error, _ timedOut: Bool) -> Void) {
+        assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let connection):
+                guard !isDone() else {
+                    connection.release()
+                    return
+                }
+                use(connection)
+            case .failure(let error):
+                guard !isDone() else { return }
+                failed(error, error is ChannelError && "\(error)".contains("connectTimeout"))
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ import CProcessSpawn
 import NIOCore
 import NIOExtras
 import NIOPosix
+import ABIInterop
 import PluginABI
 
 /// A child process a plugin started (`process_spawn`), e.g. a stdio MCP server.

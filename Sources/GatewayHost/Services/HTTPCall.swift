@@ -2,6 +2,7 @@ import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ABIInterop
 import PluginABI
 
 /// An HTTP call a plugin asked for (`http_call`). The response comes back as events on the
@@ -67,24 +68,16 @@ final class HTTPCall: ResponseReceiver {
     }
 
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
-        future.whenComplete { [self] result in
-            switch result {
-            case .success(let connection):
-                guard !isDone else {
-                    connection.release()
-                    return
-                }
-                self.connection = connection
-                connection.handler.call = self
-                connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                if let body { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-                connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            case .failure(let error):
-                let timedOut = error is ChannelError && "\(error)".contains("connectTimeout")
-                fail(code: timedOut ? AGW_CALL_FAILED_TIMEOUT : AGW_CALL_FAILED_CONNECT,
-                     message: "cannot connect to \(pool.origin.host):\(pool.origin.port): \(error)")
-            }
-        }
+        future.whenAcquired(unlessDone: { [self] in isDone }, use: { [self] connection in
+            self.connection = connection
+            connection.handler.call = self
+            connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let body { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }, failed: { [self] error, timedOut in
+            fail(code: timedOut ? AGW_CALL_FAILED_TIMEOUT : AGW_CALL_FAILED_CONNECT,
+                 message: "cannot connect to \(pool.origin.host):\(pool.origin.port): \(error)")
+        })
     }
 
     /// Cancelled by the plugin or with its scope: no further events.

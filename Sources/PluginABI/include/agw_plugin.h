@@ -1,7 +1,8 @@
 /*
  * agw_plugin.h — the Agent Gateway plugin ABI, major version 1.
  *
- * This header IS the ABI. A plugin written in C needs nothing else:
+ * This header IS the ABI (one file by design, hence its length: a plugin includes nothing else).
+ * A plugin written in C needs nothing else:
  *     cc -std=c99 -shared -fPIC -fvisibility=hidden -I Sources/PluginABI/include my_filter.c -o libmy_filter.so
  *
  * ---------------------------------------------------------------------------------------------
@@ -16,13 +17,15 @@
  *                    HTTP status and response headers, e.g. 429 + Retry-After) and
  *                    rpc_rejection_response (the handler reads them to frame its error reply);
  *                    config_directory (where relative paths in a filter's config table resolve).
- *   1.3  2026-12-02  Out-structs can grow: the host writes at most the caller's struct_size bytes
+ *   1.3  2026-12-01  Out-structs can grow: the host writes at most the caller's struct_size bytes
  *                    of a struct it fills in (agw_rpc_verdict: rpc_publish, rpc_last_verdict) and
  *                    sets struct_size to what it wrote; a caller before 1.3 that left it 0 gets
  *                    the 1.0 size. A handler's on_request_headers runs before the request body is
  *                    read (the handler is the chain's last stage), and the body is buffered only
  *                    when a stage implements on_request_body. Documented: agw_rpc_message.target is
  *                    the target's own name (the upstream server's, before any gateway prefix).
+ *                    Documented: AGW_CALL_FAILED_CANCELLED is reserved; a cancelled call delivers
+ *                    no event at all.
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -196,7 +199,7 @@ typedef int32_t agw_event_type;
 /** Why an HTTP call failed (code of AGW_EVENT_HTTP_FAILED). */
 #define AGW_CALL_FAILED_CONNECT ((int32_t)1)
 #define AGW_CALL_FAILED_TIMEOUT ((int32_t)2)
-#define AGW_CALL_FAILED_CANCELLED ((int32_t)3)
+#define AGW_CALL_FAILED_CANCELLED ((int32_t)3)  /* reserved: http_call_cancel delivers no event */
 #define AGW_CALL_FAILED_PROTOCOL ((int32_t)4)
 #define AGW_CALL_FAILED_LIMIT ((int32_t)5)
 

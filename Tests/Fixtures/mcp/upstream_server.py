@@ -121,6 +121,7 @@ async def roots_later(delay: float, tag: str, roots: Annotated[ListRootsResult, 
 @server.tool()
 async def sleep(seconds: float) -> str:
     """Sleeps, then answers (for timeouts and cancellation)."""
+    record("sleeping")
     try:
         await asyncio.sleep(seconds)
     except BaseException:

@@ -83,14 +83,3 @@ public enum MCPEra: Sendable, Equatable {
     /// Stateless, `server/discover`, `_meta` on every request (2026-07-28).
     case modern
 }
-
-
-/// A response header (name, value).
-public struct HTTPHeaderPair: Sendable, Equatable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}

@@ -63,18 +63,9 @@ public struct ServerDescription: Sendable, Equatable {
 public struct HTTPCallRequest: Sendable, Equatable {
     public var method: String
     public var url: String
-    public var headers: [Header]
+    public var headers: [HTTPHeaderPair]
     public var body: [UInt8]
     public var timeoutMilliseconds: Int
     /// Deliver the response body in chunks as it arrives.
     public var streamsBody: Bool
-
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
 }

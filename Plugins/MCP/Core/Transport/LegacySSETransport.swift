@@ -4,7 +4,7 @@ import Foundation
 /// `endpoint` event names where to POST; every answer comes back on the stream. I/O-free.
 final class LegacySSETransport: @unchecked Sendable {
     let url: String
-    let configuredHeaders: [HTTPCallRequest.Header]
+    let configuredHeaders: [HTTPHeaderPair]
     /// The open GET stream.
     private(set) var streamCall: HTTPCallID?
     /// Where messages are POSTed (from the `endpoint` event, resolved against `url`).
@@ -13,7 +13,7 @@ final class LegacySSETransport: @unchecked Sendable {
 
     init(url: String, headers: [String: String]) {
         self.url = url
-        configuredHeaders = headers.sorted { $0.key < $1.key }.map { HTTPCallRequest.Header($0.key, $0.value) }
+        configuredHeaders = headers.sorted { $0.key < $1.key }.map { HTTPHeaderPair($0.key, $0.value) }
     }
 
     /// Starts over: the GET stream for call `id`.

@@ -7,7 +7,7 @@ import JSONRPC
 /// A POST's answer, as read so far, travels with the call (``HTTPCallUse/answer``).
 final class StreamableHTTPTransport: @unchecked Sendable {
     let url: String
-    let configuredHeaders: [HTTPCallRequest.Header]
+    let configuredHeaders: [HTTPHeaderPair]
     let timeoutMilliseconds: Int
     /// The server's session (handshake era), from its answers.
     private(set) var sessionID: String?
@@ -30,7 +30,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
 
     init(url: String, headers: [String: String], timeoutMilliseconds: Int) {
         self.url = url
-        configuredHeaders = headers.sorted { $0.key < $1.key }.map { HTTPCallRequest.Header($0.key, $0.value) }
+        configuredHeaders = headers.sorted { $0.key < $1.key }.map { HTTPHeaderPair($0.key, $0.value) }
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
@@ -43,10 +43,10 @@ final class StreamableHTTPTransport: @unchecked Sendable {
 
     /// The POST carrying `message`; `headers` are the era's (`Mcp-Method`, `Mcp-Name`) and forwarded ones.
     func post(_ message: [UInt8], headers: [(String, String)]) -> HTTPCallRequest {
-        var all = [HTTPCallRequest.Header("content-type", "application/json"),
-                   HTTPCallRequest.Header("accept", "application/json, text/event-stream")]
+        var all = [HTTPHeaderPair("content-type", "application/json"),
+                   HTTPHeaderPair("accept", "application/json, text/event-stream")]
         all.reserveCapacity(4 + headers.count + configuredHeaders.count)
-        for (name, value) in headers { all.append(HTTPCallRequest.Header(name, value)) }
+        for (name, value) in headers { all.append(HTTPHeaderPair(name, value)) }
         if let sessionID { all.append(.init("mcp-session-id", sessionID)) }
         if let protocolVersion { all.append(.init("mcp-protocol-version", protocolVersion)) }
         all += configuredHeaders
@@ -57,7 +57,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
 
     /// The GET stream (handshake era) for what the server sends on its own.
     func listen(_ id: HTTPCallID) -> HTTPCallRequest {
-        var headers = [HTTPCallRequest.Header("accept", "text/event-stream")]
+        var headers = [HTTPHeaderPair("accept", "text/event-stream")]
         if let sessionID { headers.append(.init("mcp-session-id", sessionID)) }
         if let protocolVersion { headers.append(.init("mcp-protocol-version", protocolVersion)) }
         listenDecoder = SSEDecoder()

@@ -1,38 +1,52 @@
 import PluginABI
 
+// Swift views of the C ABI's strings and header arrays, shared by the host (GatewayHost), the SDK
+// (PluginKit) and the fake host (PluginKitTesting). `package`: no plugin sees them as API.
+
 extension agw_str {
-    var string: String {
+    /// The bytes as a String (invalid UTF-8 is repaired); empty for a NULL pointer.
+    @inlinable package var string: String {
         guard let ptr, len > 0 else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: ptr, count: len), as: UTF8.self)
     }
 
-    var bytes: [UInt8] {
+    /// A copy of the bytes; empty for a NULL pointer.
+    @inlinable package var bytes: [UInt8] {
         guard let ptr, len > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: ptr, count: len))
+    }
+
+    /// The bytes in place (valid as long as the view is).
+    @inlinable package var rawBuffer: UnsafeRawBufferPointer {
+        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: ptr, count: len)
+    }
+
+    /// A view of `bytes` (valid as long as they are).
+    @inlinable package init(viewing bytes: UnsafeRawBufferPointer) {
+        self.init(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
     }
 }
 
 extension String {
-    func withAGWString<R>(_ body: (agw_str) -> R) -> R {
+    /// Calls body with a view of the string's UTF-8 bytes, valid during the call.
+    @inlinable package func withAGWString<R>(_ body: (agw_str) -> R) -> R {
         var copy = self
-        return copy.withUTF8 { bytes in
-            body(agw_str(ptr: UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: bytes.count))
-        }
+        return copy.withUTF8 { body(agw_str(viewing: UnsafeRawBufferPointer($0))) }
     }
 }
 
 extension Array where Element == UInt8 {
-    func withAGWString<R>(_ body: (agw_str) -> R) -> R {
-        withUnsafeBytes { bytes in
-            body(agw_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count))
-        }
+    /// Calls body with a view of the bytes, valid during the call.
+    @inlinable package func withAGWString<R>(_ body: (agw_str) -> R) -> R {
+        withUnsafeBytes { body(agw_str(viewing: $0)) }
     }
 }
 
 extension Array where Element == [UInt8] {
     /// A C array of agw_str over these byte arrays, valid during body. The bytes are copied once,
     /// into one temporary buffer (on the stack when small).
-    func withAGWStrings<R>(_ body: (UnsafePointer<agw_str>) -> R) -> R {
+    @inlinable package func withAGWStrings<R>(_ body: (UnsafePointer<agw_str>) -> R) -> R {
         let total = reduce(0) { $0 + $1.count }
         return withUnsafeTemporaryAllocation(byteCount: Swift.max(total, 1), alignment: 1) { storage in
             withUnsafeTemporaryAllocation(of: agw_str.self, capacity: Swift.max(count, 1)) { views in
@@ -50,9 +64,10 @@ extension Array where Element == [UInt8] {
 }
 
 extension Array where Element == (String, String) {
-    /// A C array of agw_header over these pairs, valid during body: one temporary buffer for the
-    /// bytes and one for the headers (on the stack when small), no per-header allocation.
-    func withAGWHeaders<R>(_ body: (UnsafePointer<agw_header>?, Int) -> R) -> R {
+    /// A C array of agw_header over these pairs, valid during body (nil and 0 when empty): one
+    /// temporary buffer for the bytes and one for the headers (on the stack when small), no
+    /// per-header allocation.
+    @inlinable package func withAGWHeaders<R>(_ body: (UnsafePointer<agw_header>?, Int) -> R) -> R {
         guard !isEmpty else { return body(nil, 0) }
         let total = reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
         return withUnsafeTemporaryAllocation(byteCount: Swift.max(total, 1), alignment: 1) { storage in
