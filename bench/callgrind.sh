@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Counts the gateway's instructions per MCP tools/call with callgrind: repeatable to ~0.5% on a
+# Counts the gateway's instructions per MCP tools/call with callgrind: repeatable to ~1% on a
 # noisy VM where wall-clock CPU per request swings ±25%. Only user-space instructions count
 # (syscalls and the kernel's share are not in the number).
 #   call     tools/call through the mcp handler to bench/mcp_backend.py (a 16-byte result)

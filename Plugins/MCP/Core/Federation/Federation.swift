@@ -12,6 +12,11 @@
 ///   that owns them (``ServerRequestOwnership``), notifications, and clients' answers.
 /// - `+Sessions`: the gateway's sessions, their GET streams, heartbeats and the end of a session.
 ///
+/// The state it keeps, one type per file beside it: ``TargetConnection``, ``ClientCall``,
+/// ``HTTPCallUse``, ``Relay`` and ``InputBridge``, ``Sessions``, ``OwnedTokens``; what crosses to
+/// the glue: ``FederationAction`` (out), ``ProcessOutput`` and ``HTTPCallEvent`` (in), ``RoutedCall``,
+/// the ids (`FederationIDs.swift`).
+///
 /// A struct with one owner (the glue's lock): what changes on every request (connections, calls,
 /// HTTP calls) is held by reference and mutated in place, so do not copy a running federation.
 public struct Federation: @unchecked Sendable {
