@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "jwt_auth", type: .dynamic, targets: ["JWTAuthEntry"]),
         .library(name: "rbac", type: .dynamic, targets: ["RBACEntry"]),
         .library(name: "ratelimit", type: .dynamic, targets: ["RateLimitEntry"]),
+        .library(name: "a2a", type: .dynamic, targets: ["A2AEntry"]),
         .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
         .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
@@ -65,6 +66,9 @@ let package = Package(
         .target(name: "CProcessSpawn", path: "Sources/CProcessSpawn"),
         // JSON read lazily as bytes: a validating reader and values that are ranges into the bytes.
         .target(name: "JSON", path: "Sources/JSON"),
+        // Server-sent events (text/event-stream) decoded chunk by chunk, for the MCP and A2A plugins.
+        .target(name: "SSE", path: "Sources/SSE"),
+        .testTarget(name: "SSETests", dependencies: ["SSE"], path: "Tests/SSETests"),
         // JSON-RPC messages read once, only as far as routing needs (for the MCP and A2A plugins).
         .target(name: "JSONRPC", dependencies: ["JSON"], path: "Sources/JSONRPC"),
         // Swift views of the ABI's strings and header arrays, for the host, the SDK and the fake host.
@@ -98,8 +102,13 @@ let package = Package(
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
-        .target(name: "MCPCore", dependencies: ["JSON", "JSONRPC", "PluginKit"], path: "Plugins/MCP/Core"),
+        .target(name: "MCPCore", dependencies: ["JSON", "JSONRPC", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
+        // A2A proxying logic (requests in both bindings and versions, card rewriting, task
+        // ownership), no host needed.
+        .target(name: "A2ACore", dependencies: ["JSON", "JSONRPC", "PluginKit", "PolicyKit", "SSE"], path: "Plugins/A2A/Core"),
+        .testTarget(name: "A2ACoreTests", dependencies: ["A2ACore", "JSON"], path: "Tests/A2ACoreTests"),
+        .testTarget(name: "A2APluginTests", dependencies: ["A2APlugin", "A2ACore", "JSON", "PluginKit", "PluginKitTesting"], path: "Tests/A2APluginTests"),
         .testTarget(name: "MCPPluginTests", dependencies: ["MCPPlugin", "MCPCore", "JSON", "PluginKit", "PluginKitTesting"], path: "Tests/MCPPluginTests"),
         // Policy expressions (a CEL subset), shared by RBAC and rate limits.
         .target(name: "CEL", dependencies: ["JSON"], path: "Sources/CEL"),
@@ -127,5 +136,6 @@ let package = Package(
         + threePartPlugin("JWTAuth", glue: ["PolicyKit", "JSON"])
         + threePartPlugin("RBAC", glue: ["PolicyKit", "JSON"])
         + threePartPlugin("RateLimit", glue: ["PolicyKit"])
+        + threePartPlugin("A2A", glue: ["JSON", "JSONRPC", "SSE"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

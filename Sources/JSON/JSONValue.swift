@@ -8,6 +8,23 @@ public struct JSONValue: Sendable {
         self.range = range ?? 0..<bytes.count
     }
 
+    /// `bytes` as one JSON value, checked whole (syntax, nesting depth): the error names the byte.
+    public static func validated(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
+        let failure: JSONError? = bytes.withUnsafeBytes { buffer -> JSONError? in
+            var reader = JSONReader(buffer)
+            do throws(JSONError) {
+                reader.skipWhitespace()
+                _ = try reader.skipValue()
+                try reader.expectEnd()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        return JSONValue(bytes)
+    }
+
     public var raw: ArraySlice<UInt8> { bytes[range] }
     public var text: String { String(decoding: raw, as: UTF8.self) }
 

@@ -42,6 +42,9 @@ public struct FilterStream {
         case responseStatus
         /// The instance name of the filter that asks.
         case filterName
+        /// The path the route matches on: its `path_prefix`, else its exact `path` (ABI 1.4; nil
+        /// on an older host or a route that matches on neither).
+        case routePathPrefix
         var raw: agw_attribute {
             switch self {
             case .method: return AGW_ATTR_METHOD
@@ -57,6 +60,7 @@ public struct FilterStream {
             case .requestID: return AGW_ATTR_REQUEST_ID
             case .responseStatus: return AGW_ATTR_RESPONSE_STATUS
             case .filterName: return AGW_ATTR_FILTER_NAME
+            case .routePathPrefix: return AGW_ATTR_ROUTE_PATH_PREFIX
             }
         }
     }

@@ -56,6 +56,9 @@ public struct PluginEvent: Sendable {
     /// ``data`` as text (invalid UTF-8 repaired).
     public var text: String { String(decoding: data, as: UTF8.self) }
 
+    /// Why an HTTP call failed (`.httpFailed`); nil for other events.
+    public var httpFailure: HTTPCallFailure? { kind == .httpFailed ? HTTPCallFailure(code) : nil }
+
     /// The response headers (`.httpResponse`), copied as one block of bytes; strings are made
     /// only for what is read.
     private let headerBytes: [UInt8]
@@ -103,5 +106,29 @@ public struct PluginEvent: Sendable {
         }
         headerBytes = bytes
         headerRanges = ranges
+    }
+}
+
+/// Why an HTTP call failed (the `code` of an `.httpFailed` event).
+public enum HTTPCallFailure: Sendable, Equatable {
+    /// The connection could not be made (refused, unreachable, TLS).
+    case connect
+    /// No response (head) within the call's timeout.
+    case timeout
+    /// The connection broke, or the answer was not HTTP.
+    case `protocol`
+    /// A buffered body over the host's limit.
+    case limit
+    /// A reason this SDK does not know yet.
+    case other(Int32)
+
+    init(_ code: Int32) {
+        switch code {
+        case AGW_CALL_FAILED_CONNECT: self = .connect
+        case AGW_CALL_FAILED_TIMEOUT: self = .timeout
+        case AGW_CALL_FAILED_PROTOCOL: self = .protocol
+        case AGW_CALL_FAILED_LIMIT: self = .limit
+        default: self = .other(code)
+        }
     }
 }

@@ -230,7 +230,7 @@ public final class FakeStream {
             let known: [agw_attribute: FilterStream.Attribute] = [
                 AGW_ATTR_HOST: .host, AGW_ATTR_SCHEME: .scheme, AGW_ATTR_PEER_ADDRESS: .peerAddress, AGW_ATTR_TLS_SNI: .tlsServerName,
                 AGW_ATTR_TLS_PEER_SUBJECT: .tlsPeerSubject, AGW_ATTR_ROUTE_NAME: .routeName, AGW_ATTR_LISTENER_NAME: .listenerName,
-                AGW_ATTR_HTTP_VERSION: .httpVersion, AGW_ATTR_REQUEST_ID: .requestID,
+                AGW_ATTR_HTTP_VERSION: .httpVersion, AGW_ATTR_REQUEST_ID: .requestID, AGW_ATTR_ROUTE_PATH_PREFIX: .routePathPrefix,
             ]
             return known[attribute].flatMap { attributes[$0] }
         }

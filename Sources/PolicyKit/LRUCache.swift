@@ -1,7 +1,7 @@
 /// A dictionary with a capacity: inserting past it evicts the least recently used entry.
 /// Lookups and inserts are O(1). Not thread-safe: guard it with a lock when shared.
 public struct LRUCache<Key: Hashable, Value> {
-    private struct Node {
+    fileprivate struct Node {
         var key: Key
         var value: Value
         var newer: Int?
@@ -61,6 +61,25 @@ public struct LRUCache<Key: Hashable, Value> {
         return body(&nodes[slot].value)
     }
 
+    /// Removes an entry; returns its value, nil when absent.
+    @discardableResult
+    public mutating func removeValue(forKey key: Key) -> Value? {
+        guard let slot = index.removeValue(forKey: key) else { return nil }
+        unlink(slot)
+        let value = nodes[slot].value
+        let last = nodes.count - 1
+        if slot != last {
+            // Keep the slots dense: the last node moves into the hole.
+            let moved = nodes[last]
+            nodes[slot] = moved
+            index[moved.key] = slot
+            if let newer = moved.newer { nodes[newer].older = slot } else { newest = slot }
+            if let older = moved.older { nodes[older].newer = slot } else { oldest = slot }
+        }
+        nodes.removeLast()
+        return value
+    }
+
     public mutating func removeAll() {
         nodes.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
@@ -91,3 +110,6 @@ public struct LRUCache<Key: Hashable, Value> {
         nodes[slot].older = nil
     }
 }
+
+extension LRUCache: Sendable where Key: Sendable, Value: Sendable {}
+extension LRUCache.Node: Sendable where Key: Sendable, Value: Sendable {}

@@ -9,7 +9,7 @@ import CEL
 /// | `source.address`, `source.port` | string, int | the client's socket address |
 /// | `request.method/path/host/scheme/route`, `request.headers["name"]` | strings | the HTTP request (header names lower case); `route` is the route's name |
 /// | `mcp.method`, `mcp.tool.name/target/arguments`, `mcp.prompt.name/target`, `mcp.resource.uri/target` | | protocol rules only |
-/// | `a2a.method` | string | protocol rules only |
+/// | `a2a.method`, `a2a.agent`, `a2a.skill`, `a2a.task.id`, `a2a.context.id` | strings | protocol rules only (``A2AMessageObject``) |
 public enum PolicyVariables {
     private static let shared: [String: CELType] = [
         "jwt": .map(.dyn),
@@ -31,7 +31,11 @@ public enum PolicyVariables {
             "prompt": .object(name: "mcp.prompt", fields: ["name": .string, "target": .string, "arguments": .map(.dyn)]),
             "resource": .object(name: "mcp.resource", fields: ["uri": .string, "target": .string]),
         ]),
-        "a2a": .object(name: "a2a", fields: ["method": .string]),
+        "a2a": .object(name: "a2a", fields: [
+            "method": .string, "agent": .string, "skill": .string,
+            "task": .object(name: "a2a.task", fields: ["id": .string]),
+            "context": .object(name: "a2a.context", fields: ["id": .string]),
+        ]),
     ]) { $1 })
 
     /// Whether an expression needs a JSON-RPC message (it reads `mcp` or `a2a`).

@@ -28,7 +28,7 @@ public final class StreamActivation: Activation {
         case "source": return once(&source) { sourceValue() }
         case "request": return once(&request) { requestValue() }
         case "mcp": return once(&mcp) { message.flatMap { $0.protocolName == .mcp ? mcpValue($0) : nil } }
-        case "a2a": return once(&a2a) { message.flatMap { $0.protocolName == .a2a ? .map(["method": .string($0.method)]) : nil } }
+        case "a2a": return once(&a2a) { message.flatMap { $0.protocolName == .a2a ? .object(A2AMessageObject(A2AMessageObject.Message($0), part: .root)) : nil } }
         default: return nil
         }
     }
@@ -110,6 +110,57 @@ struct MCPMessageObject: ObjectValue {
 
     func allFields() -> [String: Value] {
         let names = part == .root ? ["method", shared.message.targetKind] : ["name", "uri", "target", "arguments"]
+        var all: [String: Value] = [:]
+        for name in names { all[name] = field(name) }
+        return all
+    }
+}
+
+/// `a2a` and its `task` / `context`, from a message the A2A handler published: `method` (the
+/// 1.0 name), `upstream` (the agent), `target` with `targetKind` `skill`, `task` or `agent`, and
+/// the request's params (for the task and context a message names).
+struct A2AMessageObject: ObjectValue {
+    final class Message {
+        let message: RPCMessage
+        lazy var params = JSONValue(Array(message.params.utf8))
+        init(_ message: RPCMessage) { self.message = message }
+
+        var taskID: String? {
+            if message.targetKind == "task" { return message.target }
+            return params["message"]?["taskId"]?.string ?? params["taskId"]?.string
+        }
+
+        var contextID: String? { params["message"]?["contextId"]?.string ?? params["contextId"]?.string }
+    }
+
+    enum Part { case root, task, context }
+    let shared: Message
+    let part: Part
+
+    init(_ shared: Message, part: Part) {
+        self.shared = shared
+        self.part = part
+    }
+
+    func field(_ name: String) -> Value? {
+        let message = shared.message
+        switch part {
+        case .root:
+            switch name {
+            case "method": return .string(message.method)
+            case "agent": return message.upstream.isEmpty ? nil : .string(message.upstream)
+            case "skill": return message.targetKind == "skill" ? .string(message.target) : nil
+            case "task": return shared.taskID == nil ? nil : .object(A2AMessageObject(shared, part: .task))
+            case "context": return shared.contextID == nil ? nil : .object(A2AMessageObject(shared, part: .context))
+            default: return nil
+            }
+        case .task: return name == "id" ? shared.taskID.map(Value.string) : nil
+        case .context: return name == "id" ? shared.contextID.map(Value.string) : nil
+        }
+    }
+
+    func allFields() -> [String: Value] {
+        let names = part == .root ? ["method", "agent", "skill", "task", "context"] : ["id"]
         var all: [String: Value] = [:]
         for name in names { all[name] = field(name) }
         return all

@@ -1,4 +1,5 @@
 import MCPCore
+import PluginKit
 import XCTest
 
 final class OwnedTokensTests: XCTestCase {
@@ -62,7 +63,7 @@ final class OwnedTokensTests: XCTestCase {
         XCTAssertTrue(Owner(sessionID: "s", caller: nil).isIdentifiable)
         XCTAssertTrue(Owner(sessionID: nil, caller: "jwt:a").isIdentifiable)
         XCTAssertFalse(Owner(sessionID: nil, caller: nil).isIdentifiable)
-        XCTAssertEqual(Owner.caller(method: "jwt", subject: "alice"), "jwt:alice")
-        XCTAssertNil(Owner.caller(method: nil, subject: nil))
+        XCTAssertEqual(IdentityKeys.caller(method: "jwt", subject: "alice"), "jwt:alice")
+        XCTAssertNil(IdentityKeys.caller(method: nil, subject: nil))
     }
 }

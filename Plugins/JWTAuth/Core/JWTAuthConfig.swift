@@ -44,6 +44,9 @@ public struct JWTAuthConfig: Sendable {
     public var tokenCacheSize = 10_000
     /// RFC 9728: when set, a 401 names the protected-resource metadata so MCP clients can start OAuth.
     public var oauth: OAuthChallenge?
+    /// Paths served as in `optional` mode whatever `mode` says: without credentials a request
+    /// passes anonymously, presented ones must verify (an A2A agent card, a catalog).
+    public var publicPaths: [PathPattern] = []
 
     /// What a 401 tells an OAuth client (RFC 9728 §5.1).
     public struct OAuthChallenge: Sendable, Equatable {
@@ -119,6 +122,7 @@ public struct JWTAuthConfig: Sendable {
             apiKeys.append((digest, APIKey(name: name, groups: try key.strings("groups") ?? [], metadata: try key.stringTable("metadata") ?? [:])))
             try key.finish()
         }
+        publicPaths = try (try reader.strings("public_paths") ?? []).map { pattern throws(ConfigTableError) in try PathPattern(pattern) }
         forwardCredentials = try reader.bool("forward_credentials") ?? false
         realm = try reader.string("realm") ?? "agentgateway"
         tokenCacheSize = try reader.int("token_cache_size", range: 1...10_000_000) ?? 10_000
@@ -131,5 +135,27 @@ public struct JWTAuthConfig: Sendable {
         guard keySource != .none || hmacSecret != nil || !apiKeys.isEmpty else {
             throw ConfigTableError("nothing to verify credentials with: set jwks_file, jwks_url, hmac_secret(_env) or api_keys")
         }
+    }
+}
+
+extension JWTAuthConfig {
+    /// The mode that applies to a request for `path`: `optional` on a public path (unless the
+    /// filter is permissive anyway).
+    public func mode(forPath path: String) -> Mode {
+        guard mode == .strict, publicPaths.contains(where: { $0.matches(path) }) else { return mode }
+        return .optional
+    }
+
+    /// What the filter accepts, as OpenAPI 3 security schemes by name (``IdentityKeys/securitySchemes``):
+    /// a bearer JWT when keys or a secret are configured, an API key in its header when keys are.
+    public var securitySchemesJSON: String {
+        var schemes: [String] = []
+        if keySource != .none || hmacSecret != nil {
+            schemes.append(#""bearer":{"type":"http","scheme":"bearer","bearerFormat":"JWT"}"#)
+        }
+        if !apiKeys.isEmpty {
+            schemes.append(#""apiKey":{"type":"apiKey","in":"header","name":"\#(apiKeyHeader)"}"#)
+        }
+        return "{" + schemes.joined(separator: ",") + "}"
     }
 }

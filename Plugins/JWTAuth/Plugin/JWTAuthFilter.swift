@@ -14,6 +14,8 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     static let name = "jwt-auth"
 
     let config: JWTAuthConfig
+    /// What the filter accepts, advertised on every stream (``IdentityKeys/securitySchemes``).
+    private let securitySchemes: String
     let keys: KeyProvider
     let apiKeys: APIKeyStore
     private let verified: Mutex<LRUCache<String, CachedToken>>
@@ -35,6 +37,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
             var parsed = try JWTAuthConfig(json: configuration.json)
             if case .file(let path) = parsed.keySource { parsed.keySource = .file(configuration.resolve(path)) }
             config = parsed
+            securitySchemes = parsed.securitySchemesJSON
             apiKeys = try APIKeyStore(keys: config.apiKeys)
         } catch let error as CustomStringConvertible {
             throw FilterConfiguration.Invalid(error.description)
@@ -70,9 +73,12 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        stream.setValue(securitySchemes, forKey: IdentityKeys.securitySchemes)
         switch credentials(stream) {
         case .none:
-            guard config.mode == .strict else { return .continue }
+            guard config.mode == .strict, config.publicPaths.isEmpty || config.mode(forPath: stream.attribute(.path) ?? "/") == .strict else {
+                return .continue
+            }
             return refuse(stream, reason: "no credentials (expected '\(config.tokenHeader): Bearer <token>'\(apiKeys.isEmpty ? "" : " or '\(config.apiKeyHeader)'"))",
                           error: nil)
         case .apiKey(let presented, let header):

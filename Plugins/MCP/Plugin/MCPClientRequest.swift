@@ -10,7 +10,7 @@ final class MCPClientRequest {
     let method: String
     let params: JSONValue?
     var sessionID: String?
-    /// The authenticated caller (``Owner/caller(method:subject:)``), nil when anonymous.
+    /// The authenticated caller (`FilterStream.authenticatedCaller`), nil when anonymous.
     var caller: String?
     /// Whom what the federation names for this request belongs to.
     var owner: Owner { Owner(sessionID: sessionID, caller: caller) }

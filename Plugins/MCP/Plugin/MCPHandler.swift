@@ -238,6 +238,6 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     /// The authenticated caller a filter before the handler named on the stream, if any.
     static func caller(of stream: FilterStream) -> String? {
-        Owner.caller(method: stream.value(forKey: IdentityKeys.method), subject: stream.value(forKey: IdentityKeys.subject))
+        stream.authenticatedCaller
     }
 }

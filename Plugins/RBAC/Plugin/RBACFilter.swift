@@ -43,7 +43,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
         guard !config.messages.isEmpty, message.isFromClient else { return .continue }
         switch (message.protocolName, message.kind) {
-        case (.mcp, .listItem): break
+        case (.mcp, .listItem), (.a2a, .listItem): break
         case (.mcp, .request) where Self.decidedMCPMethods.contains(message.method): break
         case (.a2a, .request): break
         default: return .continue

@@ -76,6 +76,7 @@ extension Exchange {
         case AGW_ATTR_REQUEST_ID: return String(id, radix: 16)
         case AGW_ATTR_RESPONSE_STATUS: return responseStarted ? responseHead.map { String($0.status.code) } : nil
         case AGW_ATTR_FILTER_NAME: return callingStage >= 0 ? stage(callingStage).instanceName : nil
+        case AGW_ATTR_ROUTE_PATH_PREFIX: return route.match.pathPrefix ?? route.match.path
         default: return nil
         }
     }

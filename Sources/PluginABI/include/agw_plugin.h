@@ -26,6 +26,8 @@
  *                    the target's own name (the upstream server's, before any gateway prefix).
  *                    Documented: AGW_CALL_FAILED_CANCELLED is reserved; a cancelled call delivers
  *                    no event at all.
+ *   1.4  2026-12-01  AGW_ATTR_ROUTE_PATH_PREFIX: the path the route matches on, so a handler mounted
+ *                    under a prefix builds its own URLs (an older host answers NOT_FOUND).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -84,7 +86,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 3
+#define AGW_ABI_MINOR 4
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -167,6 +169,8 @@ typedef int32_t agw_attribute;
 #define AGW_ATTR_REQUEST_ID ((agw_attribute)11)     /* unique per stream */
 #define AGW_ATTR_RESPONSE_STATUS ((agw_attribute)12) /* "200"; NOT_FOUND before the response starts */
 #define AGW_ATTR_FILTER_NAME ((agw_attribute)13)    /* instance name of the filter being called */
+#define AGW_ATTR_ROUTE_PATH_PREFIX ((agw_attribute)14) /* the route's match path_prefix ("/agents"), else its
+                                                        exact path; NOT_FOUND when it matches on neither (1.4) */
 
 /** Metric kinds. */
 typedef int32_t agw_metric_kind;

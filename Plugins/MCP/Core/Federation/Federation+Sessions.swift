@@ -1,3 +1,6 @@
+import JSON
+import JSONRPC
+
 /// The gateway's sessions for handshake-era clients: creation, use, GET streams, and the end of a
 /// session, which lets go of everything it held.
 extension Federation {

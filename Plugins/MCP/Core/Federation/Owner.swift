@@ -8,20 +8,13 @@
 public struct Owner: Hashable, Sendable, CustomStringConvertible {
     /// The gateway's `Mcp-Session-Id`, for handshake-era clients with sessions.
     public var sessionID: String?
-    /// The authenticated caller (`<method>:<subject>`, as an authentication filter set it), or
-    /// nil for an anonymous client.
+    /// The authenticated caller (`IdentityKeys.caller(method:subject:)`: `<method>:<subject>`),
+    /// or nil for an anonymous client.
     public var caller: String?
 
     public init(sessionID: String?, caller: String?) {
         self.sessionID = sessionID
         self.caller = caller
-    }
-
-    /// The caller from the identity an authentication filter handed over on the stream
-    /// (`agw.auth.method`, `agw.auth.sub`); nil when neither is set.
-    public static func caller(method: String?, subject: String?) -> String? {
-        guard method != nil || subject != nil else { return nil }
-        return (method ?? "unknown") + ":" + (subject ?? "")
     }
 
     /// Whether two exchanges of this owner can be told apart from other clients': true with a

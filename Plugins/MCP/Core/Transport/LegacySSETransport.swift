@@ -1,4 +1,5 @@
 import Foundation
+import SSE
 
 /// The 2024-11-05 HTTP+SSE transport, one connection's worth: a GET stream whose first
 /// `endpoint` event names where to POST; every answer comes back on the stream. I/O-free.

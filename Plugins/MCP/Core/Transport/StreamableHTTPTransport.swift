@@ -1,5 +1,6 @@
 import JSON
 import JSONRPC
+import SSE
 
 /// Streamable HTTP, one connection's worth: each message is a POST whose answer is JSON or an
 /// SSE stream; in the handshake era the server's `Mcp-Session-Id` and an optional GET stream for

@@ -1,10 +1,3 @@
-/// One server-sent event.
-public struct SSEEvent: Sendable, Equatable {
-    public var event: String
-    public var data: [UInt8]
-    public var id: String?
-}
-
 /// Splits a `text/event-stream` body into events, chunk by chunk (WHATWG HTML §9.2.6): lines end
 /// in LF, CRLF or CR; `data:` lines join with LF; an empty line dispatches; comments are skipped.
 public struct SSEDecoder: Sendable {

@@ -1,5 +1,4 @@
-import JSON
-import MCPCore
+import SSE
 import XCTest
 
 final class SSEDecoderTests: XCTestCase {

@@ -1,0 +1,42 @@
+import JSON
+
+/// JSON-RPC 2.0 envelopes written by hand (responses, errors, requests), around raw JSON.
+extension JSONText {
+    /// A JSON-RPC response carrying `result` (raw JSON) for the request with `id` (raw JSON).
+    public static func response(id: String, result: some Collection<UInt8>) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",\"id\":\(id),\"result\":".utf8)
+        out.reserveCapacity(out.count + result.count + 1)
+        out.append(contentsOf: result)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A JSON-RPC error response; `data` is raw JSON.
+    public static func errorResponse(id: String?, code: Int, message: String, data: String? = nil) -> [UInt8] {
+        var error = "{\"code\":\(code),\"message\":\(quoted(message))"
+        if let data { error += ",\"data\":\(data)" }
+        error += "}"
+        return errorResponse(id: id, error: Array(error.utf8))
+    }
+
+    /// A JSON-RPC error response carrying an error object (raw JSON) as an upstream sent it.
+    public static func errorResponse(id: String?, error: some Collection<UInt8>) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",\"id\":\(id ?? "null"),\"error\":".utf8)
+        out.append(contentsOf: error)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A request or notification (`id` nil) with raw JSON params.
+    public static func request(id: String?, method: String, params: (some Collection<UInt8>)?) -> [UInt8] {
+        var out = Array("{\"jsonrpc\":\"2.0\",".utf8)
+        if let id { out += Array("\"id\":\(id),".utf8) }
+        out += Array("\"method\":\(quoted(method))".utf8)
+        if let params {
+            out += Array(",\"params\":".utf8)
+            out.append(contentsOf: params)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
