@@ -95,6 +95,16 @@ final class A2ARequestTests: XCTestCase {
         XCTAssertEqual(try A2ARequest.rest(httpMethod: "GET", path: "/tasks?contextId=c%201", body: [], version: .v1_0).contextID, "c 1")
     }
 
+    func testV03RESTBodiesUseProtoFieldNames() throws {
+        let send = try A2ARequest.rest(httpMethod: "POST", path: "/v1/message:send", body: Array("""
+            {"request":{"message_id":"m","task_id":"t-1","context_id":"c-1","role":"ROLE_USER","content":[{"text":"x"}]},
+             "configuration":{"push_notification":{"url":"https://h.test/z"}}}
+            """.utf8), version: .v0_3)
+        XCTAssertEqual(send.taskID, "t-1")
+        XCTAssertEqual(send.contextID, "c-1")
+        XCTAssertEqual(send.pushURL, "https://h.test/z")
+    }
+
     func testUnknownRESTPathsAndMalformedBodiesAreRefused() {
         XCTAssertEqual(error { try A2ARequest.rest(httpMethod: "PUT", path: "/tasks/t", body: [], version: .v1_0) }?.httpStatus, 404)
         XCTAssertEqual(error { try A2ARequest.rest(httpMethod: "GET", path: "/message:send", body: [], version: .v1_0) }?.code, -32601)

@@ -83,7 +83,7 @@ public struct A2ARequest: Sendable {
         }
         try request.readParams()
         if let task = route.taskID { request.taskID = task }
-        if route.method == .listTasks { request.contextID = route.query("contextId") }
+        if route.method == .listTasks { request.contextID = route.query("contextId") ?? route.query("context_id") }
         return request
     }
 
@@ -93,8 +93,9 @@ public struct A2ARequest: Sendable {
         self.version = version
     }
 
-    /// Finds the task, context, references, webhook and skill in the params, for 1.0 and 0.3
-    /// (their member names differ only for push notification configs).
+    /// Finds the task, context, references, webhook and skill in the params, for 1.0 and 0.3:
+    /// 1.0 and 0.3 JSON-RPC write JSON names (`taskId`); 0.3's HTTP+JSON clients send proto
+    /// field names (`task_id`, the message as `request`). Push notification configs differ most.
     private mutating func readParams() throws(A2AError) {
         guard let params else {
             if method.namesTask, binding == .jsonRPC { throw .invalidParams("\(method.rawValue) needs params naming the task") }
@@ -102,24 +103,25 @@ public struct A2ARequest: Sendable {
         }
         switch method {
         case .sendMessage, .sendStreamingMessage:
-            guard let message = params["message"], message.members != nil else { throw .invalidParams("'message' is required") }
-            taskID = message["taskId"]?.string
-            contextID = message["contextId"]?.string
-            referenceTaskIDs = message["referenceTaskIds"]?.elements?.compactMap(\.string) ?? []
+            guard let message = Self.member(params, "message", "request"), message.members != nil else { throw .invalidParams("'message' is required") }
+            taskID = Self.member(message, "taskId", "task_id")?.string
+            contextID = Self.member(message, "contextId", "context_id")?.string
+            referenceTaskIDs = Self.member(message, "referenceTaskIds", "reference_task_ids")?.elements?.compactMap(\.string) ?? []
             skill = Self.skill(in: message["metadata"]) ?? Self.skill(in: params["metadata"])
             let configuration = params["configuration"]
-            pushURL = (configuration?["taskPushNotificationConfig"] ?? configuration?["pushNotificationConfig"])?["url"]?.string
+            pushURL = Self.member(configuration, "taskPushNotificationConfig", "pushNotificationConfig", "pushNotification",
+                                  "task_push_notification_config", "push_notification")?["url"]?.string
         case .getTask, .cancelTask, .subscribeToTask:
             taskID = params["id"]?.string
         case .createPushConfig:
-            taskID = params["taskId"]?.string ?? params["id"]?.string
-            pushURL = params["url"]?.string ?? params["pushNotificationConfig"]?["url"]?.string
+            taskID = Self.member(params, "taskId", "task_id", "id")?.string
+            pushURL = params["url"]?.string ?? Self.member(params, "pushNotificationConfig", "push_notification_config")?["url"]?.string
             if pushURL == nil, binding == .jsonRPC { throw .invalidParams("a push notification config needs 'url'") }
         case .getPushConfig, .listPushConfigs, .deletePushConfig:
             // 1.0: taskId (+ id of the config); 0.3: id is the task's.
-            taskID = params["taskId"]?.string ?? params["id"]?.string
+            taskID = Self.member(params, "taskId", "task_id", "id")?.string
         case .listTasks:
-            contextID = params["contextId"]?.string
+            contextID = Self.member(params, "contextId", "context_id")?.string
         case .getExtendedCard:
             break
         }
@@ -128,8 +130,15 @@ public struct A2ARequest: Sendable {
         }
     }
 
+    /// The first of `names` that `object` has.
+    private static func member(_ object: JSONValue?, _ names: String...) -> JSONValue? {
+        guard let object else { return nil }
+        for name in names { if let value = object[name] { return value } }
+        return nil
+    }
+
     private static func skill(in metadata: JSONValue?) -> String? {
-        metadata?["skill"]?.string ?? metadata?["skillId"]?.string
+        member(metadata, "skill", "skillId", "skill_id")?.string
     }
 }
 

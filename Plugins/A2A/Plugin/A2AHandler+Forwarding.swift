@@ -22,6 +22,8 @@ extension A2AHandler {
             // No card, so no interface: answer in the binding the request looks like.
             if method != "POST" || rest.contains(":") || rest.contains("/tasks") {
                 exchange.interface = AgentInterfaces.Interface(binding: .rest, version: exchange.version, url: "", slug: "rest")
+            } else {
+                exchange.request = try? A2ARequest.jsonRPC(exchange.body, version: exchange.version) // for the error's id
             }
             return fail(stream, exchange, .unavailable(agent: agent.name, reason: directory.lastError(agent.name)))
         }

@@ -1,9 +1,11 @@
-"""An A2A agent written with the official a2a-sdk (1.x), for the gateway's tests and demo.
+"""A demo A2A agent written with the official a2a-sdk (1.x): the example config's agent, and the
+agent of the gateway's A2A tests.
 
-    python agent_server.py NAME PORT [--log FILE] [--push-allowed]
+    python agent.py NAME PORT [--log FILE] [--v03-card]
 
-Serves its card at /.well-known/agent-card.json, JSON-RPC at /, and HTTP+JSON (REST) at /rest,
-both with the v0.3 compatibility layer. Skills:
+Serves its card at /.well-known/agent-card.json (a 1.0 card, or with --v03-card the 0.3 form an
+older agent serves), JSON-RPC at /, and HTTP+JSON (REST) at /rest, both with the v0.3
+compatibility layer; push notification configs are kept in memory. Skills:
   - echo: answers with the message's text, at once (a Message).
   - count: a task that streams "1".."N" (N from the text, default 3) as status updates, one every
     0.3 s, then an artifact "counted to N" and completes.
@@ -23,7 +25,9 @@ from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import InMemoryPushNotificationConfigStore, InMemoryTaskStore, TaskUpdater
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Role, TaskState
 
 
@@ -70,6 +74,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("name")
 parser.add_argument("port", type=int)
 parser.add_argument("--log")
+parser.add_argument("--v03-card", action="store_true")
 args = parser.parse_args()
 NAME, LOG = args.name, args.log
 base = f"http://127.0.0.1:{args.port}"
@@ -84,8 +89,25 @@ card = AgentCard(
                        examples=["count 5"]),
             AgentSkill(id="slow", name="Slow", description="Works for 30 s unless cancelled.", tags=["test"])],
 )
-handler = DefaultRequestHandler(agent_executor=Executor(), task_store=InMemoryTaskStore(), agent_card=card)
-routes = (create_agent_card_routes(card, cache_control="max-age=60")
+handler = DefaultRequestHandler(agent_executor=Executor(), task_store=InMemoryTaskStore(), agent_card=card,
+                                push_config_store=InMemoryPushNotificationConfigStore())
+
+
+def v03_card(request):
+    skills = [{"id": skill.id, "name": skill.name, "description": skill.description, "tags": list(skill.tags)}
+              for skill in card.skills]
+    return JSONResponse({
+        "name": NAME, "description": card.description, "version": "1.0.0", "protocolVersion": "0.3.0",
+        "url": base + "/", "preferredTransport": "JSONRPC",
+        "additionalInterfaces": [{"url": base + "/", "transport": "JSONRPC"}, {"url": base + "/rest", "transport": "HTTP+JSON"}],
+        "capabilities": {"streaming": True, "pushNotifications": True},
+        "defaultInputModes": ["text/plain"], "defaultOutputModes": ["text/plain"], "skills": skills,
+    })
+
+
+card_routes = ([Route("/.well-known/agent-card.json", v03_card)] if args.v03_card
+               else create_agent_card_routes(card, cache_control="max-age=60"))
+routes = (card_routes
           + create_jsonrpc_routes(handler, "/", enable_v0_3_compat=True)
           + create_rest_routes(handler, enable_v0_3_compat=True, path_prefix="/rest"))
 app = Starlette(routes=routes)
