@@ -102,8 +102,8 @@ let package = Package(
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
-        .target(name: "MCPCore", dependencies: ["JSON", "JSONRPC", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),
-        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
+        .target(name: "MCPCore", dependencies: ["A2ACore", "JSON", "JSONRPC", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "A2ACore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
         // A2A proxying logic (requests in both bindings and versions, card rewriting, task
         // ownership), no host needed.
         .target(name: "A2ACore", dependencies: ["JSON", "JSONRPC", "PluginKit", "PolicyKit", "SSE"], path: "Plugins/A2A/Core"),

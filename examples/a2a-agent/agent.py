@@ -34,7 +34,8 @@ from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, 
 class Executor(AgentExecutor):
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         text = get_message_text(context.message) if context.message else ""
-        skill = (context.message.metadata or {}).get("skill") if context.message else None
+        metadata = context.message.metadata if context.message else None
+        skill = metadata["skill"] if metadata is not None and "skill" in metadata else None
         words = text.split()
         command = skill or (words[0] if words else "echo")
         if command == "echo" or command not in ("count", "slow"):

@@ -115,6 +115,8 @@ public struct MCPTarget: Sendable, Equatable {
         case sse(url: String)
         /// Streamable HTTP.
         case http(url: String)
+        /// An A2A agent: its skills are the target's tools (``A2AAgentTransport``).
+        case a2a(url: String, cardURL: String?)
     }
 
     /// Letters, digits and `-`; the prefix of the target's names.
@@ -176,8 +178,17 @@ public struct MCPTarget: Sendable, Equatable {
                 }
                 protocolChoice = parsed
             }
+        case "a2a":
+            guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigTableError("\(path): an a2a target needs 'url': the agent's base URL (http:// or https://)")
+            }
+            let cardURL = try reader.string("card_url")
+            if let cardURL, !(cardURL.hasPrefix("http://") || cardURL.hasPrefix("https://")) {
+                throw ConfigTableError("\(path).card_url must be an http:// or https:// URL")
+            }
+            transport = .a2a(url: url, cardURL: cardURL)
         default:
-            throw ConfigTableError("\(path).type = \"\(type)\": use \"stdio\", \"sse\" or \"http\"")
+            throw ConfigTableError("\(path).type = \"\(type)\": use \"stdio\", \"sse\", \"http\" or \"a2a\"")
         }
         headers = try reader.stringTable("headers") ?? [:]
         forwardHeaders = (try reader.strings("forward_headers") ?? []).map { $0.lowercased() }

@@ -12,6 +12,7 @@ extension Federation {
         case .stdio: .stdio
         case .sse(let url): .sse(LegacySSETransport(url: url, headers: target.headers))
         case .http(let url): .http(StreamableHTTPTransport(url: url, headers: target.headers, timeoutMilliseconds: timeout))
+        case .a2a(let url, let cardURL): .a2a(A2AAgentTransport(url: url, cardURL: cardURL, headers: target.headers, timeoutMilliseconds: timeout))
         }
         let id = ConnectionID(nextConnection)
         nextConnection += 1
@@ -34,6 +35,9 @@ extension Federation {
         case .sse(let transport):
             let call = newHTTPCall(on: connection, kind: .sseStream)
             emit(.httpCall(call.id, transport.open(call.id), via: nil))
+        case .a2a(let transport):
+            transport.reset()
+            transportConnected(connection)
         }
     }
 
@@ -155,6 +159,16 @@ extension Federation {
             if let delete { emit(.httpCall(newHTTPCall(on: connection, kind: .delete).id, delete, via: nil)) }
         case .sse(let transport):
             if let cancel = transport.stop() { cancelHTTPCall(cancel) }
+        case .a2a:
+            cancelAgentCalls(on: connection) { _ in true }
+        }
+    }
+
+    /// Cancels an A2A target's calls to its agent that `matches` picks.
+    mutating func cancelAgentCalls(on connection: TargetConnection, _ matches: (A2AAgentTransport.Purpose) -> Bool) {
+        let uses = Array(httpCalls.values) + Array(hostCalls.values)
+        for use in uses where use.connection === connection {
+            if case .agent(let purpose) = use.kind, matches(purpose) { cancelHTTPCall(use.id) }
         }
     }
 
@@ -226,8 +240,11 @@ extension Federation {
         guard config.upstreamSessions == .perClient, owner.isIdentifiable else { return false }
         if let sessionID = owner.sessionID, own[owner] == nil, !sessions.exists(sessionID) { return false }
         guard let shared = connections[shared[targetIndex]] else { return false }
-        if case .stdio = shared.transport { return true }
-        return shared.isReady && !shared.modern
+        switch shared.transport {
+        case .stdio: return true
+        case .a2a: return false // the agent binds its tasks; the gateway has no upstream session to give each client
+        case .http, .sse: return shared.isReady && !shared.modern
+        }
     }
 
     /// The connection a request of `owner` goes through: its own (made on first use), else the
@@ -317,6 +334,24 @@ extension Federation {
                 return
             }
             emit(.httpCall(newHTTPCall(on: connection, kind: .message(requestID: requestID), call: call).id, request, via: nil))
+        case .a2a(let transport):
+            if requestID == nil, let cancelled = JSONValue(message)["params"]?["requestId"]?.int {
+                // The call's own requests to the agent stop with it.
+                cancelAgentCalls(on: connection) { $0 == .send(requestID: cancelled) || $0 == .poll(requestID: cancelled) }
+            }
+            perform(transport.send(message, requestID: requestID, now: now), on: connection)
+        }
+    }
+
+    /// What an A2A target asked for: calls to its agent, or answers of its own.
+    mutating func perform(_ steps: [A2AAgentTransport.Step], on connection: TargetConnection) {
+        for step in steps {
+            switch step {
+            case .http(let request, let purpose):
+                emit(.httpCall(newHTTPCall(on: connection, kind: .agent(purpose)).id, request, via: nil))
+            case .output(let output):
+                apply([output], from: connection)
+            }
         }
     }
 

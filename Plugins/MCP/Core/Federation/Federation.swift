@@ -109,6 +109,9 @@ public struct Federation: @unchecked Sendable {
             for (id, session) in sessions.sweep(now: now) { endSession(id, listeners: session.listeners) }
             stopIdleOwnConnections()
         }
+        for connection in connections.values where connection.isReady {
+            if case .a2a(let transport) = connection.transport { perform(transport.tick(now: now), on: connection) }
+        }
         if config.heartbeatSeconds > 0, now - lastHeartbeat >= Double(config.heartbeatSeconds) {
             lastHeartbeat = now
             for listener in sessions.allListeners() { emit(.deliver(listener, .heartbeat)) }
@@ -186,6 +189,10 @@ public struct Federation: @unchecked Sendable {
             if let requestID { requestFailed(requestID, on: use.connection, reason: "the gateway refused the HTTP call") }
         case .sseStream:
             connectionFailed(use.connection, reason: "the gateway refused the HTTP call")
+        case .agent(let purpose):
+            if case .a2a(let transport) = use.connection.transport {
+                apply(transport.ended(purpose, failure: "the gateway refused the HTTP call"), from: use.connection)
+            }
         case .listen, .delete:
             break
         }
@@ -222,6 +229,8 @@ public struct Federation: @unchecked Sendable {
         case (.sse(let transport), .failed(let reason)):
             outputs = transport.failed(use, reason: reason)
             finished = true
+        case (.a2a(let transport), _):
+            (outputs, finished) = agentEvent(use, event, transport)
         default:
             outputs = []
             finished = true
@@ -229,6 +238,35 @@ public struct Federation: @unchecked Sendable {
         if finished { hostCalls[key] = nil }
         if !outputs.isEmpty { apply(outputs, from: connection) }
         return take()
+    }
+
+    /// An event of an A2A target's call to its agent: a JSON answer read whole, an event stream
+    /// event by event.
+    mutating func agentEvent(_ use: HTTPCallUse, _ event: HTTPCallEvent, _ transport: A2AAgentTransport) -> ([TransportOutput], Bool) {
+        guard case .agent(let purpose) = use.kind else { return ([], true) }
+        switch event {
+        case .response(let status, let contentType, _, let end):
+            use.answer.status = status
+            use.answer.isEventStream = contentType.map { Array($0.utf8).hasPrefixIgnoringCase("text/event-stream") } ?? false
+            guard end else { return ([], false) }
+            return (transport.answered(purpose, status: status, body: [], now: now) + transport.ended(purpose, failure: nil), true)
+        case .body(let bytes, let end):
+            var outputs: [TransportOutput] = []
+            if use.answer.isEventStream {
+                do {
+                    for event in try use.answer.decoder.feed(bytes) { outputs += transport.streamed(purpose, event: event.data, now: now) }
+                } catch {
+                    return (outputs + transport.ended(purpose, failure: "the agent's event stream broke: \(error)"), true)
+                }
+                if end { outputs += transport.ended(purpose, failure: nil) }
+            } else {
+                use.answer.body += bytes
+                if end { outputs += transport.answered(purpose, status: use.answer.status, body: use.answer.body, now: now) + transport.ended(purpose, failure: nil) }
+            }
+            return (outputs, end)
+        case .failed(let reason):
+            return (transport.ended(purpose, failure: reason), true)
+        }
     }
 
     /// What a transport made of an event, applied.

@@ -10,6 +10,8 @@ final class HTTPCallUse: @unchecked Sendable {
         case sseStream
         /// Ends an upstream session.
         case delete
+        /// A call an A2A target makes to its agent.
+        case agent(A2AAgentTransport.Purpose)
     }
     let id: HTTPCallID
     let connection: TargetConnection

@@ -19,6 +19,8 @@ final class TargetConnection: @unchecked Sendable {
         case stdio
         case http(StreamableHTTPTransport)
         case sse(LegacySSETransport)
+        /// An A2A agent answering MCP requests through the gateway (``A2AAgentTransport``).
+        case a2a(A2AAgentTransport)
     }
 
     /// What a request in flight on the connection is for.
