@@ -1,5 +1,6 @@
-# Shared by bench/mcp.sh and bench/callgrind.sh: the security filters priced on tools/call and
-# the plugin table, so both scripts measure the same configuration.
+# Shared by the bench scripts: the security filters priced on tools/call and the plugin table (so
+# mcp.sh and callgrind.sh measure the same configuration), a free port, and the wrk script tail
+# that counts answers without a JSON-RPC result.
 
 BENCH_SECRET=bench-secret-0123456789abcdefghijklmnop
 
@@ -41,4 +42,25 @@ key = ["jwt.sub"]
 max_tokens = 1000000000
 fill_interval = "1s"
 TOML
+}
+
+# A free TCP port on 127.0.0.1.
+bench_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The end of a wrk Lua script: counts answers without a JSON-RPC "result" (errors come with HTTP
+# 200) and prints "JSON-RPC errors: N" after the run.
+bench_jsonrpc_failures_lua() {
+  cat <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) failures = 0 end
+function response(status, headers, body)
+  if not string.find(body, '"result"', 1, true) then failures = failures + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("failures") end
+  io.write("JSON-RPC errors: " .. total .. "\n")
+end
+LUA
 }

@@ -11,6 +11,7 @@
 # Usage: bench/mcp.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/mcp-results.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 scripts/install-deps --bench
@@ -22,12 +23,10 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 if [ "$(nproc)" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(port); GW=$(port)
+UP=$(bench_port); GW=$(bench_port)
 
 $LOAD_CPU python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
 target() { printf '[[routes.handler.config.targets]]\nname = "%s"\ntype = "http"\nurl = "http://127.0.0.1:%s/mcp"\n' "$1" "$UP"; }
-. bench/lib.sh
 TOKEN=$(bench_token)
 # One event loop: the gateway is pinned to one core (like nginx's one worker); NIO would start a
 # loop per core of the machine and make the two threads take turns on that core.
@@ -80,18 +79,8 @@ wrk.body = [[$2]]
 $authorization
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) failures = 0 end
-function response(status, headers, body)
-  if not string.find(body, '"result"', 1, true) then failures = failures + 1 end
-end
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("failures") end
-  io.write("JSON-RPC errors: " .. total .. "\n")
-end
 LUA
+bench_jsonrpc_failures_lua >> "$WORK/$1.lua"
 }
 lua call '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}'
 lua call64k '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":65536}}}'

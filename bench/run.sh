@@ -11,6 +11,7 @@
 # Usage: bench/run.sh [DURATION_SECONDS] [CONNECTIONS]   (release build; results → bench/results.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 scripts/install-deps --bench
@@ -28,8 +29,7 @@ HOOK_C=$("$WORK/hook_crossing" "$WORK/libnoop_c.so" 20000000 | awk '{print $2}')
 HOOK_SWIFT=$("$WORK/hook_crossing" "$BIN/libnoop.so" 20000000 | awk '{print $2}')
 CORES=$(nproc)
 if [ "$CORES" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-BACKEND=$(port); PROXY=$(port); GW=$(port); GWF=$(port)
+BACKEND=$(bench_port); PROXY=$(bench_port); GW=$(bench_port); GWF=$(bench_port)
 BODY='{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello from the backend"}]}}'
 
 # nginx: the backend (fixed JSON) on the load core, and the reference proxy as its own process on

@@ -13,14 +13,17 @@ final class ConfigLoaderTests: XCTestCase {
         let config = try ConfigLoader.load(file: file)
         XCTAssertEqual(config.listeners.map(\.name), ["main"])
         XCTAssertEqual(config.listeners[0].address, SocketAddressSpec(host: "127.0.0.1", port: 8080))
-        XCTAssertEqual(config.routes.map(\.name), ["mcp", "team-mcp", "oauth-metadata", "echo"])
+        XCTAssertEqual(config.routes.map(\.name), ["mcp", "team-mcp", "oauth-metadata", "agents", "echo"])
         guard case .handler(let mcp) = config.routes[0].terminal else { return XCTFail("expected the MCP handler") }
         XCTAssertEqual(mcp.plugin, "mcp")
         XCTAssertTrue(mcp.configJSON.contains(#""DEMO_MCP_NAME""#))
         XCTAssertEqual(config.routes[1].filters.map(\.plugin), ["jwt_auth", "rbac", "ratelimit"])
         guard case .handler(let metadata) = config.routes[2].terminal else { return XCTFail("expected the metadata handler") }
         XCTAssertEqual(metadata.plugin, "jwt_auth.protected-resource")
-        let echo = config.routes[3]
+        guard case .handler(let agents) = config.routes[3].terminal else { return XCTFail("expected the A2A handler") }
+        XCTAssertEqual(agents.plugin, "a2a")
+        XCTAssertTrue(agents.configJSON.contains(#""http://127.0.0.1:9100""#))
+        let echo = config.routes[4]
         XCTAssertEqual(echo.filters.map(\.plugin), ["stamp", "require_header"])
         XCTAssertEqual(echo.filters[0].configJSON.filter { !$0.isWhitespace }, #"{"value":"hello-from-c"}"#)
         XCTAssertEqual(config.limits, Limits())

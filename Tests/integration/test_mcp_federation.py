@@ -14,6 +14,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitResult, PromptReference
 
+from a2a_helpers import Agent
 from conftest import BUILD, ROOT, Process, free_port, request, wait_for
 from mcp_helpers import ACCEPT, initialize, mcp_route, post, run, stdio_target, url_target
 
@@ -285,6 +286,8 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
     text = (ROOT / "examples" / "gateway.toml").read_text()
     text = text.replace('"127.0.0.1:8080"', '"127.0.0.1:0"').replace('"127.0.0.1:9901"', '"127.0.0.1:0"')
     text = text.replace('path = "c-filter/', f'path = "{ROOT}/examples/c-filter/')
+    agent = Agent(tmp_path, "travel")  # the demo A2A agent, as run-example starts it
+    text = text.replace('"http://127.0.0.1:9100"', f'"{agent.url}"')
     saved_path = os.environ["PATH"]
     os.environ["PATH"] = f"{BUILD}:{saved_path}"  # the gateway inherits it, as with run-example
     (tmp_path / "example.toml").write_text(text)
@@ -292,7 +295,11 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
     subprocess.run(["cc", "-std=c99", "-shared", "-fPIC", "-I", str(ROOT / "Sources" / "PluginABI" / "include"),
                     str(ROOT / "examples" / "c-filter" / "stamp_filter.c"), "-o", str(ROOT / "examples" / "c-filter" / "libstamp_filter.so")],
                    check=True)
-    gw = Gateway(text, tmp_path, name="example")
+    try:
+        gw = Gateway(text, tmp_path, name="example")
+    except BaseException:
+        agent.stop()
+        raise
     try:
         url = f"http://{gw.address('main')}/mcp"
 
@@ -303,6 +310,16 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
                 assert (await client.call_tool("beta_add", {"a": 1, "b": 2})).content[0].text == "3"
 
         run(scenario())
+        # /agents: the demo agent behind the gateway; /mcp has its skills as tools.
+        catalog = request(f"http://{gw.address('main')}/agents").json()
+        assert catalog["agents"][0]["card"]["supportedInterfaces"][0]["url"].startswith(f"http://{gw.address('main')}/agents/travel/")
+
+        async def a2a_tool():
+            async with Client(url, mode="legacy") as client:
+                return (await client.call_tool("travel_echo", {"message": "hi"})).content[0].text
+
+        wait_for(lambda: "target 'travel' is ready" in gw.log(), timeout=30, what="the A2A target")
+        assert run(a2a_tool()) == "travel: hi"
         # /team/mcp: tokens from examples/mint-token.py, RBAC per caller, the CI's API key.
         team = f"http://{gw.address('main')}/team/mcp"
         assert request(team, "POST", ACCEPT, "{}").status == 401
@@ -328,6 +345,7 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
     finally:
         os.environ["PATH"] = saved_path
         gw.stop()
+        agent.stop()
 
 
 def test_a_server_that_refuses_discover_is_spoken_to_with_the_handshake(gateway, tmp_path):
