@@ -64,3 +64,19 @@ function done(summary, latency, requests)
 end
 LUA
 }
+
+# Writes $WORK/$1.conf: one nginx worker with the server block $2 and an upstream "backend" at
+# 127.0.0.1:$BACKEND (keep-alive).
+bench_nginx_conf() { # name server-block
+  cat > "$WORK/$1.conf" <<NGINX
+worker_processes 1;
+pid $WORK/$1.pid;
+error_log $WORK/$1-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  $2
+}
+NGINX
+}

@@ -34,21 +34,8 @@ BODY='{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello 
 
 # nginx: the backend (fixed JSON) on the load core, and the reference proxy as its own process on
 # the gateway's core, so both proxies pay the same cross-core hops. One worker each.
-nginx_conf() { # name server-block
-  cat > "$WORK/$1.conf" <<NGINX
-worker_processes 1;
-pid $WORK/$1.pid;
-error_log $WORK/$1-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
-  $2
-}
-NGINX
-}
-nginx_conf backend "server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '$BODY'; } }"
-nginx_conf proxy "server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+bench_nginx_conf backend "server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '$BODY'; } }"
+bench_nginx_conf proxy "server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 $LOAD_CPU nginx -c "$WORK/backend.conf" -g 'daemon off;' & PIDS+=($!)
 $GW_CPU nginx -c "$WORK/proxy.conf" -g 'daemon off;' & PIDS+=($!)
 

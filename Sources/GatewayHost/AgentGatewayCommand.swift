@@ -32,13 +32,24 @@ struct AgentGatewayCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "agentgateway")
+        let services: HostServices
+        let registry: PluginRegistry
+        let pool = InstancePool()
         let runtime: GatewayRuntime
+        let text: String
         do {
-            let parsed = try ConfigLoader.load(file: config)
+            do {
+                text = try String(contentsOfFile: config, encoding: .utf8)
+            } catch {
+                throw ConfigError(file: config, message: "cannot read the config file: \(error.localizedDescription)")
+            }
+            var parsed = try ConfigLoader.parse(text, file: config)
+            parsed.resolvePaths(relativeTo: URL(fileURLWithPath: config).deletingLastPathComponent().path)
             let group: MultiThreadedEventLoopGroup = parsed.eventLoops == 0
                 ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: parsed.eventLoops)
-            let services = HostServices(group: group, logger: logger)
-            runtime = try GatewayRuntime(config: parsed, services: services, file: config)
+            services = HostServices(group: group, logger: logger)
+            registry = PluginRegistry(host: HostAPI.table, logger: logger)
+            runtime = try await GatewayRuntime.build(config: parsed, services: services, file: config, registry: registry, pool: pool)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -49,8 +60,22 @@ struct AgentGatewayCommand: AsyncParsableCommand {
             await runtime.shutdown()
             return
         }
-        let server = GatewayServer(runtime: runtime, logger: logger)
-        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let live = LiveRuntime(runtime)
+        // The admin API needs the reloader, which needs the listener set, which makes admin
+        // connections: tied through a box filled right below.
+        let apiBox = AdminAPIBox()
+        let listeners = ListenerSet(group: services.group, live: live, logger: logger) { _ in AdminHandler(api: apiBox.api!) }
+        let reloader = ConfigReloader(live: live, listeners: listeners, registry: registry, pool: pool, services: services,
+                                      file: config, runningText: text)
+        apiBox.api = AdminAPI(metrics: services.metrics, live: live, reloader: reloader)
+        let server = GatewayServer(live: live, listeners: listeners, logger: logger, file: config)
+        let triggers = ReloadTriggers(reloader: reloader, watch: runtime.config.watchConfig, logger: logger)
+        let group = ServiceGroup(services: [server, triggers], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
+}
+
+/// Set once at startup, before the first admin connection; read-only after.
+private final class AdminAPIBox: @unchecked Sendable {
+    var api: AdminAPI?
 }

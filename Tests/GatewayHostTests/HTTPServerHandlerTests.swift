@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import XCTest
 
 /// One HTTP/1.1 connection, set up by the listener's real pipeline on an `EmbeddedChannel`:
@@ -10,11 +11,13 @@ import XCTest
 final class HTTPServerHandlerTests: XCTestCase {
     let loop = EmbeddedEventLoop()
     var channel: EmbeddedChannel!
+    var live: LiveRuntime!
+    var services: HostServices!
 
     override func setUpWithError() throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let services = HostServices(group: loop, logger: logger)
+        services = HostServices(group: loop, logger: logger)
         var limits = Limits()
         limits.maxRequestHeaderBytes = 200
         let routes = [
@@ -24,7 +27,8 @@ final class HTTPServerHandlerTests: XCTestCase {
         let listener = try ListenerRuntime(config: ListenerConfig(name: "main", address: SocketAddressSpec(host: "127.0.0.1", port: 0)))
         let runtime = GatewayRuntime(services: services, routes: routes, listeners: [listener], limits: limits)
         channel = EmbeddedChannel(loop: loop)
-        try listener.configure(channel, runtime: runtime).wait()
+        live = LiveRuntime(runtime)
+        try listener.configure(channel, live: live).wait()
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
@@ -119,5 +123,22 @@ final class HTTPServerHandlerTests: XCTestCase {
         XCTAssertTrue(out.lowercased().contains("connection: close"), out)
         XCTAssertTrue(out.contains("\r\n2 bytes\n"), out)
         XCTAssertFalse(channel.isActive)
+    }
+
+    func testAReloadServesNewRequestsWithTheNewGenerationWhileTheOneInFlightFinishesOnItsOwn() throws {
+        XCTAssertEqual(try send(post("/slow", "{}")), "", "paused on generation 1")
+        let old = live.runtime
+        let next = GatewayRuntime(services: services, routes: [try TestRoutes.route("new", path: "/y", filters: [], loop: loop)],
+                                  listeners: old.listeners)
+        let drained = Mutex(0)
+        live.replace(with: next) { retired in drained.withLock { $0 += 1 }; XCTAssertTrue(retired === old) }
+        XCTAssertEqual(drained.withLock { $0 }, 0, "a request is still in flight on generation 1")
+        XCTAssertEqual(live.requestsInFlight, 1)
+        loop.advanceTime(by: .milliseconds(50))
+        XCTAssertTrue(try written().contains("\r\n2 bytes\n"), "answered by generation 1's route")
+        XCTAssertEqual(drained.withLock { $0 }, 1, "its last request over, generation 1 drained once")
+        XCTAssertTrue(try send(post("/slow", "{}")).hasPrefix("HTTP/1.1 404"), "the same connection's next request: generation 2")
+        XCTAssertTrue(try send(post("/y", "{}")).contains("\r\n2 bytes\n"))
+        XCTAssertEqual(live.requestsInFlight, 0)
     }
 }

@@ -79,19 +79,18 @@ class Gateway:
         self.config.write_text(textwrap.dedent(config_text))
         self.process = Process([str(GATEWAY), "--config", str(self.config), *extra_args], tmp_path / f"{name}.log")
         self.addresses = {}
-        pattern = re.compile(r"address=(\S+) listener=(\S+)")
-
-        def ready():
-            if self.process.proc.poll() is not None:
-                raise AssertionError(f"gateway exited ({self.process.proc.returncode}):\n{self.process.output()}")
-            self.addresses = {m.group(2): m.group(1) for m in pattern.finditer(self.process.output())}
-            return self.addresses
-
-        wait_for(ready, what="gateway listening")
+        wait_for(self._listening, what="gateway listening")
         self.url = f"http://{next(iter(self.addresses.values()))}"
 
+    def _listening(self):
+        """Listener name → bound address, from the 'listening' log lines so far (a reload may add some)."""
+        if self.process.proc.poll() is not None:
+            raise AssertionError(f"gateway exited ({self.process.proc.returncode}):\n{self.process.output()}")
+        self.addresses = {m.group(2): m.group(1) for m in re.finditer(r"address=(\S+) listener=(\S+)", self.process.output())}
+        return self.addresses
+
     def address(self, listener):
-        return self.addresses[listener]
+        return wait_for(lambda: self._listening().get(listener), what=f"listener {listener}")
 
     def log(self):
         return self.process.output()

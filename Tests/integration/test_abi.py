@@ -81,7 +81,7 @@ def test_loader_rejects_broken_plugin_with_clear_error(tmp_path, c_fixtures, cas
 def test_missing_plugin_file_is_reported(tmp_path):
     result = validate(tmp_path, tmp_path / "nope.so")
     assert result.returncode == 1
-    assert "plugin 'fx': no file at" in result.stderr and "nope.so" in result.stderr
+    assert "gw.toml: plugins.fx: no file at" in result.stderr and "nope.so" in result.stderr
 
 
 def test_not_a_shared_object_is_reported(tmp_path):

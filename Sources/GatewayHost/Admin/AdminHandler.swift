@@ -1,43 +1,64 @@
 import NIOCore
 import NIOHTTP1
-import Prometheus
 
-/// The admin listener: `GET /metrics` (Prometheus text format), `GET /healthz`.
+/// The admin listener's connection handler: collects one request (body up to
+/// `AdminAPI.maxBodyBytes`, else 413), asks `AdminAPI`, writes its answer.
 final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let registry: PrometheusCollectorRegistry
-    private let inFlight: InFlightCounter
-    private var path: String?
+    private let api: AdminAPI
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var tooLarge = false
 
-    init(registry: PrometheusCollectorRegistry, inFlight: InFlightCounter) {
-        self.registry = registry
-        self.inFlight = inFlight
-    }
+    init(api: AdminAPI) { self.api = api }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
-        case .head(let head): path = head.uri
-        case .body: break
-        case .end:
-            let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
-            switch path {
-            case "/metrics":
-                var bytes = registry.emitToBuffer()
-                bytes.append(contentsOf: Array("# TYPE agw_requests_in_flight gauge\nagw_requests_in_flight \(inFlight.value)\n".utf8))
-                (status, contentType, body) = (.ok, "text/plain; version=0.0.4", bytes)
-            case "/healthz":
-                (status, contentType, body) = (.ok, "text/plain", Array("ok\n".utf8))
-            default:
-                (status, contentType, body) = (.notFound, "text/plain", Array("admin endpoints: /metrics, /healthz\n".utf8))
+        case .head(let head):
+            self.head = head
+            body = nil
+            tooLarge = false
+        case .body(var chunk):
+            guard !tooLarge else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > AdminAPI.maxBodyBytes {
+                tooLarge = true
+                body = nil
+            } else if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
             }
-            var head = HTTPResponseHead(version: .http1_1, status: status)
-            head.headers.add(name: "content-type", value: contentType)
-            head.headers.add(name: "content-length", value: String(body.count))
-            context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if tooLarge {
+                write(.text(.payloadTooLarge, "the body exceeds \(AdminAPI.maxBodyBytes) bytes\n"), version: head.version, context: context)
+                return
+            }
+            let request = AdminAPI.Request(method: head.method, uri: head.uri, authorization: head.headers.first(name: "authorization"),
+                                           body: body, peer: context.channel.remoteAddress)
+            body = nil
+            let api = self.api
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            let promise = loop.makePromise(of: AdminAPI.Response.self)
+            promise.completeWithTask { await api.respond(request) }
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.write(response, version: head.version, context: context)
+            }
         }
+    }
+
+    private func write(_ response: AdminAPI.Response, version: HTTPVersion, context: ChannelHandlerContext) {
+        var head = HTTPResponseHead(version: version, status: response.status)
+        head.headers.add(name: "content-type", value: response.contentType)
+        head.headers.add(name: "content-length", value: String(response.body.count))
+        for (name, value) in response.headers { head.headers.add(name: name, value: value) }
+        context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

@@ -32,6 +32,7 @@ enum ConfigLoader {
         if var gateway = try reader.table("gateway") {
             config.pluginDirectory = try gateway.string("plugin_dir")
             config.drainTimeoutSeconds = try gateway.double("drain_timeout_seconds") ?? config.drainTimeoutSeconds
+            config.watchConfig = try gateway.bool("watch_config") ?? config.watchConfig
             if let loops = try gateway.int("event_loops") {
                 guard (0...1024).contains(loops) else {
                     throw ConfigError(file: file, message: "gateway.event_loops = \(loops): use 0 (one per core) to 1024")
@@ -48,8 +49,17 @@ enum ConfigLoader {
             try limits.finish()
         }
         if var admin = try reader.table("admin") {
-            config.admin = AdminConfig(address: try address(&admin, "address"))
+            config.admin = AdminConfig(address: try address(&admin, "address"), tokenFile: try admin.string("token_file"))
             try admin.finish()
+        }
+        if var xds = try reader.table("xds") {
+            var bootstrap = XDSConfig(address: try address(&xds, "address"), nodeID: try xds.requiredString("node_id"))
+            bootstrap.cluster = try xds.string("cluster") ?? ""
+            bootstrap.delta = try xds.bool("delta") ?? true
+            bootstrap.initialBackoffMilliseconds = try positive(&xds, "initial_backoff_ms") ?? bootstrap.initialBackoffMilliseconds
+            bootstrap.maxBackoffMilliseconds = try positive(&xds, "max_backoff_ms") ?? bootstrap.maxBackoffMilliseconds
+            config.xds = bootstrap
+            try xds.finish()
         }
         for var listener in try reader.tables("listeners") {
             var tls: TLSConfig?
@@ -76,7 +86,7 @@ enum ConfigLoader {
             try route.finish()
         }
         try reader.finish()
-        try validate(config, file: file)
+        try ConfigRules.validate(config, file: file)
         return config
     }
 
@@ -94,14 +104,7 @@ enum ConfigLoader {
                 }
                 try headers.finish()
             }
-            if match.pathPrefix != nil, match.path != nil {
-                throw table.error("path", "set either path (exact) or path_prefix, not both")
-            }
-            for key in ["path", "path_prefix"] {
-                if let value = key == "path" ? match.path : match.pathPrefix, !value.hasPrefix("/") {
-                    throw table.error(key, "must start with '/'")
-                }
-            }
+            if let problem = ConfigRules.problem(with: match) { throw table.error(problem.key, problem.message) }
             try table.finish()
         }
         var filters: [FilterConfig] = []
@@ -118,10 +121,7 @@ enum ConfigLoader {
                 throw backend.error("urls", "list at least one upstream URL, e.g. urls = [\"http://127.0.0.1:9000\"]")
             }
             for (index, url) in urls.enumerated() {
-                guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
-                      parsed.host != nil else {
-                    throw backend.error("urls[\(index)]", "'\(url)' is not an absolute http:// or https:// URL")
-                }
+                if let problem = ConfigRules.problem(withUpstream: url) { throw backend.error("urls[\(index)]", problem) }
             }
             var config = BackendConfig(urls: urls)
             config.connectTimeoutMilliseconds = try backend.int("connect_timeout_ms") ?? config.connectTimeoutMilliseconds
@@ -148,44 +148,8 @@ enum ConfigLoader {
 
     private static func address(_ reader: inout TOMLReader, _ key: String) throws -> SocketAddressSpec {
         let text = try reader.requiredString(key)
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else {
-            throw reader.error(key, "'\(text)' is not host:port, e.g. \"127.0.0.1:8080\"")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return SocketAddressSpec(host: host.isEmpty ? "0.0.0.0" : host, port: port)
-    }
-
-    /// Cross-references: names unique, listeners and plugins that routes name exist.
-    private static func validate(_ config: GatewayConfig, file: String) throws {
-        if config.listeners.isEmpty {
-            throw ConfigError(file: file, keyPath: "listeners", message: "configure at least one [[listeners]]")
-        }
-        var listenerNames = Set<String>()
-        for (index, listener) in config.listeners.enumerated() where !listenerNames.insert(listener.name).inserted {
-            throw ConfigError(file: file, keyPath: "listeners[\(index)].name", message: "duplicate listener name '\(listener.name)'")
-        }
-        let pluginNames = Set(config.plugins.map(\.name))
-        var routeNames = Set<String>()
-        for (index, route) in config.routes.enumerated() {
-            if !routeNames.insert(route.name).inserted {
-                throw ConfigError(file: file, keyPath: "routes[\(index)].name", message: "duplicate route name '\(route.name)'")
-            }
-            for listener in route.listeners where !listenerNames.contains(listener) {
-                throw ConfigError(file: file, keyPath: "routes[\(index)].listeners",
-                                  message: "unknown listener '\(listener)' (known: \(listenerNames.sorted().joined(separator: ", ")))")
-            }
-            var references = route.filters.enumerated().map { ("routes[\(index)].filters[\($0.offset)].plugin", $0.element.plugin) }
-            if case .handler(let handler) = route.terminal { references.append(("routes[\(index)].handler.plugin", handler.plugin)) }
-            for (keyPath, reference) in references {
-                let pluginName = String(reference.split(separator: ".", maxSplits: 1).first ?? "")
-                if !pluginNames.contains(pluginName) {
-                    throw ConfigError(file: file, keyPath: keyPath,
-                                      message: "unknown plugin '\(pluginName)'; declare it under [plugins.\(pluginName)] (declared: \(pluginNames.sorted().joined(separator: ", ")))")
-                }
-            }
-        }
+        guard let address = ConfigRules.address(text) else { throw reader.error(key, ConfigRules.addressProblem(text)) }
+        return address
     }
 }
 
@@ -197,6 +161,7 @@ extension GatewayConfig {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory + "/")).standardizedFileURL.path
         }
         pluginDirectory = pluginDirectory.map(resolve)
+        if let tokenFile = admin?.tokenFile { admin?.tokenFile = resolve(tokenFile) }
         for index in plugins.indices { plugins[index].path = plugins[index].path.map(resolve) }
         for index in listeners.indices {
             guard var tls = listeners[index].tls else { continue }

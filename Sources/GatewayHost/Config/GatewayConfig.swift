@@ -8,12 +8,17 @@ struct GatewayConfig: Sendable {
     var pluginDirectory: String?
     /// How long SIGTERM waits for in-flight requests before closing connections.
     var drainTimeoutSeconds: Double = 30
-    /// Event loop threads; 0 = one per core (NIO's count, which ignores CPU affinity).
+    /// Event loop threads; 0 = one per core (NIO's count, which ignores CPU affinity). Read at
+    /// startup only.
     var eventLoops = 0
+    /// Reload when the config file changes on disk (inotify). SIGHUP reloads either way.
+    var watchConfig = true
     /// Size limits applied to every listener.
     var limits = Limits()
-    /// Optional admin listener serving `/metrics` (Prometheus) and `/healthz`.
+    /// Optional admin listener: `/metrics` (Prometheus), `/healthz` and the config API.
     var admin: AdminConfig?
+    /// Optional control plane that adds listeners, routes and plugins over xDS. Read at startup.
+    var xds: XDSConfig?
     var listeners: [ListenerConfig] = []
     var plugins: [PluginConfig] = []
     var routes: [RouteConfig] = []
@@ -38,10 +43,26 @@ struct Limits: Sendable, Equatable {
 
 struct AdminConfig: Sendable, Equatable {
     var address: SocketAddressSpec
+    /// A file holding the bearer token the `/config` endpoints require; without one they answer
+    /// loopback clients only.
+    var tokenFile: String?
+}
+
+/// `[xds]`: the bootstrap for a control plane (aggregated discovery over gRPC, plaintext HTTP/2).
+struct XDSConfig: Sendable, Equatable {
+    var address: SocketAddressSpec
+    /// The gateway's identity for the control plane (`Node.id`, `Node.cluster`).
+    var nodeID: String
+    var cluster = ""
+    /// Incremental (delta) xDS; false: state of the world.
+    var delta = true
+    /// Reconnect backoff: doubles from the first to the last, with jitter.
+    var initialBackoffMilliseconds = 500
+    var maxBackoffMilliseconds = 30_000
 }
 
 /// `host:port`; `port` 0 picks a free port (the bound address is logged).
-struct SocketAddressSpec: Sendable, Equatable, CustomStringConvertible {
+struct SocketAddressSpec: Sendable, Hashable, CustomStringConvertible {
     var host: String
     var port: Int
     var description: String { "\(host):\(port)" }

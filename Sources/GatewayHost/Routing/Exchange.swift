@@ -38,6 +38,8 @@ struct ConnectionInfo {
 final class Exchange {
     let id: UInt64
     let route: Route
+    /// The in-flight count of the generation this exchange started on (the server releases it).
+    let inFlight: InFlightCounter?
     let connection: ConnectionInfo
     let eventLoop: EventLoop
     let services: HostServices
@@ -74,8 +76,9 @@ final class Exchange {
     var rpc: RPCBus
 
     init(id: UInt64, route: Route, head: HTTPRequestHead, connection: ConnectionInfo, eventLoop: EventLoop,
-         services: HostServices, responder: ExchangeResponder) {
+         services: HostServices, responder: ExchangeResponder, inFlight: InFlightCounter? = nil) {
         self.id = id
+        self.inFlight = inFlight
         self.route = route
         self.requestHead = head
         self.connection = connection

@@ -15,14 +15,16 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let runtime: GatewayRuntime
+    /// The generation each new request is served by (a reload swaps it).
+    private let live: LiveRuntime
     private let listener: ListenerRuntime
     private let isHTTP2: Bool
     private var context: ChannelHandlerContext?
     private var connection: ConnectionInfo?
     private var exchange: Exchange?
-    /// A head waiting for the next part, so the exchange knows whether a body follows.
-    private var pendingHead: (HTTPRequestHead, Route)?
+    /// A head waiting for the next part, so the exchange knows whether a body follows; counted
+    /// in flight on its generation already.
+    private var pendingHead: (HTTPRequestHead, Route, GatewayRuntime)?
     private var keepAlive = true
     /// The current request was answered already; drop its remaining parts.
     private var discarding = false
@@ -35,8 +37,8 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     private static let maxQueuedParts = 1024
     private var isBusy: Bool { !(requestComplete && responseComplete) }
 
-    init(runtime: GatewayRuntime, listener: ListenerRuntime, isHTTP2: Bool) {
-        self.runtime = runtime
+    init(live: LiveRuntime, listener: ListenerRuntime, isHTTP2: Bool) {
+        self.live = live
         self.listener = listener
         self.isHTTP2 = isHTTP2
     }
@@ -124,7 +126,8 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
             head.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
             head.headers.add(name: "content-length", value: String(body.utf8.count))
             head.headers.add(name: "connection", value: "close")
-            runtime.services.logger.info("malformed request", metadata: ["error": "\(error)", "listener": "\(listener.name)"])
+            dropPending()
+            live.runtime.services.logger.info("malformed request", metadata: ["error": "\(error)", "listener": "\(listener.name)"])
             context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
@@ -139,13 +142,23 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        pendingHead = nil
+        dropPending()
         exchange?.abort()
         exchange = nil
         context.fireChannelInactive()
     }
 
+    /// Forgets a head that never got its exchange, and its place in its generation.
+    private func dropPending() {
+        if let (_, _, runtime) = pendingHead { runtime.inFlight.decrement() }
+        pendingHead = nil
+    }
+
     private func receive(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        // From here until its exchange is over the request belongs to this generation.
+        let runtime = live.acquire()
+        var handedOver = false
+        defer { if !handedOver { runtime.inFlight.decrement() } }
         let limits = runtime.limits
         var headerBytes = 0
         for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count }
@@ -167,17 +180,17 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
             // Tell the client to send its body now; the upstream gets the body without Expect.
             context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
-        pendingHead = (head, route)
+        pendingHead = (head, route, runtime)
+        handedOver = true
     }
 
     private func startPending(endOfStream: Bool) {
-        guard let (head, route) = pendingHead, let context else { return }
+        guard let (head, route, runtime) = pendingHead, let context else { return }
         pendingHead = nil
         let exchange = Exchange(id: runtime.services.makeRequestID(), route: route, head: head,
                                 connection: connectionInfo(context), eventLoop: context.eventLoop,
-                                services: runtime.services, responder: self)
+                                services: runtime.services, responder: self, inFlight: runtime.inFlight)
         self.exchange = exchange
-        runtime.inFlight.increment()
         exchange.start(endOfStream: endOfStream)
     }
 
@@ -255,7 +268,7 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
     }
 
     func exchangeFinished(_ finished: Exchange) {
-        runtime.inFlight.decrement()
+        finished.inFlight?.decrement()
         guard exchange === finished else { return }
         exchange = nil
         if !finished.requestEnded { discarding = true }

@@ -4,8 +4,10 @@ import NIOHTTP2
 import NIOSSL
 import NIOTLS
 
-/// A listener ready to accept: its name, TLS context, and how to set up each connection's pipeline
-/// (TLS → ALPN → HTTP/2 streams or HTTP/1.1, then `HTTPServerHandler`).
+/// One generation's view of a listener: its name, TLS context (certificate files read when the
+/// generation was built, so a reload serves a rotated certificate to new handshakes), and how to
+/// set up each connection's pipeline (TLS → ALPN → HTTP/2 streams or HTTP/1.1, then
+/// `HTTPServerHandler`). The socket itself is `ListenerSet`'s and outlives generations.
 final class ListenerRuntime: Sendable {
     let name: String
     let address: SocketAddressSpec
@@ -38,12 +40,13 @@ final class ListenerRuntime: Sendable {
         }
     }
 
-    /// Sets up a freshly accepted connection.
-    func configure(_ channel: Channel, runtime: GatewayRuntime) -> EventLoopFuture<Void> {
+    /// Sets up a freshly accepted connection; its requests are served by `live`'s generation of
+    /// the moment each starts.
+    func configure(_ channel: Channel, live: LiveRuntime) -> EventLoopFuture<Void> {
         let serve: NIOChannelInitializer = { stream in
             return stream.eventLoop.makeCompletedFuture {
                 let isHTTP2 = (try? stream.pipeline.syncOperations.handler(type: HTTP2FramePayloadToHTTP1ServerCodec.self)) != nil
-                try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(runtime: runtime, listener: self, isHTTP2: isHTTP2))
+                try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(live: live, listener: self, isHTTP2: isHTTP2))
             }
         }
         // HTTP/1.1 without NIO's pipelining and error handlers: HTTPServerHandler does their work.
