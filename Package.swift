@@ -55,6 +55,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // The ABI: one C header, nothing else.
@@ -94,12 +98,25 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                "XDSProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             path: "Sources/GatewayHost"
         ),
+        // Generated from Protos/ by scripts/generate-protos (committed; do not edit): the xDS
+        // transport subset and the gateway's resource types.
+        .target(name: "XDSProto", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ], path: "Sources/XDSProto"),
         // A small stdio MCP server for the quick start and the tests.
         .executableTarget(name: "DemoMCPServer", path: "examples/demo-mcp-server"),
-        .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit", "PluginABI", .product(name: "NIOEmbedded", package: "swift-nio"),
+        .testTarget(name: "GatewayHostTests", dependencies: ["GatewayHost", "PluginKit", "PluginABI", "XDSProto",
+                                                  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                                  .product(name: "NIOEmbedded", package: "swift-nio"),
                                                   .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/GatewayHostTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),

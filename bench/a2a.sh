@@ -16,11 +16,7 @@ scripts/install-deps --bench
 swift build -c release --product agentgateway >/dev/null
 swift build -c release --product a2a >/dev/null
 BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-if [ "$(nproc)" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
+bench_setup
 UP=$(bench_port); GW=$(bench_port)
 $LOAD_CPU python3 bench/a2a_backend.py "$UP" 5 100 > "$WORK/agent.log" 2>&1 & PIDS+=($!)
 cat > "$WORK/gw.toml" <<TOML

@@ -33,14 +33,11 @@ cc -shared -fPIC -O2 bench/valgrind_sigsuspend_shim.c -o "$VG/sigsuspend_shim.so
 sed 's#^    \$vgdb_exe = "vgdb"$#    $vgdb_exe = "/usr/bin/vgdb"#' "$VG/usr/bin/callgrind_control" > "$VG/callgrind_control"
 for product in agentgateway mcp jwt_auth rbac ratelimit; do swift build -c release --product "$product" >/dev/null; done
 BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+. bench/lib.sh
+bench_setup
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(port); GW=$(port)
 python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
-. bench/lib.sh
 FILTERS=""
 if [ "$CASE" = secured ]; then FILTERS=$(bench_security_filters); fi
 cat > "$WORK/gw.toml" <<TOML

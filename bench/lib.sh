@@ -80,3 +80,13 @@ http {
 }
 NGINX
 }
+
+# WORK (a temporary directory), PIDS (processes the script starts) and the EXIT trap that stops
+# them and removes WORK; GW_CPU / LOAD_CPU pin the gateway to core 0 and the load to core 1 (on
+# a machine with two cores or more).
+bench_setup() {
+  WORK=$(mktemp -d)
+  PIDS=()
+  trap 'for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  if [ "$(nproc)" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
+}

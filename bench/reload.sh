@@ -17,11 +17,7 @@ CONNECTIONS=${2:-32}
 scripts/install-deps --bench
 swift build -c release --product agentgateway >/dev/null
 BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-if [ "$(nproc)" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
+bench_setup
 cc -O2 -std=c99 -shared -fPIC -fvisibility=hidden -I Sources/PluginABI/include examples/c-filter/stamp_filter.c -o "$WORK/libstamp.so"
 BACKEND=$(bench_port); GW=$(bench_port); ADMIN=$(bench_port)
 bench_nginx_conf backend "server { listen 127.0.0.1:$BACKEND; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"

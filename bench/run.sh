@@ -18,17 +18,12 @@ scripts/install-deps --bench
 swift build -c release --product agentgateway >/dev/null
 swift build -c release --product noop >/dev/null
 BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+bench_setup
 
 cc -O2 -std=c99 -shared -fPIC -fvisibility=hidden -I Sources/PluginABI/include bench/noop_filter.c -o "$WORK/libnoop_c.so"
 cc -O2 -std=c99 -I Sources/PluginABI/include bench/hook_crossing.c -o "$WORK/hook_crossing" -ldl
 HOOK_C=$("$WORK/hook_crossing" "$WORK/libnoop_c.so" 20000000 | awk '{print $2}')
 HOOK_SWIFT=$("$WORK/hook_crossing" "$BIN/libnoop.so" 20000000 | awk '{print $2}')
-CORES=$(nproc)
-if [ "$CORES" -ge 2 ]; then GW_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else GW_CPU=""; LOAD_CPU=""; fi
 BACKEND=$(bench_port); PROXY=$(bench_port); GW=$(bench_port); GWF=$(bench_port)
 BODY='{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello from the backend"}]}}'
 

@@ -70,7 +70,9 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         apiBox.api = AdminAPI(metrics: services.metrics, live: live, reloader: reloader)
         let server = GatewayServer(live: live, listeners: listeners, logger: logger, file: config)
         let triggers = ReloadTriggers(reloader: reloader, watch: runtime.config.watchConfig, logger: logger)
-        let group = ServiceGroup(services: [server, triggers], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var running: [any Service] = [server, triggers]
+        if let xds = runtime.config.xds { running.append(XDSClient(config: xds, reloader: reloader, logger: logger)) }
+        let group = ServiceGroup(services: running, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

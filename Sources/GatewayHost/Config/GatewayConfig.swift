@@ -90,7 +90,7 @@ struct PluginConfig: Sendable, Equatable {
     var path: String?
 }
 
-struct RouteConfig: Sendable {
+struct RouteConfig: Sendable, Equatable {
     var name: String
     /// Listener names this route serves; empty = all.
     var listeners: [String] = []
@@ -116,7 +116,7 @@ struct FilterConfig: Sendable, Equatable {
     var configJSON: String
 }
 
-enum TerminalConfig: Sendable {
+enum TerminalConfig: Sendable, Equatable {
     case backend(BackendConfig)
     case handler(FilterConfig)
 }

@@ -25,6 +25,10 @@ actor ConfigReloader {
     let file: String
     /// The TOML text of the running generation (`GET /config` shows it redacted).
     private(set) var runningText: String
+    /// The running configuration as the file (or the admin API) gave it, before xDS.
+    private var staticConfig: GatewayConfig
+    /// The control plane's resources being served.
+    private var xds = XDSSnapshot()
     private var history: ReloadHistory
     /// The bytes the file watch tried last, so an editor's extra writes do not reload again.
     private var lastWatchedText: String?
@@ -39,6 +43,7 @@ actor ConfigReloader {
         self.services = services
         self.file = file
         self.runningText = runningText
+        self.staticConfig = live.runtime.config
         self.lastWatchedText = runningText
         var history = ReloadHistory(metrics: services.metrics)
         history.append(ReloadRecord(generation: live.runtime.generation, time: Date(), source: .startup, result: .applied,
@@ -46,12 +51,22 @@ actor ConfigReloader {
         self.history = history
     }
 
-    /// `runningText` with its secrets redacted (`GET /config`), computed once per generation.
+    /// `runningText` with its secrets redacted (`GET /config`), computed once per text, and the
+    /// names of the resources the control plane added.
     var redactedRunningText: String {
-        if let cached = redacted, cached.text == runningText { return cached.redacted }
-        let value = ConfigRedactor.redact(runningText)
-        redacted = (runningText, value)
-        return value
+        let text: String
+        if let cached = redacted, cached.text == runningText {
+            text = cached.redacted
+        } else {
+            text = ConfigRedactor.redact(runningText)
+            redacted = (runningText, text)
+        }
+        guard !xds.isEmpty else { return text }
+        var summary = "\n# From xDS (merged after the above; the file wins on a name conflict):\n"
+        for type in XDSResourceType.allCases {
+            for name in xds.names(type).sorted() { summary += "#   \(type.kind) '\(name)'\n" }
+        }
+        return text + summary
     }
     private var redacted: (text: String, redacted: String)?
 
@@ -82,7 +97,7 @@ actor ConfigReloader {
         if newText == runningText {
             // The same text (SIGHUP to pick up a replaced .so or certificate): not parsed again.
             // TOMLKit 0.6.0 never frees a parsed document (~9 KB per parse of a 500-byte file).
-            config = running.config
+            config = staticConfig
         } else {
             do {
                 var parsed = try ConfigLoader.parse(newText, file: file)
@@ -95,12 +110,48 @@ actor ConfigReloader {
         if config.eventLoops != running.config.eventLoops {
             logger.warning("gateway.event_loops changes only at a restart; keeping \(running.config.eventLoops)")
         }
+        if config.xds != running.config.xds {
+            logger.warning("[xds] changes only at a restart; the control plane of the start is kept")
+        }
+        return await apply(staticConfig: config, xds: xds, text: newText, record: &record, started: started, dryRun: dryRun)
+    }
+
+    /// Applies what a control plane sent, on top of the file's configuration. The record's error
+    /// names the resource at fault (for the NACK).
+    func apply(xds snapshot: XDSSnapshot) async -> ReloadRecord {
+        let started = ContinuousClock.now
+        var record = ReloadRecord(generation: live.runtime.generation, time: Date(), source: .xds, result: .rejected)
+        return await apply(staticConfig: staticConfig, xds: snapshot, text: runningText, record: &record, started: started, dryRun: false)
+    }
+
+    /// The resources from the control plane being served.
+    var xdsResources: XDSSnapshot { xds }
+
+    private func apply(staticConfig candidate: GatewayConfig, xds snapshot: XDSSnapshot, text newText: String,
+                       record: inout ReloadRecord, started: ContinuousClock.Instant, dryRun: Bool) async -> ReloadRecord {
+        let running = live.runtime
+        let (config, shadowed, origins) = candidate.merging(snapshot)
+        for name in shadowed where !xds.isEmpty || !snapshot.isEmpty {
+            logger.warning("xDS resource ignored: the config file has one of the same name", metadata: ["resource": "\(name)"])
+        }
+        func attributed(_ error: Error) -> String {
+            var text = "\(error)"
+            for (index, name) in origins.sorted(by: { $0.key > $1.key }) {
+                text = text.replacingOccurrences(of: "routes[\(index)]", with: "routes[\(index)] (xDS Route '\(name)')")
+            }
+            let staticListeners = candidate.listeners.count
+            for (index, listener) in config.listeners.enumerated().reversed() where index >= staticListeners {
+                text = text.replacingOccurrences(of: "listeners[\(index)]", with: "listeners[\(index)] (xDS Listener '\(listener.name)')")
+            }
+            return text
+        }
         let next: GatewayRuntime
         do {
+            try ConfigRules.validate(config, file: file)
             next = try await GatewayRuntime.build(config: config, services: services, file: file, registry: registry,
                                                   pool: pool, generation: running.generation + 1)
         } catch {
-            return finish(&record, started: started, error: "\(error)")
+            return finish(&record, started: started, error: attributed(error))
         }
         record.reusedInstances = next.reusedInstances
         record.newInstances = next.routes.routes.reduce(0) { $0 + $1.stages.count } - next.reusedInstances
@@ -114,13 +165,15 @@ actor ConfigReloader {
             }
         } catch {
             await next.shutdown()
-            return finish(&record, started: started, error: "\(error)")
+            return finish(&record, started: started, error: attributed(error))
         }
         live.replace(with: next) { retired in
             Task { await retired.shutdown() }
         }
         await listeners.close(unusedBy: next)
         runningText = newText
+        staticConfig = candidate
+        xds = snapshot
         record.generation = next.generation
         record.result = .applied
         return finish(&record, started: started, error: nil)

@@ -1,0 +1,1 @@
+// Nothing: this package exists to build protoc plugins.
