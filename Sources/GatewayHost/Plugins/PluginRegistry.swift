@@ -99,10 +99,19 @@ final class PluginRegistry: @unchecked Sendable {  // host: an immutable table; 
         let stamp = Stamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
                           modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec))
         if let known = state.withLock({ $0.digests[path] }), known.stamp == stamp { return known.digest }
-        guard let bytes = FileManager.default.contents(atPath: path) else {
+        // In 64 KiB pieces: a plugin with debug info is tens of MB, and one allocation that size
+        // would raise malloc's mmap threshold and stay in the heap (idle RSS).
+        guard let file = FileHandle(forReadingAtPath: path) else {
             throw PluginLoadError(plugin: plugin, message: "cannot read \(path)")
         }
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        defer { try? file.close() }
+        var hasher = SHA256()
+        do {
+            while let chunk = try file.read(upToCount: 64 * 1024), !chunk.isEmpty { hasher.update(data: chunk) }
+        } catch {
+            throw PluginLoadError(plugin: plugin, message: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         state.withLock { $0.digests[path] = (stamp, digest) }
         return digest
     }
