@@ -159,6 +159,7 @@ def test_forty_reloads_a_plugin_swap_and_a_certificate_rotation_under_load_fail_
         total = load.stop()
     duration = time.monotonic() - started
     assert load.failures == [], f"{len(load.failures)} of {total} failed: {load.failures[:10]}"
+    print(f"load: {total} requests in {duration:.1f} s ({total / duration:.0f}/s), {len(load.failures)} failed: {load.sent}")
     assert total / duration > 250, f"only {total / duration:.0f} requests/s: {load.sent}"
     assert all(count > 0 for count in load.sent.values()), load.sent
     assert metric(admin, "agw_config_reload_total", 'source="sighup",result="applied"') == 20
