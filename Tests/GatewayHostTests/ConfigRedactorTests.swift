@@ -35,7 +35,7 @@ final class ConfigRedactorTests: XCTestCase {
         for secret in ["s3cr3t", "e230221e", "upstream-secret", "acme", "ghp_abc"] {
             XCTAssertFalse(redacted.contains(secret), "\(secret) in:\n\(redacted)")
         }
-        for kept in ["JWT_SECRET", "x-api-key", "http://10.0.0.5:9999", "127.0.0.1:8080", "travel", "'ci'"] {
+        for kept in ["JWT_SECRET", "x-api-key", "http://10.0.0.5:9999", "127.0.0.1:8080", "travel", "name = \"ci\""] {
             XCTAssertTrue(redacted.contains(kept), "\(kept) missing from:\n\(redacted)")
         }
         XCTAssertNoThrow(try ConfigLoader.parse(redacted), "still a configuration")

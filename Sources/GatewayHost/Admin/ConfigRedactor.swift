@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// The running configuration as TOML with its secrets replaced, for `GET /config`.
 ///
 /// A string is replaced when its key names a secret (`secret`, `token`, `password`, `key`,
@@ -19,9 +17,8 @@ enum ConfigRedactor {
 
     /// `text` with secrets replaced; `text` must be valid TOML (it is the running config).
     static func redact(_ text: String) -> String {
-        guard let root = try? TOMLTable(string: text) else { return "# (the running configuration could not be re-read)\n" }
-        redact(root, everything: false)
-        return root.convert(to: .toml)
+        guard let root = try? TOMLTable(parsing: text) else { return "# (the running configuration could not be re-read)\n" }
+        return redact(root, everything: false).tomlText
     }
 
     /// Whether a key's value is a secret.
@@ -31,30 +28,22 @@ enum ConfigRedactor {
         return words.contains { secretWords.contains($0) }
     }
 
-    private static func redact(_ table: TOMLTable, everything: Bool) {
+    private static func redact(_ table: TOMLTable, everything: Bool) -> TOMLTable {
+        var table = table
         for key in table.keys {
-            guard let value = table[key] else { continue }
-            let secret = everything || isSecret(key: key)
-            if let nested = value.table {
-                redact(nested, everything: everything || secretTables.contains(key.lowercased()))
-            } else if let array = value.array {
-                redact(array, everything: secret)
-            } else if secret, value.string != nil {
-                table[key] = placeholder
-            }
+            table[key] = redact(table[key]!, everything: everything || isSecret(key: key),
+                                tableEverything: everything || secretTables.contains(key.lowercased()))
         }
+        return table
     }
 
-    private static func redact(_ array: TOMLArray, everything: Bool) {
-        for index in array.indices {
-            let value = array[index]
-            if let nested = value.table {
-                redact(nested, everything: everything)
-            } else if let inner = value.array {
-                redact(inner, everything: everything)
-            } else if everything, value.string != nil {
-                array[index] = placeholder
-            }
+    /// `everything`: the value's key names a secret; `tableEverything`: a table's strings all are.
+    private static func redact(_ value: TOMLValue, everything: Bool, tableEverything: Bool) -> TOMLValue {
+        switch value {
+        case .table(let nested): return .table(redact(nested, everything: tableEverything))
+        case .array(let items): return .array(items.map { redact($0, everything: everything, tableEverything: everything) })
+        case .string where everything: return .string(placeholder)
+        default: return value
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Turns a TOML document into a `GatewayConfig`, or a `ConfigError` that points at the problem.
 ///
@@ -21,10 +20,9 @@ enum ConfigLoader {
     static func parse(_ text: String, file: String = "<config>") throws -> GatewayConfig {
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(file: file, line: error.source.begin.line, column: error.source.begin.column,
-                              message: error.description)
+            root = try TOMLTable(parsing: text)
+        } catch {
+            throw ConfigError(file: file, line: error.line, column: error.column, message: error.message)
         }
         var reader = TOMLReader(table: root, path: "", file: file)
         var config = GatewayConfig()

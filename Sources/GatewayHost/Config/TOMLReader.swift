@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Reads one TOML table with typed accessors, remembering which keys were read so that
 /// `finish()` can reject keys nobody understood (a typo in a key must not be ignored).
 struct TOMLReader {
@@ -91,7 +89,7 @@ struct TOMLReader {
         seen.insert(key)
         guard let value = table[key] else { return "{}" }
         guard let child = value.table else { throw error(key, "expected a table, found \(value.type)") }
-        return child.convert(to: .json, options: [])
+        return child.jsonText
     }
 
     /// Fails on keys that were never read.
