@@ -52,36 +52,22 @@ done
 
 cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
 HZ=$(getconf CLK_TCK)
-run() { # name url connections → "name rps p50 p99 cpu_us_per_req errors"
-  local name=$1 url=$2 conns=$3 before after out
+run() { # name url connections → "name rps p50 p99 requests cpu_us_per_req errors"
+  local name=$1 url=$2 conns=$3 before after out cpu=()
   $LOAD_CPU wrk -t1 -c"$conns" -d2s -s "$WORK/send.lua" "$url" >/dev/null
   before=$(cpu_ticks)
   out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$WORK/send.lua" "$url")
   after=$(cpu_ticks)
-  python3 - "$name" "$before" "$after" "$HZ" "$url" "$UP" <<PY "$out"
-import re, sys
-name, before, after, hz, url, up = sys.argv[1:7]
-out = sys.argv[7]
-def ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)$", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-requests = int(re.search(r"(\d+) requests in", out).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-rpc_errors = int(re.search(r"JSON-RPC errors: (\d+)", out).group(1))
-cpu = "-" if f":{up}/" in url else f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}"
-print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {cpu} {(int(errors.group(1)) if errors else 0) + rpc_errors}")
-PY
+  if [[ "$url" != *":$UP/"* ]]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
+  echo "$name $(python3 bench/wrk_summary.py --jsonrpc "${cpu[@]}" <<< "$out")"
 }
 
 declare -A RPS P99 LAT50 CPU
 CASES=("send-direct:http://127.0.0.1:$UP/" "send-gateway:http://127.0.0.1:$GW/agents/bench/jsonrpc")
 for case in "${CASES[@]}"; do
   name=${case%%:*}; url=${case#*:}
-  read -r _ rps _ p99 cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
-  read -r _ _ l50 _ _ _ < <(run "$name" "$url" 1)
+  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
+  read -r _ _ l50 _ _ _ _ < <(run "$name" "$url" 1)
   [ "$errs" = 0 ] || { echo "$name: $errs answers were not a JSON-RPC result" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; CPU[$name]=$cpu
 done

@@ -96,27 +96,13 @@ done
 cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
 HZ=$(getconf CLK_TCK)
 run() { # name url script connections → "name rps p50 p99 requests cpu_us_per_req errors"
-  local name=$1 url=$2 script=$3 conns=$4 before after out
+  local name=$1 url=$2 script=$3 conns=$4 before after out cpu=()
   $LOAD_CPU wrk -t1 -c"$conns" -d2s -s "$WORK/$script.lua" "$url" >/dev/null
   before=$(cpu_ticks)
   out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$WORK/$script.lua" "$url")
   after=$(cpu_ticks)
-  python3 - "$name" "$before" "$after" "$HZ" "$url" <<PY "$out"
-import re, sys
-name, before, after, hz, url = sys.argv[1:6]
-out = sys.argv[6]
-def ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)$", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-requests = int(re.search(r"(\d+) requests in", out).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-rpc_errors = int(re.search(r"JSON-RPC errors: (\d+)", out).group(1))
-cpu = f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}" if "/mcp" not in url else "-"
-print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {(int(errors.group(1)) if errors else 0) + rpc_errors}")
-PY
+  if [[ "$url" != *"/mcp"* ]]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
+  echo "$name $(python3 bench/wrk_summary.py --jsonrpc "${cpu[@]}" <<< "$out")"
 }
 
 declare -A RPS P99 LAT50 CPU

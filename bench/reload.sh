@@ -69,20 +69,8 @@ run() { # kind → "kind rps p50 p99 errors reloads"
   fi
   out=$($LOAD_CPU wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$GW/")
   if [ "$kind" = reloading ]; then wait "$loop"; reloads=$(cat "$WORK/reloads"); fi
-  python3 - "$kind" "$reloads" <<PY "$out"
-import re, sys
-kind, reloads, out = sys.argv[1], sys.argv[2], sys.argv[3]
-def ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)$", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
-print(f"{kind} {rps:.0f} {p50:.3f} {p99:.3f} {errors} {reloads}")
-PY
+  read -r rps p50 p99 _ _ errors < <(python3 bench/wrk_summary.py --socket-errors <<< "$out")
+  echo "$kind $rps $p50 $p99 $errors $reloads"
 }
 
 $LOAD_CPU wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$GW/" >/dev/null  # warm-up

@@ -73,32 +73,14 @@ done
 
 cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
 HZ=$(getconf CLK_TCK)
-run() { # name port connections → "rps p50 p99 requests cpu_us_per_req"
-  local name=$1 port=$2 conns=$3 before after out
+run() { # name port connections → "name rps p50 p99 requests cpu_us_per_req errors"
+  local name=$1 port=$2 conns=$3 before after out cpu=()
   $LOAD_CPU wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null   # warm-up
   before=$(cpu_ticks)
   out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/")
   after=$(cpu_ticks)
-  python3 - "$name" "$before" "$after" "$HZ" "$port" "$GW" "$GWF" <<PY "$out"
-import re, sys
-name, before, after, hz, port, gw, gwf = sys.argv[1:8]
-out = sys.argv[8]
-def ms(text):
-    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    if match is None:
-        sys.exit(f"cannot read latency {text!r} in wrk output:\n{out}")
-    value, unit = match.groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-requests = int(re.search(r"(\d+) requests in", out).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-cpu = "-"
-if port in (gw, gwf):
-    cpu = f"{(int(after) - int(before)) / int(hz) * 1e6 / requests:.1f}"
-print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {requests} {cpu} {errors.group(1) if errors else 0}")
-PY
+  if [ "$port" = "$GW" ] || [ "$port" = "$GWF" ]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
+  echo "$name $(python3 bench/wrk_summary.py "${cpu[@]}" <<< "$out")"
 }
 
 declare -A RPS P99 LAT50 LAT99 CPU
