@@ -43,7 +43,7 @@ struct ReloadRecord: Sendable, Equatable {
     /// This record as a JSON object (the admin API's answers).
     var json: [String: Any] {
         var object: [String: Any] = [
-            "generation": generation, "time": ISO8601DateFormatter().string(from: time),
+            "generation": generation, "time": time.formatted(.iso8601),
             "source": source.rawValue, "result": result.rawValue,
             "milliseconds": (milliseconds * 10).rounded() / 10,
         ]

@@ -95,11 +95,12 @@ struct XDSSession: Sendable {
             return .failure(XDSRefusal(typeURL: response.typeURL, nonce: response.nonce, message: "the gateway does not subscribe to \(response.typeURL)"))
         }
         var resources = XDSSnapshot()
+        var seen = Set<String>()
         for resource in response.resources {
             let name: String
             do {
                 name = try Self.name(of: resource, type: type)
-                guard !resources.names(type).contains(name) else {
+                guard seen.insert(name).inserted else {
                     return .failure(XDSRefusal(typeURL: response.typeURL, nonce: response.nonce, message: "\(type.kind) '\(name)' is listed twice"))
                 }
                 try resources.insert(type, name: name, resource: resource)
