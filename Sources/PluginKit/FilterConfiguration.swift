@@ -4,6 +4,10 @@ import Foundation
 public struct FilterConfiguration: Sendable {
     /// The instance name, e.g. `api/stamp#0`.
     public let instanceName: String
+    /// The route's name: the instance name up to its last `/` (`route/plugin#0` → `route`).
+    public var routeName: String {
+        instanceName.lastIndex(of: "/").map { String(instanceName[..<$0]) } ?? instanceName
+    }
     /// The table as JSON text (`{}` when the route gave none).
     public let json: String
     /// The scope for work that outlives a request (timers, HTTP calls, processes).

@@ -159,6 +159,34 @@ extension FakeHost {
         api.metric_record = { id, value in
             guard let host = FakeHost.now, Int(id) < host.metricValues.count else { return AGW_ERR_NOT_FOUND }
             host.metricValues[Int(id)] = value
+            host.metricObservations[Int(id), default: 0] += 1
+            return AGW_OK
+        }
+        api.metric_define_labelled = { config, _, name, _, labelNames, labelCount, familyID in
+            guard let config, let familyID, labelCount > 0, let labelNames else { return AGW_ERR_INVALID_ARGUMENT }
+            let host = FakeFilter.from(config).host
+            let labels = (0..<labelCount).map { labelNames[$0].string }
+            if let index = host.metricFamilies.firstIndex(where: { $0.name == name.string }) {
+                guard host.metricFamilies[index].labels == labels else { return AGW_ERR_INVALID_ARGUMENT }
+                familyID.pointee = UInt32(index)
+            } else {
+                host.metricFamilies.append((name.string, labels))
+                familyID.pointee = UInt32(host.metricFamilies.count - 1)
+            }
+            return AGW_OK
+        }
+        api.metric_series = { familyID, labelValues, labelCount, metricID in
+            guard let host = FakeHost.now, let metricID, Int(familyID) < host.metricFamilies.count else { return AGW_ERR_NOT_FOUND }
+            let family = host.metricFamilies[Int(familyID)]
+            guard labelCount == family.labels.count, let labelValues else { return AGW_ERR_INVALID_ARGUMENT }
+            let name = FakeHost.seriesName(family.name, zip(family.labels, (0..<labelCount).map { labelValues[$0].string }).map { ($0, $1) })
+            if let index = host.metricNames.firstIndex(of: name) {
+                metricID.pointee = UInt32(index)
+            } else {
+                host.metricNames.append(name)
+                host.metricValues.append(0)
+                metricID.pointee = UInt32(host.metricNames.count - 1)
+            }
             return AGW_OK
         }
 

@@ -29,6 +29,10 @@ public final class FakeHost {
 
     var metricNames: [String] = []
     var metricValues: [Double] = []
+    /// Histogram observations per metric id.
+    var metricObservations: [Int: Int] = [:]
+    /// Labelled metrics (`metric_define_labelled`): name and label names, by family id.
+    var metricFamilies: [(name: String, labels: [String])] = []
     var timers: [(due: UInt64, id: UInt64, scope: FakeScope)] = []
     var calls: [FakeHTTPCall] = []
     let posts = Mutex<[(scheduler: FakeScheduler, id: UInt64)]>([])
@@ -122,6 +126,22 @@ public final class FakeHost {
     /// The value of a metric a plugin defined (a counter's total, a gauge's value, a histogram's
     /// last observation), nil when undefined.
     public func metric(_ name: String) -> Double? { metricNames.firstIndex(of: name).map { metricValues[$0] } }
+
+    /// The value of one series of a labelled metric: `metric("agw_x_total", ["route": "r"])`.
+    public func metric(_ name: String, _ labels: KeyValuePairs<String, String>) -> Double? {
+        metric(Self.seriesName(name, labels.map { ($0.key, $0.value) }))
+    }
+
+    /// How many observations a histogram (or one series of it) recorded.
+    public func observations(_ name: String, _ labels: KeyValuePairs<String, String> = [:]) -> Int {
+        let series = labels.isEmpty ? name : Self.seriesName(name, labels.map { ($0.key, $0.value) })
+        return metricNames.firstIndex(of: series).flatMap { metricObservations[$0] } ?? 0
+    }
+
+    /// `name{label="value",...}` in the order given (the order the metric defined its labels).
+    static func seriesName(_ name: String, _ labels: [(String, String)]) -> String {
+        name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
+    }
 
     /// The HTTP call to `url` that waits for an answer, if any.
     public func httpCall(to url: String) -> FakeHTTPCall? { httpCalls.first { $0.url == url } }

@@ -25,7 +25,10 @@ final class RBACFilterTests: XCTestCase {
         XCTAssertEqual(denied.runRequestHeaders(), .replied)
         XCTAssertEqual(denied.localReply?.status, 403)
         XCTAssertEqual(stream(host, filter, sub: "alice").runRequestHeaders(), .continue)
-        XCTAssertEqual(host.metric("agw_rbac_denied_total"), 1)
+        // Decisions by route (the instance name's prefix), deciding rule and outcome.
+        XCTAssertEqual(host.metric("agw_rbac_decisions_total", ["route": "test", "rule": "no admin paths", "decision": "deny"]), 1)
+        XCTAssertEqual(host.metric("agw_rbac_decisions_total", ["route": "test", "rule": "rest", "decision": "allow"]), 1)
+        XCTAssertNil(host.metric("agw_rbac_decisions_total", ["route": "test", "rule": "(default)", "decision": "deny"]))
     }
 
     func testACallTheCallerMayNotMakeFailsLikeAnUnknownTool() throws {

@@ -27,7 +27,7 @@ final class RateLimitFilterTests: XCTestCase {
         XCTAssertTrue(refused.message.hasPrefix("Rate limit exceeded ('adds')"), refused.message)
         XCTAssertEqual(call("bob").decision, .allow, "Bob has his own bucket")
         XCTAssertEqual(call("alice", "echo").decision, .allow, "other tools are not limited")
-        XCTAssertEqual(host.metric("agw_ratelimit_refused_total"), 1)
+        XCTAssertEqual(host.metric("agw_ratelimit_refused_total", ["route": "test", "limit": "adds"]), 1)
     }
 
     func testARequestLimitAnswers429WithRetryAfter() throws {

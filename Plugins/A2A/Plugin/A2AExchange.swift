@@ -1,4 +1,5 @@
 import A2ACore
+import Dispatch
 import PluginKit
 import SSE
 
@@ -42,6 +43,10 @@ final class A2AExchange {
     var streaming = false
     var answer: [UInt8] = []
     var events = SSEDecoder()
+
+    /// When the request arrived (monotonic nanoseconds), and how it ended once known.
+    let startedAt = DispatchTime.now().uptimeNanoseconds
+    var outcome: A2AMetrics.Outcome?
 
     init(target: Target, version: A2AVersion, caller: String?, gatewayBase: String) {
         self.target = target

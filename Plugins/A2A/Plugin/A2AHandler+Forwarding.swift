@@ -66,6 +66,7 @@ extension A2AHandler {
             let code = verdict.errorCode == 0 ? -32603 : Int(verdict.errorCode)
             let error = A2AError(code: code, message: verdict.errorMessage.isEmpty ? "refused by the gateway's policy" : verdict.errorMessage,
                                  httpStatus: verdict.httpStatus ?? 403, status: verdict.httpStatus == 429 ? "RESOURCE_EXHAUSTED" : "PERMISSION_DENIED")
+            exchange.outcome = .rejected
             return fail(stream, exchange, error, headers: verdict.responseHeaders, status: verdict.httpStatus)
         case .allow:
             if let params = verdict.rewrittenParams, let request = exchange.request {
@@ -177,6 +178,7 @@ extension A2AHandler {
         // before the caller can name them.
         if let agent = exchange.agent, let events = try? exchange.events.feed(chunk) {
             for event in events { record(AgentAnswer.named(in: JSONValue(event.data)), agent: agent, caller: exchange.caller) }
+            metrics.streamed(agent: agent.name, events: events.count)
         }
         _ = stream.respondBody(chunk, endOfStream: end)
         if end { exchange.phase = .done }

@@ -1,3 +1,4 @@
+import Dispatch
 import A2ACore
 import Foundation
 import JSON
@@ -21,6 +22,7 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     let tasks: Mutex<TaskRegistry>
     /// Requests the gateway itself refused: another caller's task, a webhook outside the allow-list.
     let refusals: Counter?
+    let metrics: A2AMetrics
 
     init(configuration: FilterConfiguration) throws {
         do {
@@ -30,6 +32,7 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         }
         directory = AgentDirectory(config: config, scope: configuration.scope)
         tasks = Mutex(TaskRegistry(capacity: config.maxTasks, ttl: Double(config.taskTTLSeconds)))
+        metrics = A2AMetrics(configuration: configuration)
         refusals = configuration.counter(name: "agw_a2a_refused_total",
                                          help: "A2A requests the gateway refused: another caller's task or context, a push URL outside the allow-list")
     }
@@ -100,6 +103,11 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     func streamComplete(_ stream: FilterStream) {
         guard let exchange = stream.state as? A2AExchange else { return }
         if case .forwarded(let call) = exchange.phase { stream.scope.cancelHTTPCall(call) }
+        if let agent = exchange.agent, let request = exchange.request {
+            let outcome = exchange.outcome ?? (exchange.answerStatus == 0 ? .abandoned : (200..<300).contains(exchange.answerStatus) ? .ok : .agentError)
+            metrics.finished(agent: agent.name, method: request.method, outcome: outcome,
+                             seconds: Double(DispatchTime.now().uptimeNanoseconds &- exchange.startedAt) / 1e9)
+        }
         exchange.phase = .done
         stream.state = nil
     }
@@ -138,6 +146,7 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     @discardableResult
     func fail(_ stream: FilterStream, _ exchange: A2AExchange, _ error: A2AError, headers: [(String, String)] = [], status: Int? = nil) -> FilterStatus {
         exchange.phase = .done
+        if exchange.outcome == nil { exchange.outcome = .gatewayError }
         if exchange.isREST {
             _ = stream.sendLocalReply(status: status ?? error.httpStatus, headers: [("content-type", "application/json")] + headers,
                                   body: String(decoding: error.restBody(), as: UTF8.self))

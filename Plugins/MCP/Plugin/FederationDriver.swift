@@ -41,12 +41,14 @@ final class FederationDriver: @unchecked Sendable {
     private let homeScheduler: Scheduler?
     private let logScope: Scope
     private let refusals: Counter?
+    private let metrics: MCPMetrics?
 
-    init(config: MCPRouteConfig, scope: Scope, refusals: Counter?) {
+    init(config: MCPRouteConfig, scope: Scope, refusals: Counter?, metrics: MCPMetrics? = nil) {
         state = Mutex(State(federation: Federation(config: config)))
         homeScheduler = scope.makeScheduler()
         logScope = scope
         self.refusals = refusals
+        self.metrics = metrics
         // Targets start on the home loop, once the configuration exists.
         homeScheduler?.post(Self.startEventID)
     }
@@ -178,6 +180,10 @@ final class FederationDriver: @unchecked Sendable {
             }
         case .countRefusedServerRequest:
             refusals?.increment()
+        case .targetStatus(let index, let status):
+            metrics?.target(index, status)
+        case .sessionCount(let count):
+            metrics?.sessionCount(count)
         default:
             guard let home = context.home else { return toHome(action) }
             performOnHome(action, home, &context)

@@ -1,3 +1,4 @@
+import Dispatch
 import JSON
 import MCPCore
 import PluginKit
@@ -29,12 +30,25 @@ final class MCPClientRequest {
     /// What to do when a filter that paused decides.
     var afterVerdict: ((RPCVerdict) -> Void)?
     private var rpcFilters: Bool?
+    /// When the message arrived (monotonic nanoseconds), for the durations.
+    let startedAt = DispatchTime.now().uptimeNanoseconds
+    /// How it ended, once it did (nil when the client left before its answer).
+    private(set) var outcome: MCPMetrics.Outcome?
+    /// A tools/call's target and tool (the client's name for it), once the name resolved.
+    var tool: (target: String, name: String)?
 
     init(clientID: String, method: String, params: JSONValue?) {
         self.clientID = clientID
         self.method = method
         self.params = params
     }
+
+    /// Records how the message ended; the first outcome stands (a rejection before the reply).
+    func settle(_ outcome: MCPMetrics.Outcome) {
+        if self.outcome == nil { self.outcome = outcome }
+    }
+
+    var elapsedSeconds: Double { Double(DispatchTime.now().uptimeNanoseconds &- startedAt) / 1e9 }
 
     /// Whether the route has filters that read messages (asked once per request).
     func hasRPCFilters(_ stream: FilterStream) -> Bool {

@@ -26,7 +26,9 @@ extension MCPHandler {
     }
 
     func streamComplete(_ stream: FilterStream) {
-        guard let request = stream.state as? MCPClientRequest, let exchange = request.exchange else { return }
+        guard let request = stream.state as? MCPClientRequest else { return }
+        record(request)
+        guard let exchange = request.exchange else { return }
         driver.close(exchange)
         var context = FederationDriver.Context()
         if request.isListener, let sessionID = request.sessionID {
@@ -40,6 +42,16 @@ extension MCPHandler {
         }
     }
 
+    /// Counts a finished client message (and times a tool call) in the route's metrics.
+    func record(_ request: MCPClientRequest) {
+        guard !request.isListener else { return }
+        let outcome = request.outcome ?? .abandoned
+        metrics.count(method: request.method.isEmpty ? "response" : request.method, outcome: outcome)
+        if let tool = request.tool {
+            metrics.toolCall(target: tool.target, tool: tool.name, outcome: outcome, seconds: request.elapsedSeconds)
+        }
+    }
+
     func deliver(_ delivery: Delivery, _ stream: FilterStream, _ request: MCPClientRequest) {
         guard !request.finished else { return }
         switch delivery {
@@ -50,10 +62,13 @@ extension MCPHandler {
             }
             stream.respondBody(ClientAnswer.sseEvent(message))
         case .result(let result):
+            request.settle(request.tool != nil && ClientAnswer.isToolError(result) ? .toolError : .ok)
             finish(stream, request, response: JSONText.response(id: request.clientID, result: ClientAnswer.result(result, era: request.era, method: request.method)))
         case .error(let error):
+            request.settle(MCPMetrics.Outcome(code: JSONValue(error)["code"]?.int))
             finish(stream, request, response: JSONText.errorResponse(id: request.clientID, error: error))
         case .list(let list):
+            if let kind = request.listKind { metrics.listMerged(kind, seconds: request.elapsedSeconds) }
             finish(stream, request, response: JSONText.response(id: request.clientID, result: listResult(list, stream, request)))
         case .description(let description):
             describe(description, stream, request)
@@ -98,6 +113,7 @@ extension MCPHandler {
     func finish(_ stream: FilterStream, _ request: MCPClientRequest, response: [UInt8], headers: [(String, String)] = []) {
         guard !request.finished else { return }
         request.finished = true
+        request.settle(.ok)
         if request.streaming {
             stream.respondBody(ClientAnswer.sseEvent(response), endOfStream: true)
         } else {
@@ -107,6 +123,7 @@ extension MCPHandler {
     }
 
     func reply(_ stream: FilterStream, result: [UInt8], _ request: MCPClientRequest) -> FilterStatus {
+        request.settle(.ok)
         let body = JSONText.response(id: request.clientID, result: ClientAnswer.localResult(result, era: request.era))
         stream.sendLocalReply(status: 200, headers: [("content-type", "application/json")], body: String(decoding: body, as: UTF8.self))
         return .replied
@@ -114,6 +131,7 @@ extension MCPHandler {
 
     /// Answers now with the refusal's status and JSON-RPC error.
     func reply(_ stream: FilterStream, _ refusal: ClientRefusal) -> FilterStatus {
+        (stream.state as? MCPClientRequest)?.settle(MCPMetrics.Outcome(code: refusal.code))
         let body = JSONText.errorResponse(id: refusal.id, code: refusal.code, message: refusal.message, data: refusal.data)
         stream.sendLocalReply(status: refusal.status, headers: [("content-type", "application/json")] + refusal.headers.map { ($0.name, $0.value) },
                               body: String(decoding: body, as: UTF8.self))
@@ -121,6 +139,7 @@ extension MCPHandler {
     }
 
     func accepted(_ stream: FilterStream) -> FilterStatus {
+        (stream.state as? MCPClientRequest)?.settle(.ok)
         stream.sendLocalReply(status: 202)
         return .replied
     }

@@ -18,6 +18,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     let config: MCPRouteConfig
     let driver: FederationDriver
+    let metrics: MCPMetrics
 
     init(configuration: FilterConfiguration) throws {
         do {
@@ -28,7 +29,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         let refusals = configuration.counter(
             name: "agw_mcp_server_requests_refused_total",
             help: "Server-to-client MCP requests (elicitation, sampling, roots) refused because the client they belong to is not known")
-        driver = FederationDriver(config: config, scope: configuration.scope, refusals: refusals)
+        metrics = MCPMetrics(configuration: configuration, config: config)
+        driver = FederationDriver(config: config, scope: configuration.scope, refusals: refusals, metrics: metrics)
     }
 
     func configurationEvent(_ event: PluginEvent, scope: Scope) { driver.configurationEvent(event, scope: scope) }
@@ -159,6 +161,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         guard let clientName = route.clientName, let resolved = driver.read({ $0.resolve(clientName, uri: route.isURI) }) else {
             return reply(stream, ClientRefusal(status: 200, id: request.clientID, code: -32602, message: route.unknownMessage))
         }
+        if method == "tools/call" { request.tool = (resolved.target, clientName) }
         return publishThen(stream, request, target: resolved.name, targetKind: route.targetKind, upstream: resolved.target) { params in
             if let state = params?["requestState"]?.string, state.hasPrefix(Federation.requestStatePrefix) {
                 // The retry of a request that asked for input: it continues upstream where it waited.
@@ -209,6 +212,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             proceed(verdict.rewrittenParams.map { JSONValue(Array($0.utf8)) } ?? request.params)
             return .continue
         case .reject:
+            request.settle(.rejected)
             // A filter may ask for its own status and headers (a rate limit: 429 and Retry-After).
             return reply(stream, ClientRefusal(status: verdict.httpStatus ?? 200, id: request.clientID, code: Self.errorCode(verdict),
                                                message: verdict.errorMessage,
@@ -216,6 +220,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         case .pending:
             request.afterVerdict = { verdict in
                 guard verdict.decision == .allow else {
+                    request.settle(.rejected)
                     self.finish(stream, request, response: JSONText.errorResponse(id: request.clientID, code: Self.errorCode(verdict),
                                                                                   message: verdict.errorMessage))
                     return

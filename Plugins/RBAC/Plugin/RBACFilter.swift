@@ -13,7 +13,9 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     static let name = "rbac"
 
     let config: RBACConfig
-    private let denials: Counter?
+    /// `agw_rbac_decisions_total{route, rule, decision}`.
+    private let decisions: MetricSeriesCache<Counter>
+    private let route: String
 
     init(configuration: FilterConfiguration) throws {
         do {
@@ -21,7 +23,10 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         } catch {
             throw FilterConfiguration.Invalid(error.description)
         }
-        denials = configuration.counter(name: "agw_rbac_denied_total", help: "Requests and messages the RBAC policy denied")
+        decisions = MetricSeriesCache(configuration.counter(
+            name: "agw_rbac_decisions_total", help: "RBAC decisions on requests and messages, by deciding rule (\"(default)\": no rule matched)",
+            labels: ["route", "rule", "decision"]))
+        route = configuration.routeName
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
@@ -70,7 +75,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: @autoclosure () -> String) {
-        if !decision.allowed { denials?.increment() }
+        decisions.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")?.increment()
         stream.log(.debug, "rbac: \(what()) for \(stream.value(forKey: IdentityKeys.subject) ?? "anonymous"): \(decision.explanation)")
     }
 }

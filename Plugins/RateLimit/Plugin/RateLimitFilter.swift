@@ -12,7 +12,9 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     let limiter: RateLimiter
     private let hasRequestLimits: Bool
     private let hasMessageLimits: Bool
-    private let refusals: Counter?
+    /// `agw_ratelimit_refused_total{route, limit}`.
+    private let refusals: MetricSeriesCache<Counter>
+    private let route: String
 
     /// JSON-RPC's "server error" range; the message says which limit.
     static let errorCode: Int32 = -32029
@@ -27,7 +29,9 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
         limiter = RateLimiter(config: config, clock: { DispatchTime.now().uptimeNanoseconds })
         hasRequestLimits = config.limits.contains { !$0.perMessage }
         hasMessageLimits = config.limits.contains { $0.perMessage }
-        refusals = configuration.counter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit")
+        refusals = MetricSeriesCache(configuration.counter(name: "agw_ratelimit_refused_total", help: "Requests and messages refused by a rate limit",
+                                                           labels: ["route", "limit"]))
+        route = configuration.routeName
     }
 
     /// The quota an admitted request leaves, for its response's headers.
@@ -84,7 +88,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     private func count(_ refusal: RateLimiter.Refusal, _ stream: FilterStream) {
-        refusals?.increment()
+        refusals.series(route, refusal.limit)?.increment()
         stream.log(.debug, "ratelimit: '\(refusal.limit)' refused \(stream.value(forKey: IdentityKeys.subject) ?? stream.attribute(.peerAddress) ?? "?"); retry in \(refusal.retryAfterSeconds) s")
     }
 

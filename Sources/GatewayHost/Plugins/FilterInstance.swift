@@ -12,6 +12,8 @@ final class FilterInstance: @unchecked Sendable {
     /// `route/plugin#index`, shown in logs and given to the plugin.
     let instanceName: String
     let homeLoop: EventLoop
+    /// Its `agw_plugin_hook_duration_seconds` series.
+    let hookMetrics: HookMetrics
     private(set) var context: UnsafeMutableRawPointer?
     /// Set by `config_set_error` while `config_new` runs.
     var rejection: String?
@@ -33,9 +35,11 @@ final class FilterInstance: @unchecked Sendable {
                 len: configDirectory.utf8.count)
     }
 
-    init(type: FilterType, instanceName: String, homeLoop: EventLoop, configDirectory: String = "/") {
+    init(type: FilterType, instanceName: String, homeLoop: EventLoop, configDirectory: String = "/",
+         metrics: GatewayMetrics = ProcessWide.gatewayMetrics) {
         self.type = type
         self.instanceName = instanceName
+        self.hookMetrics = HookMetrics(metrics: metrics, filter: instanceName)
         self.homeLoop = homeLoop
         self.configDirectory = configDirectory
         let bytes = Array(configDirectory.utf8)

@@ -26,6 +26,8 @@ final class BackendCall: ResponseReceiver {
     private var isDone = false
     private var retried = false
     private var readsPaused = false
+    /// When the request went to the pool (monotonic nanoseconds), for the upstream duration.
+    private var startedAt: UInt64 = 0
 
     init(exchange: Exchange, pool: BackendPool) {
         self.exchange = exchange
@@ -87,6 +89,7 @@ final class BackendCall: ResponseReceiver {
         head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
 
         let pool = backend.pool(endpointIndex, on: eventLoop)
+        startedAt = NIODeadline.now().uptimeNanoseconds
         if let timeouts = pool.headTimeouts { headTimeout = timeouts.start(self) }
         connect(pool.acquire())
     }
@@ -94,6 +97,7 @@ final class BackendCall: ResponseReceiver {
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
         future.whenAcquired(unlessDone: { [self] in isDone }, use: { [self] in attach($0) }, failed: { [self] error, timedOut in
             finish()
+            backend.upstreamMetrics[endpointIndex].connectFailures.increment()
             let upstream = backend.endpoints[endpointIndex].origin
             exchange.upstreamFailed(status: timedOut ? .gatewayTimeout : .badGateway,
                                     message: "upstream \(upstream.host):\(upstream.port) unreachable: \(error)")
@@ -166,6 +170,7 @@ final class BackendCall: ResponseReceiver {
         case .end:
             let connection = self.connection
             finish()
+            backend.upstreamMetrics[endpointIndex].duration.record(Double(NIODeadline.now().uptimeNanoseconds &- startedAt) / 1e9)
             if let connection {
                 connection.handler.call = nil
                 if keepAlive, endWritten {

@@ -35,6 +35,7 @@ extension Exchange {
     func receiveResponseBody(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
         guard !isComplete, !localReplied else { return nil }
         if responseStarted, let responder {
+            responseBodyBytes += chunk.readableBytes
             if responder.isWritable {
                 responder.writeBody(chunk, promise: nil)
                 return nil
@@ -80,6 +81,7 @@ extension Exchange {
         writeResponseHead()
         if let body = responseBody {
             responseBody = nil
+            responseBodyBytes += body.readableBytes
             responder?.writeBody(body, promise: nil)
         }
         if chain.responseEnded {
@@ -98,6 +100,7 @@ extension Exchange {
         responseHead?.headers.remove(name: "transfer-encoding")
         responseHead?.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         writeResponseHead()
+        responseBodyBytes += body.readableBytes
         if body.readableBytes > 0 { responder?.writeBody(body, promise: nil) }
         finishResponse()
     }
@@ -151,6 +154,7 @@ extension Exchange {
         responseStarted = true
         responseHead = head
         responder?.writeHead(head)
+        responseBodyBytes += body.readableBytes
         if body.readableBytes > 0 { responder?.writeBody(body, promise: nil) }
         responder?.writeEnd()
         responder?.flush()
@@ -197,7 +201,7 @@ extension Exchange {
         for (index, stage) in stages.enumerated() where index < contexts.count {
             guard let hook = stage.type.hooks.on_stream_complete else { continue }
             let context = contexts[index]
-            callPlugin(stage: index) { hook(context, handle) }
+            callPlugin(stage: index, hook: .streamComplete) { hook(context, handle) }
         }
         for (index, stage) in stages.enumerated() where index < contexts.count {
             if let context = contexts[index] { stage.type.hooks.stream_destroy?(context) }
@@ -206,6 +210,7 @@ extension Exchange {
         for scope in scopes { scope?.close() }
         scopes = []
         scratch.reset()
+        recordFinished()
         responder?.exchangeFinished(self)
     }
 }

@@ -23,7 +23,7 @@ extension Exchange {
         guard !isComplete, stage < contexts.count, let hook = stages[stage].type.hooks.on_event else { return }
         let context = contexts[stage]
         event.withCEvent { cEvent in
-            callPlugin(stage: stage) { hook(context, handle, cEvent) }
+            callPlugin(stage: stage, hook: .event) { hook(context, handle, cEvent) }
         }
     }
 
@@ -112,7 +112,7 @@ extension Exchange {
             let context = contexts[stage]
             var message = rpc.message(scratch: &scratch)
             let status = withUnsafePointer(to: &message) { message in
-                callPlugin(stage: stage) { hook(context, handle, message) }
+                callPlugin(stage: stage, hook: .rpcMessage) { hook(context, handle, message) }
             }
             if isComplete { return }
             if ![AGW_STATUS_CONTINUE, AGW_STATUS_STOP, AGW_STATUS_REPLIED].contains(status) {

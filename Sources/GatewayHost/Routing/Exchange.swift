@@ -53,13 +53,22 @@ final class Exchange {
     var contexts: [UnsafeMutableRawPointer?] = []
     private var currentStage = -1
     var hookDepth = 0
+    /// Time spent in hooks called inside the running one (see `callPlugin`).
+    private var nestedHookNanoseconds: UInt64 = 0
     var completionPending = false
     var isCompleting = false
     var flushPending = false
 
+    // Telemetry.
+    /// When the request head arrived (monotonic nanoseconds).
+    let startedAt: UInt64
+    /// The route's series on this exchange's listener.
+    let requestMetrics: RequestMetrics?
+    var responseBodyBytes = 0
+
     // Request.
     var requestBody: ByteBuffer?
-    private var requestBodyBytes = 0
+    private(set) var requestBodyBytes = 0
     var backendCall: BackendCall?
 
     // Response.
@@ -88,6 +97,8 @@ final class Exchange {
         self.stages = route.stages
         self.chain = route.chain
         self.rpc = RPCBus(subscribers: route.rpcSubscribers, stageNames: route.stageNames)
+        self.startedAt = NIODeadline.now().uptimeNanoseconds
+        self.requestMetrics = route.metrics(listener: connection.listenerName)
     }
 
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
@@ -103,12 +114,22 @@ final class Exchange {
     /// Every call into a plugin goes through here: it records which stage runs (so host functions
     /// know who is calling), and after the outermost call returns it frees views and carries out a
     /// completion or a resume the plugin asked for during the call.
+    ///
+    /// It also times the call for `agw_plugin_hook_duration_seconds`: the stage's own time, less
+    /// that of hooks it caused to run inside it (filters' `on_rpc_message` inside a handler's
+    /// `rpc_publish`).
     @inline(__always)
-    func callPlugin<R>(stage: Int, _ body: () -> R) -> R {
+    func callPlugin<R>(stage: Int, hook: HookMetrics.Hook, _ body: () -> R) -> R {
         let previousStage = currentStage
         currentStage = stage
         hookDepth += 1
+        let outerNested = nestedHookNanoseconds
+        nestedHookNanoseconds = 0
+        let started = NIODeadline.now().uptimeNanoseconds
         let result = body()
+        let elapsed = NIODeadline.now().uptimeNanoseconds &- started
+        stages[stage].hookMetrics.record(hook, nanoseconds: Int64(elapsed &- nestedHookNanoseconds))
+        nestedHookNanoseconds = outerNested &+ elapsed
         hookDepth -= 1
         currentStage = previousStage
         if hookDepth == 0 {
@@ -138,7 +159,7 @@ final class Exchange {
                 contexts.append(nil)
                 continue
             }
-            let context = callPlugin(stage: index) { streamNew(config, handle) }
+            let context = callPlugin(stage: index, hook: .streamNew) { streamNew(config, handle) }
             guard let context else {
                 contexts.append(nil)
                 fail(status: .internalServerError, "filter '\(stage.instanceName)' could not start a stream (stream_new returned NULL)")
@@ -240,21 +261,26 @@ final class Exchange {
         let hooks = stages[stage].type.hooks
         let context = contexts[stage]
         let hook: (@convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UInt32) -> agw_status)?
+        let kind: HookMetrics.Hook
         var endOfStream: UInt32 = 1
         switch phase {
         case .requestHeaders:
             hook = hooks.on_request_headers
+            kind = .requestHeaders
             endOfStream = chain.requestEnded && requestBody == nil ? 1 : 0
         case .requestBody:
             hook = hooks.on_request_body
+            kind = .requestBody
         case .responseHeaders:
             hook = hooks.on_response_headers
+            kind = .responseHeaders
             endOfStream = chain.responseEnded && responseBody == nil ? 1 : 0
         case .responseBody:
             hook = hooks.on_response_body
+            kind = .responseBody
         }
         guard let hook else { return AGW_STATUS_CONTINUE }
-        return callPlugin(stage: stage) { hook(context, handle, endOfStream) }
+        return callPlugin(stage: stage, hook: kind) { hook(context, handle, endOfStream) }
     }
 
     /// Resumes a paused stream (host function `resume`).

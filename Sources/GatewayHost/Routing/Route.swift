@@ -19,13 +19,18 @@ final class Route: Sendable {
     /// Stages whose filter implements `on_rpc_message` (handlers do not), in order.
     let rpcSubscribers: [Int]
     let stageNames: [String]
+    /// Its request series on each listener that can route to it.
+    private let requestMetrics: [(listener: String, metrics: RequestMetrics)]
 
     enum Terminal: Sendable {
         case backend(BackendPool)
         case handler(FilterInstance)
     }
 
-    init(name: String, listeners: [String], match: RouteMatchConfig, filters: [FilterInstance], terminal: Terminal, limits: Limits) {
+    /// `servedBy`: the listeners whose requests can reach it (its own list, or all when it names
+    /// none), for its metrics' `listener` label.
+    init(name: String, listeners: [String], match: RouteMatchConfig, filters: [FilterInstance], terminal: Terminal, limits: Limits,
+         servedBy: [String] = [], metrics: GatewayMetrics = ProcessWide.gatewayMetrics) {
         self.name = name
         self.listeners = listeners
         self.match = match
@@ -38,6 +43,14 @@ final class Route: Sendable {
         chain = FilterChain(filters: filters.map(\.hooks), handler: handler?.hooks)
         rpcSubscribers = filters.indices.filter { filters[$0].type.hooks.on_rpc_message != nil }
         stageNames = stages.map(\.instanceName)
+        requestMetrics = (listeners.isEmpty ? servedBy : listeners).map { ($0, metrics.requestMetrics(listener: $0, route: name)) }
+    }
+
+    /// The series this route records requests from `listener` in (nil for a listener it does
+    /// not know, as in unit tests without listeners).
+    func metrics(listener: String) -> RequestMetrics? {
+        for entry in requestMetrics where entry.listener == listener { return entry.metrics }
+        return nil
     }
 }
 
@@ -62,12 +75,14 @@ final class BackendPool: @unchecked Sendable {
     }
 
     let endpoints: [Endpoint]
+    /// Per endpoint, in `endpoints` order.
+    let upstreamMetrics: [UpstreamMetrics]
     let requestTimeout: TimeAmount?
     /// Per event loop, one pool per endpoint. Each pool is touched only on its own loop.
     private let loops: [(loop: EventLoop, pools: [ConnectionPool])]
     private let next = Atomic<Int>(0)
 
-    init(config: BackendConfig, group: EventLoopGroup) throws {
+    init(config: BackendConfig, group: EventLoopGroup, route: String = "", metrics: GatewayMetrics = ProcessWide.gatewayMetrics) throws {
         let endpoints = try config.urls.map { url -> Endpoint in
             guard let schemeEnd = url.range(of: "://") else { throw ConfigError(file: "", message: "'\(url)' has no scheme") }
             let scheme = String(url[..<schemeEnd.lowerBound]).lowercased()
@@ -89,6 +104,7 @@ final class BackendPool: @unchecked Sendable {
             return Endpoint(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
         }
         self.endpoints = endpoints
+        upstreamMetrics = endpoints.map { UpstreamMetrics(metrics: metrics, route: route, backend: "\($0.origin.scheme)://\($0.hostHeader)") }
         let requestTimeout: TimeAmount? = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
         self.requestTimeout = requestTimeout
         let connectTimeout = TimeAmount.milliseconds(Int64(config.connectTimeoutMilliseconds))

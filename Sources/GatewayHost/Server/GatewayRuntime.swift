@@ -86,14 +86,15 @@ final class GatewayRuntime: Sendable {
                 let terminal: Route.Terminal
                 switch route.terminal {
                 case .backend(let backend):
-                    let pool = try BackendPool(config: backend, group: services.group)
+                    let pool = try BackendPool(config: backend, group: services.group, route: route.name, metrics: services.gatewayMetrics)
                     backends.append(pool)
                     terminal = .backend(pool)
                 case .handler(let handler):
                     terminal = .handler(try instantiate(handler, keyPath: "routes[\(routeIndex)].handler", name: "\(route.name)/\(handler.plugin)", handler: true))
                 }
                 routes.append(Route(name: route.name, listeners: route.listeners, match: route.match, filters: filters,
-                                    terminal: terminal, limits: config.limits))
+                                    terminal: terminal, limits: config.limits, servedBy: config.listeners.map(\.name),
+                                    metrics: services.gatewayMetrics))
             }
             let listeners = try config.listeners.map { try ListenerRuntime(config: $0) }
             return GatewayRuntime(config: config, services: services, routes: routes, listeners: listeners, generation: generation,

@@ -128,6 +128,7 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
             head.headers.add(name: "connection", value: "close")
             dropPending()
             live.runtime.services.logger.info("malformed request", metadata: ["error": "\(error)", "listener": "\(listener.name)"])
+            listener.unmatched.count(method: .RAW(value: "?"), status: 400)
             context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
@@ -199,6 +200,7 @@ final class HTTPServerHandler: ChannelInboundHandler, ExchangeResponder {
         guard let context else { return }
         discarding = true
         responseComplete = true
+        listener.unmatched.count(method: head.method, status: Int(status.code))
         var response = HTTPResponseHead(version: head.version, status: status)
         response.headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         response.headers.add(name: "content-length", value: String(body.utf8.count))

@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOSSL
 import NIOTLS
+import Prometheus
 
 /// One generation's view of a listener: its name, TLS context (certificate files read when the
 /// generation was built, so a reload serves a rotated certificate to new handshakes), and how to
@@ -11,13 +12,21 @@ import NIOTLS
 final class ListenerRuntime: Sendable {
     let name: String
     let address: SocketAddressSpec
+    let metrics: ListenerMetrics
+    /// Requests that matched no route (404), or were refused before routing (400, 431).
+    let unmatched: RequestMetrics
     private let sslContext: NIOSSLContext?
 
     var isTLS: Bool { sslContext != nil }
 
-    init(config: ListenerConfig) throws {
+    /// The route label of requests no route took.
+    static let unmatchedRoute = "(unmatched)"
+
+    init(config: ListenerConfig, metrics: GatewayMetrics = ProcessWide.gatewayMetrics) throws {
         self.name = config.name
         self.address = config.address
+        self.metrics = ListenerMetrics(metrics: metrics, listener: config.name)
+        self.unmatched = metrics.requestMetrics(listener: config.name, route: Self.unmatchedRoute)
         guard let tls = config.tls else {
             self.sslContext = nil
             return
@@ -43,6 +52,7 @@ final class ListenerRuntime: Sendable {
     /// Sets up a freshly accepted connection; its requests are served by `live`'s generation of
     /// the moment each starts.
     func configure(_ channel: Channel, live: LiveRuntime) -> EventLoopFuture<Void> {
+        let metrics = self.metrics
         let serve: NIOChannelInitializer = { stream in
             return stream.eventLoop.makeCompletedFuture {
                 let isHTTP2 = (try? stream.pipeline.syncOperations.handler(type: HTTP2FramePayloadToHTTP1ServerCodec.self)) != nil
@@ -51,8 +61,9 @@ final class ListenerRuntime: Sendable {
         }
         // HTTP/1.1 without NIO's pipelining and error handlers: HTTPServerHandler does their work.
         let http1: NIOChannelInitializer = { channel in
+            try? channel.pipeline.syncOperations.addHandler(ConnectionCounter(active: metrics.active.h1, accepted: metrics.accepted.h1))
             // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
-            channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+            return channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                                          withOutboundHeaderValidation: false)
                 .flatMap { serve(channel) }
         }
@@ -66,13 +77,15 @@ final class ListenerRuntime: Sendable {
                     return channel.eventLoop.makeSucceededVoidFuture()
                 }),
                 NIOSSLServerHandler(context: sslContext),
+                TLSHandshakeWatcher(failures: metrics.tlsHandshakeFailures),
             ])
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
         return channel.configureHTTP2SecureUpgrade(
             h2ChannelConfigurator: { connection in
-                connection.configureHTTP2Pipeline(mode: .server) { stream in
+                try? connection.pipeline.syncOperations.addHandler(ConnectionCounter(active: metrics.active.h2, accepted: metrics.accepted.h2))
+                return connection.configureHTTP2Pipeline(mode: .server) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     }.flatMap { serve(stream) }
@@ -89,6 +102,55 @@ final class ListenerRuntime: Sendable {
             info.peerSubject = certificate.subjectName.map { "\($0.type.shortName)=\($0.value)" }.joined(separator: ",")
         }
         return (info.serverName, info.peerSubject)
+    }
+}
+
+/// Counts a connection in its listener's gauges from when its HTTP pipeline is set up (the
+/// protocol is known then: after ALPN with TLS) until it closes.
+final class ConnectionCounter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let active: Prometheus.Gauge
+    private var counted = false
+
+    init(active: Prometheus.Gauge, accepted: Prometheus.Counter) {
+        self.active = active
+        accepted.increment()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        counted = true
+        active.increment()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        guard counted else { return }
+        counted = false
+        active.decrement()
+    }
+}
+
+/// Counts TLS handshakes that fail (an error before `handshakeCompleted`), then steps aside.
+final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let failures: Prometheus.Counter
+    private var done = false
+
+    init(failures: Prometheus.Counter) { self.failures = failures }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            done = true
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !done {
+            done = true
+            failures.increment()
+        }
+        context.fireErrorCaught(error)
     }
 }
 

@@ -28,6 +28,10 @@
  *                    no event at all.
  *   1.4  2026-12-01  AGW_ATTR_ROUTE_PATH_PREFIX: the path the route matches on, so a handler mounted
  *                    under a prefix builds its own URLs (an older host answers NOT_FOUND).
+ *   1.5  2026-12-02  Labelled metrics: metric_define_labelled (a metric with label names) and
+ *                    metric_series (the id of one label set, for metric_add / metric_record);
+ *                    a metric keeps at most AGW_METRIC_MAX_SERIES label sets, later ones fold
+ *                    into the series labelled "other".
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -86,7 +90,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 4
+#define AGW_ABI_MINOR 5
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -177,6 +181,8 @@ typedef int32_t agw_metric_kind;
 #define AGW_METRIC_COUNTER ((agw_metric_kind)0)
 #define AGW_METRIC_GAUGE ((agw_metric_kind)1)
 #define AGW_METRIC_HISTOGRAM ((agw_metric_kind)2)
+/** Label sets one labelled metric keeps (1.5); past it, new ones are recorded as "other". */
+#define AGW_METRIC_MAX_SERIES 1000
 
 /** Filter kinds. */
 typedef int32_t agw_filter_kind;
@@ -430,6 +436,20 @@ typedef struct agw_host_api {
      *  the filter's config table (a key file, say) against it, as the gateway does its own. The
      *  view is valid while the config instance lives. */
     agw_result (*config_directory)(agw_config_host *config, agw_str *directory);
+
+    /* --- added in 1.5 (check AGW_HAS_MEMBER(host, agw_host_api, metric_series)) ------------------ */
+    /** config_new only. Defines a metric with label names (1 to 16 of [a-zA-Z_][a-zA-Z0-9_]*);
+     *  another instance defining the same name, kind and label names gets the same family, other
+     *  label names or kind are INVALID_ARGUMENT. Histograms have buckets from 0.5 ms to 60 s
+     *  (record seconds). family_id is for metric_series only. */
+    agw_result (*metric_define_labelled)(agw_config_host *config, agw_metric_kind kind, agw_str name, agw_str help,
+                                         const agw_str *label_names, size_t label_count, uint32_t *family_id);
+    /** Any thread. The series of a labelled metric with these values (one per label name, in the
+     *  order defined; copied), as an id for metric_add / metric_record. The same values give the
+     *  same id: resolve once (when a tool list arrives, say) and keep it. Once the metric has
+     *  AGW_METRIC_MAX_SERIES label sets, a new one gets the series whose values are all "other".
+     *  Label values from client input make unbounded series: take them from a bounded set. */
+    agw_result (*metric_series)(uint32_t family_id, const agw_str *label_values, size_t label_count, uint32_t *metric_id);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -13,6 +13,19 @@ public enum ClientAnswer {
         return JSONText.addingMembers(required, to: Array(result))[...]
     }
 
+    /// Results up to this size are read for `isError`; a larger one counts as a success (reading it
+    /// would be a second pass over every byte of a large result).
+    public static let toolErrorScanLimit = 16 * 1024
+
+    /// Whether a tools/call result says `"isError": true`.
+    public static func isToolError(_ result: ArraySlice<UInt8>) -> Bool {
+        guard result.count <= toolErrorScanLimit else { return false }
+        return result.withUnsafeBytes { bytes in
+            guard let range = JSONObjectFields.value("isError", in: 0..<bytes.count, of: bytes) else { return false }
+            return range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "t")
+        }
+    }
+
     /// A result the gateway answers itself (`ping`).
     public static func localResult(_ result: [UInt8], era: MCPEra) -> [UInt8] {
         era == .modern ? JSONText.addingMembers([("resultType", "\"complete\"")], to: result) : result

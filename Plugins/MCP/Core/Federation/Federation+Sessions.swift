@@ -10,6 +10,7 @@ extension Federation {
         self.now = now
         let (id, ended) = sessions.create(protocolVersion: protocolVersion, caller: caller, now: now, using: &random)
         for (endedID, session) in ended { endSession(endedID, listeners: session.listeners) }
+        emit(.sessionCount(sessions.count))
         return (id, take())
     }
 
@@ -63,5 +64,6 @@ extension Federation {
         _ = bridged.removeAll { owner, _ in owner.sessionID == id }
         for key in inFlight.keys where key.owner.sessionID == id { inFlight[key] = nil }
         for owner in own.keys where owner.sessionID == id { stopOwnConnections(of: owner, reason: "the client session ended") }
+        emit(.sessionCount(sessions.count))
     }
 }

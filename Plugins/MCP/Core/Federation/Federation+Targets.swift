@@ -105,6 +105,7 @@ extension Federation {
         connection.state = .ready
         connection.settled = true
         connection.restartAttempts = 0
+        if connection.owner == nil { emit(.targetStatus(targetIndex: connection.targetIndex, .up)) }
         let server = (result["serverInfo"] ?? result["_meta"]?["io.modelcontextprotocol/serverInfo"])?["name"]?.string ?? "?"
         let whose = connection.owner.map { " for \($0)" } ?? ""
         log(.info, "target '\(connection.name)' is ready\(whose) (server '\(server)', protocol \(connection.protocolVersion ?? "?"))")
@@ -143,6 +144,7 @@ extension Federation {
         }
         let delay = min(30_000, 500 << min(connection.restartAttempts, 6))
         connection.restartAttempts += 1
+        emit(.targetStatus(targetIndex: connection.targetIndex, .down))
         log(.warning, "target '\(connection.name)' is down: \(reason); restarting in \(delay) ms")
         emit(.armRestart(targetIndex: connection.targetIndex, afterMilliseconds: delay))
         answerDescribeWaiters()

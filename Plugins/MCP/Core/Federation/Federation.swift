@@ -122,7 +122,10 @@ public struct Federation: @unchecked Sendable {
     /// A restart timer fired.
     public mutating func restartDue(targetIndex: Int, now: Double) -> [FederationAction] {
         self.now = now
-        if let connection = connections[shared[targetIndex]] { startConnection(connection) }
+        if let connection = connections[shared[targetIndex]] {
+            emit(.targetStatus(targetIndex: targetIndex, .restarting))
+            startConnection(connection)
+        }
         return take()
     }
 

@@ -21,6 +21,20 @@ public enum FederationAction: Sendable {
     case log(LogSeverity, String)
     /// A server→client request was refused because its client is not known: count it.
     case countRefusedServerRequest
+    /// A target's shared connection changed state (for its health metrics).
+    case targetStatus(targetIndex: Int, TargetStatus)
+    /// How many client sessions exist now (after one began or ended).
+    case sessionCount(Int)
+}
+
+/// What happened to a target's shared connection.
+public enum TargetStatus: Sendable, Equatable {
+    /// It completed its handshake and serves.
+    case up
+    /// It failed; a restart is armed.
+    case down
+    /// It is starting again after failing (a new child process, or a new HTTP session).
+    case restarting
 }
 
 
