@@ -22,14 +22,28 @@ struct AgentGatewayCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "The gateway's own log lines: text, or json (one object per line).")
+    var logFormat: String = "text"
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch logFormat {
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default:
+            throw ValidationError("unknown log format '\(logFormat)' (use text or json)")
         }
         let logger = Logger(label: "agentgateway")
         let services: HostServices
@@ -37,6 +51,7 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         let pool = InstancePool()
         let runtime: GatewayRuntime
         let text: String
+        var traceExporter: (any Service)?
         do {
             do {
                 text = try String(contentsOfFile: config, encoding: .utf8)
@@ -47,9 +62,21 @@ struct AgentGatewayCommand: AsyncParsableCommand {
             parsed.resolvePaths(relativeTo: URL(fileURLWithPath: config).deletingLastPathComponent().path)
             let group: MultiThreadedEventLoopGroup = parsed.eventLoops == 0
                 ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: parsed.eventLoops)
-            services = HostServices(group: group, logger: logger)
+            var tracing: (tracer: RequestTracer, exporter: any Service)?
+            if let config = parsed.tracing {
+                do {
+                    tracing = try RequestTracer.make(config, metrics: ProcessWide.metricCatalog, logger: logger)
+                } catch {
+                    throw ConfigError(file: self.config, keyPath: "tracing", message: "cannot set up the OTLP exporter: \(error)")
+                }
+            }
+            traceExporter = tracing?.exporter
+            services = HostServices(group: group, logger: logger, tracer: tracing?.tracer)
             registry = PluginRegistry(host: HostAPI.table, logger: logger)
             runtime = try await GatewayRuntime.build(config: parsed, services: services, file: config, registry: registry, pool: pool)
+            if let problem = services.accessLog.use(path: parsed.accessLog?.path) {
+                throw ConfigError(file: config, keyPath: "access_log.path", message: problem)
+            }
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -70,8 +97,10 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         apiBox.api = AdminAPI(metrics: services.metrics, live: live, reloader: reloader)
         let server = GatewayServer(live: live, listeners: listeners, logger: logger, file: config)
         let triggers = ReloadTriggers(reloader: reloader, watch: runtime.config.watchConfig, logger: logger)
-        var running: [any Service] = [server, triggers]
+        var running: [any Service] = [server, triggers, AccessLogReopener(writer: services.accessLog, logger: logger)]
         if let xds = runtime.config.xds { running.append(XDSClient(config: xds, reloader: reloader, logger: logger)) }
+        // First in, last out: the exporter stops after the server drained, with the last spans.
+        if let traceExporter { running.insert(traceExporter, at: 0) }
         let group = ServiceGroup(services: running, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

@@ -45,6 +45,10 @@ public struct FilterStream {
         /// The path the route matches on: its `path_prefix`, else its exact `path` (ABI 1.4; nil
         /// on an older host or a route that matches on neither).
         case routePathPrefix
+        /// The request's trace id (32 hex digits), when it carries a trace (ABI 1.5).
+        case traceID
+        /// "1" when the gateway traces requests (ABI 1.5).
+        case tracing
         var raw: agw_attribute {
             switch self {
             case .method: return AGW_ATTR_METHOD
@@ -61,6 +65,8 @@ public struct FilterStream {
             case .responseStatus: return AGW_ATTR_RESPONSE_STATUS
             case .filterName: return AGW_ATTR_FILTER_NAME
             case .routePathPrefix: return AGW_ATTR_ROUTE_PATH_PREFIX
+            case .traceID: return AGW_ATTR_TRACE_ID
+            case .tracing: return AGW_ATTR_TRACING
             }
         }
     }
@@ -179,6 +185,46 @@ public struct FilterStream {
     }
 
     /// The stream's key–value entry as text (e.g. ``IdentityKeys/subject``), nil when unset.
+    /// Records a fact about the request for its access-log line and trace span (`annotate`):
+    /// use OpenTelemetry attribute names where one exists (`mcp.method.name`,
+    /// `gen_ai.tool.name`). Never a credential. Does nothing on a request nothing records
+    /// (or on a host before ABI 1.5).
+    public func annotate(_ key: String, _ value: String) {
+        guard host.pointee.has(\.annotate), let annotate = host.pointee.annotate else { return }
+        _ = key.withAGWString { k in value.withAGWString { v in annotate(handle, k, v) } }
+    }
+
+    /// The W3C trace context to carry in a message sent on for this request (MCP:
+    /// `params._meta.traceparent` / `tracestate`); nil when the request carries no trace.
+    public func traceContext() -> (traceparent: String, tracestate: String?)? {
+        guard host.pointee.has(\.trace_context_get), let get = host.pointee.trace_context_get else { return nil }
+        var parent = agw_str()
+        var state = agw_str()
+        guard get(handle, &parent, &state) == AGW_OK else { return nil }
+        return (parent.string, state.len > 0 ? state.string : nil)
+    }
+
+    /// Continues the trace a message names (MCP's `params._meta.traceparent`) when the request
+    /// head named none. False when it was not taken (malformed, too late, or no tracing).
+    @discardableResult
+    public func adoptTrace(traceparent: String, tracestate: String?) -> Bool {
+        guard host.pointee.has(\.trace_context_adopt), let adopt = host.pointee.trace_context_adopt else { return false }
+        return traceparent.withAGWString { p in (tracestate ?? "").withAGWString { s in adopt(handle, p, s) } } == AGW_OK
+    }
+
+    /// Adds an event to the request's span (when it is sampled), e.g. a policy decision.
+    public func addTraceEvent(_ name: String, attributes: [(String, String)] = []) {
+        guard host.pointee.has(\.trace_event_add), let add = host.pointee.trace_event_add else { return }
+        _ = name.withAGWString { n in attributes.withAGWHeaders { add(handle, n, $0, $1) } }
+    }
+
+    /// Whether `annotate(key, …)` would be recorded (with nil: whether any annotation would be).
+    /// Ask before building a costly value, or once before several annotations.
+    public func wantsAnnotation(_ key: String? = nil) -> Bool {
+        guard host.pointee.has(\.annotation_wanted), let wanted = host.pointee.annotation_wanted else { return false }
+        return (key ?? "").withAGWString { wanted(handle, $0) } == 1
+    }
+
     public func value(forKey key: String) -> String? {
         var value = agw_str()
         let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }

@@ -130,6 +130,39 @@ extension FakeHost {
                 return AGW_OK
             }
         }
+        api.annotate = { stream, key, value in
+            FakeHost.withStream(stream) { stream in
+                guard stream.recordsAnnotations else { return AGW_ERR_NOT_FOUND }
+                stream.annotations[key.string] = value.string
+                return AGW_OK
+            }
+        }
+        api.annotation_wanted = { stream, _ in
+            guard let stream else { return 0 }
+            return FakeStream.from(stream).recordsAnnotations ? 1 : 0
+        }
+        api.trace_context_get = { stream, traceparent, tracestate in
+            FakeHost.withStream(stream) { stream in
+                guard let traceparent, let tracestate, let context = stream.traceContext else { return AGW_ERR_NOT_FOUND }
+                traceparent.pointee = stream.view(Array(context.traceparent.utf8))
+                tracestate.pointee = stream.view(Array((context.tracestate ?? "").utf8))
+                return AGW_OK
+            }
+        }
+        api.trace_context_adopt = { stream, traceparent, tracestate in
+            FakeHost.withStream(stream) { stream in
+                guard stream.traceContext == nil else { return AGW_ERR_WRONG_STATE }
+                stream.traceContext = (traceparent.string, tracestate.len > 0 ? tracestate.string : nil)
+                return AGW_OK
+            }
+        }
+        api.trace_event_add = { stream, name, attributes, count in
+            FakeHost.withStream(stream) { stream in
+                let pairs = (0..<count).map { (attributes![$0].name.string, attributes![$0].value.string) }
+                stream.traceEvents.append((name.string, pairs))
+                return AGW_OK
+            }
+        }
         api.attribute_get = { stream, attribute, value in
             FakeHost.withStream(stream) { stream in
                 guard let value else { return AGW_ERR_INVALID_ARGUMENT }

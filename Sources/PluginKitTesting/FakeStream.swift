@@ -28,6 +28,14 @@ public final class FakeStream {
     public private(set) var resumeCount = 0
     /// The per-stream key–value store filters share.
     public var values: [String: [UInt8]] = [:]
+    /// What the filter annotated (`annotate`), by key.
+    public var annotations: [String: String] = [:]
+    /// Whether annotations are recorded (as on a logged or traced request); false drops them.
+    public var recordsAnnotations = true
+    /// The request's trace context (`trace_context_get`; `trace_context_adopt` sets it).
+    public var traceContext: (traceparent: String, tracestate: String?)?
+    /// Events the filter added to the request's span.
+    public var traceEvents: [(name: String, attributes: [(String, String)])] = []
     /// Every message a handler published (`rpc_publish`), with the decision the filters made.
     public private(set) var publications: [(message: RPCMessage, decision: RPCVerdict.Decision)] = []
     public private(set) var isComplete = false

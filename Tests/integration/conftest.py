@@ -86,7 +86,10 @@ class Gateway:
         """Listener name → bound address, from the 'listening' log lines so far (a reload may add some)."""
         if self.process.proc.poll() is not None:
             raise AssertionError(f"gateway exited ({self.process.proc.returncode}):\n{self.process.output()}")
-        self.addresses = {m.group(2): m.group(1) for m in re.finditer(r"address=(\S+) listener=(\S+)", self.process.output())}
+        output = self.process.output()
+        self.addresses = {m.group(2): m.group(1) for m in re.finditer(r"address=(\S+) listener=(\S+)", output)}
+        # --log-format json: {"address":"…","listener":"…"}
+        self.addresses.update({m.group(2): m.group(1) for m in re.finditer(r'"address":"([^"]+)","listener":"([^"]+)"', output)})
         return self.addresses
 
     def address(self, listener):

@@ -107,6 +107,12 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             let outcome = exchange.outcome ?? (exchange.answerStatus == 0 ? .abandoned : (200..<300).contains(exchange.answerStatus) ? .ok : .agentError)
             metrics.finished(agent: agent.name, method: request.method, outcome: outcome,
                              seconds: Double(DispatchTime.now().uptimeNanoseconds &- exchange.startedAt) / 1e9)
+            if stream.wantsAnnotation() {
+                stream.annotate("agw.a2a.agent", agent.name)
+                stream.annotate("agw.a2a.method", request.method.rawValue)
+                if let id = request.id { stream.annotate("jsonrpc.request.id", id) }
+                stream.annotate("agw.a2a.outcome", outcome.rawValue)
+            }
         }
         exchange.phase = .done
         stream.state = nil

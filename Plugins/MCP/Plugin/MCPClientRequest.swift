@@ -34,8 +34,14 @@ final class MCPClientRequest {
     let startedAt = DispatchTime.now().uptimeNanoseconds
     /// How it ended, once it did (nil when the client left before its answer).
     private(set) var outcome: MCPMetrics.Outcome?
-    /// A tools/call's target and tool (the client's name for it), once the name resolved.
+    /// A tools/call's target and tool (the target's own name for it), once the name resolved.
     var tool: (target: String, name: String)?
+    /// A routed request's target and what it names (tool, prompt, resource URI), once resolved.
+    var routed: (target: String, name: String)?
+    /// The session an `initialize` created.
+    var createdSession: String?
+    /// The JSON-RPC error code of the answer, when it was an error.
+    var errorCode: Int?
 
     init(clientID: String, method: String, params: JSONValue?) {
         self.clientID = clientID

@@ -27,7 +27,7 @@ extension MCPHandler {
 
     func streamComplete(_ stream: FilterStream) {
         guard let request = stream.state as? MCPClientRequest else { return }
-        record(request)
+        record(request, stream)
         guard let exchange = request.exchange else { return }
         driver.close(exchange)
         var context = FederationDriver.Context()
@@ -42,13 +42,32 @@ extension MCPHandler {
         }
     }
 
-    /// Counts a finished client message (and times a tool call) in the route's metrics.
-    func record(_ request: MCPClientRequest) {
+    /// Counts a finished client message (and times a tool call) in the route's metrics, and
+    /// annotates the request for its access-log line and span.
+    func record(_ request: MCPClientRequest, _ stream: FilterStream) {
         guard !request.isListener else { return }
         let outcome = request.outcome ?? .abandoned
-        metrics.count(method: request.method.isEmpty ? "response" : request.method, outcome: outcome)
+        let method = request.method.isEmpty ? "response" : request.method
+        metrics.count(method: method, outcome: outcome)
         if let tool = request.tool {
             metrics.toolCall(target: tool.target, tool: tool.name, outcome: outcome, seconds: request.elapsedSeconds)
+        }
+        guard stream.wantsAnnotation() else { return }
+        stream.annotate("mcp.method.name", method)
+        if request.clientID != "null" { stream.annotate("jsonrpc.request.id", request.clientID) }
+        if let session = request.sessionID ?? request.createdSession { stream.annotate("mcp.session.id", session) }
+        if let routed = request.routed {
+            stream.annotate("agw.mcp.target", routed.target)
+            switch request.method {
+            case "tools/call": stream.annotate("gen_ai.tool.name", routed.name)
+            case "prompts/get": stream.annotate("gen_ai.prompt.name", routed.name)
+            default: stream.annotate("mcp.resource.uri", routed.name)
+            }
+        }
+        if let code = request.errorCode { stream.annotate("rpc.response.status_code", String(code)) }
+        stream.annotate("agw.mcp.outcome", outcome.label)
+        if request.method == "tools/call", stream.wantsAnnotation("mcp.request.arguments"), let arguments = request.params?["arguments"] {
+            stream.annotate("mcp.request.arguments", arguments.text)
         }
     }
 
@@ -65,10 +84,14 @@ extension MCPHandler {
             request.settle(request.tool != nil && ClientAnswer.isToolError(result) ? .toolError : .ok)
             finish(stream, request, response: JSONText.response(id: request.clientID, result: ClientAnswer.result(result, era: request.era, method: request.method)))
         case .error(let error):
-            request.settle(MCPMetrics.Outcome(code: JSONValue(error)["code"]?.int))
+            request.errorCode = JSONValue(error)["code"]?.int
+            request.settle(MCPMetrics.Outcome(code: request.errorCode))
             finish(stream, request, response: JSONText.errorResponse(id: request.clientID, error: error))
         case .list(let list):
-            if let kind = request.listKind { metrics.listMerged(kind, seconds: request.elapsedSeconds) }
+            if let kind = request.listKind {
+                metrics.listMerged(kind, seconds: request.elapsedSeconds)
+                if kind == .tools { metrics.learnTools(list.items) }
+            }
             finish(stream, request, response: JSONText.response(id: request.clientID, result: listResult(list, stream, request)))
         case .description(let description):
             describe(description, stream, request)
@@ -104,6 +127,7 @@ extension MCPHandler {
                 return actions
             }
             headers.append(("mcp-session-id", sessionID))
+            request.createdSession = sessionID
         }
         let result = ClientAnswer.description(description, era: request.era, version: version, serverName: config.serverName, serverVersion: Self.serverVersion)
         finish(stream, request, response: JSONText.response(id: request.clientID, result: result), headers: headers)
@@ -131,7 +155,10 @@ extension MCPHandler {
 
     /// Answers now with the refusal's status and JSON-RPC error.
     func reply(_ stream: FilterStream, _ refusal: ClientRefusal) -> FilterStatus {
-        (stream.state as? MCPClientRequest)?.settle(MCPMetrics.Outcome(code: refusal.code))
+        if let request = stream.state as? MCPClientRequest {
+            request.errorCode = refusal.code
+            request.settle(MCPMetrics.Outcome(code: refusal.code))
+        }
         let body = JSONText.errorResponse(id: refusal.id, code: refusal.code, message: refusal.message, data: refusal.data)
         stream.sendLocalReply(status: refusal.status, headers: [("content-type", "application/json")] + refusal.headers.map { ($0.name, $0.value) },
                               body: String(decoding: body, as: UTF8.self))

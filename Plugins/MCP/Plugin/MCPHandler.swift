@@ -68,6 +68,11 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                                        method: envelope.method ?? "", params: envelope.params.map { JSONValue(bytes, range: $0) })
         request.caller = Self.caller(of: stream)
         stream.state = request
+        if envelope.kind == .request || envelope.kind == .notification, stream.attribute(.tracing) != nil,
+           let meta = request.params?["_meta"], let traceparent = meta["traceparent"]?.string {
+            // SEP-414: a client that sends its trace in `_meta` (the official SDKs do) is continued.
+            stream.adoptTrace(traceparent: traceparent, tracestate: meta["tracestate"]?.string)
+        }
         if let refusal = checkEra(stream, request, envelope) { return reply(stream, refusal) }
 
         switch envelope.kind {
@@ -161,7 +166,8 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
         guard let clientName = route.clientName, let resolved = driver.read({ $0.resolve(clientName, uri: route.isURI) }) else {
             return reply(stream, ClientRefusal(status: 200, id: request.clientID, code: -32602, message: route.unknownMessage))
         }
-        if method == "tools/call" { request.tool = (resolved.target, clientName) }
+        request.routed = (resolved.target, clientName)
+        if method == "tools/call" { request.tool = (resolved.target, resolved.name) }
         return publishThen(stream, request, target: resolved.name, targetKind: route.targetKind, upstream: resolved.target) { params in
             if let state = params?["requestState"]?.string, state.hasPrefix(Federation.requestStatePrefix) {
                 // The retry of a request that asked for input: it continues upstream where it waited.
@@ -172,11 +178,17 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                 return
             }
             let forwarded = self.config.targets.first { $0.name == resolved.target }?.forwardHeaders ?? []
+            var rewrite = route.rewrite(to: resolved.name)
+            if let trace = stream.traceContext() {
+                // SEP-414: the trace travels in `_meta` too, for stdio targets and servers that read it there.
+                rewrite.metaMembers.append(("traceparent", Array(JSONText.quoted(trace.traceparent).utf8)))
+                if let state = trace.tracestate { rewrite.metaMembers.append(("tracestate", Array(JSONText.quoted(state).utf8))) }
+            }
             self.runForStream(stream, request) { federation, exchange in
                 // A closed stream cancels a 2026-07-28 call (the spec), and a call without a session:
                 // nothing could receive its answer, and its client cannot be named to cancel it.
                 federation.call(RoutedCall(exchange: exchange, owner: request.owner, style: request.style, clientID: request.clientID,
-                                           method: method, target: resolved.target, params: params, rewrite: route.rewrite(to: resolved.name),
+                                           method: method, target: resolved.target, params: params, rewrite: rewrite,
                                            cancelsWhenAbandoned: request.era == .modern || request.sessionID == nil,
                                            forwardedHeaders: forwarded.compactMap { name in stream.header(name).map { (name, $0) } }),
                                 now: FederationDriver.now())

@@ -6,8 +6,10 @@ import Synchronization
 /// One MCP route's metrics (labelled metrics, ABI 1.5; a host before it records none).
 ///
 /// Label values come from bounded sets only: methods from the MCP method list (anything else is
-/// `other`), outcomes from ``Outcome``, tools and targets from the targets' own lists (a call
-/// only reaches a tool once the name resolved). Series are resolved once per label set and kept.
+/// `other`), outcomes from ``Outcome``, targets from the config, and tools from the targets' own
+/// lists: a tool gets its name as a label once a `tools/list` through the route showed it (a call
+/// to a name no list showed is counted as `(unlisted)`, so a client inventing names cannot make
+/// series). Series are resolved once per label set and kept.
 final class MCPMetrics: Sendable {
     /// How a client's JSON-RPC message ended.
     enum Outcome: Int, CaseIterable, Sendable {
@@ -71,7 +73,11 @@ final class MCPMetrics: Sendable {
     private let reconnects: MetricFamily<Counter>?
     private let sessions: Gauge?
     private let targets: [(name: String, isProcess: Bool)]
-    private let resolved = Mutex<(requests: [Int: Counter], tools: [ToolKey: ToolSeries], fanout: [String: Histogram])>(([:], [:], [:]))
+    private let resolved = Mutex<(requests: [Int: Counter], tools: [ToolKey: ToolSeries], fanout: [String: Histogram], listed: Set<ToolKey>)>(
+        ([:], [:], [:], []))
+
+    /// The tool label of a name no list showed.
+    static let unlisted = "(unlisted)"
 
     init(configuration: FilterConfiguration, config: MCPRouteConfig) {
         route = configuration.routeName
@@ -113,8 +119,10 @@ final class MCPMetrics: Sendable {
     /// Counts and times one tools/call that reached a target's tool.
     func toolCall(target: String, tool: String, outcome: Outcome, seconds: Double) {
         guard let toolCalls else { return }
-        let key = ToolKey(target: target, tool: tool)
         let (counter, duration) = resolved.withLock { state -> (Counter?, Histogram?) in
+            var key = ToolKey(target: target, tool: tool)
+            if !state.listed.contains(key) { key = ToolKey(target: target, tool: Self.unlisted) }
+            let tool = key.tool
             var series = state.tools[key] ?? ToolSeries(calls: Array(repeating: nil, count: Outcome.allCases.count),
                                                         duration: toolDuration?.series(route, target, tool))
             if series.calls[outcome.rawValue] == nil {
@@ -125,6 +133,13 @@ final class MCPMetrics: Sendable {
         }
         counter?.increment()
         duration?.record(seconds)
+    }
+
+    /// Remembers the tools a merged `tools/list` showed (by target and the target's own name).
+    func learnTools(_ items: [MergedList.Item]) {
+        resolved.withLock { state in
+            for item in items { state.listed.insert(ToolKey(target: item.target, tool: item.name)) }
+        }
     }
 
     /// Times one merged list.

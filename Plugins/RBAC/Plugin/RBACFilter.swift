@@ -76,6 +76,8 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
 
     private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: @autoclosure () -> String) {
         decisions.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")?.increment()
+        stream.addTraceEvent("rbac.decision", attributes: [("agw.rbac.rule", decision.rule ?? "(default)"),
+                                                           ("agw.rbac.decision", decision.allowed ? "allow" : "deny")])
         stream.log(.debug, "rbac: \(what()) for \(stream.value(forKey: IdentityKeys.subject) ?? "anonymous"): \(decision.explanation)")
     }
 }

@@ -89,6 +89,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
 
     private func count(_ refusal: RateLimiter.Refusal, _ stream: FilterStream) {
         refusals.series(route, refusal.limit)?.increment()
+        stream.addTraceEvent("ratelimit.refused", attributes: [("agw.ratelimit.limit", refusal.limit)])
         stream.log(.debug, "ratelimit: '\(refusal.limit)' refused \(stream.value(forKey: IdentityKeys.subject) ?? stream.attribute(.peerAddress) ?? "?"); retry in \(refusal.retryAfterSeconds) s")
     }
 

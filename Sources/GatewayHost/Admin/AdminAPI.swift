@@ -55,7 +55,10 @@ struct AdminAPI: Sendable {
         switch (request.method, path) {
         case (.GET, "/metrics"):
             var bytes = metrics.emitToBuffer()
-            bytes.append(contentsOf: Array(("# TYPE agw_requests_in_flight gauge\nagw_requests_in_flight \(live.requestsInFlight)\n"
+            if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+            bytes.append(contentsOf: Array(("# HELP agw_requests_in_flight Requests being served, over all generations\n"
+                + "# TYPE agw_requests_in_flight gauge\nagw_requests_in_flight \(live.requestsInFlight)\n"
+                + "# HELP agw_config_generations_draining Replaced generations still finishing their requests\n"
                 + "# TYPE agw_config_generations_draining gauge\nagw_config_generations_draining \(live.drainingGenerations.count)\n").utf8))
             return Response(status: .ok, contentType: "text/plain; version=0.0.4", body: bytes)
         case (.GET, "/healthz"):

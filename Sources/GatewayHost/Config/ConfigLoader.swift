@@ -59,6 +59,16 @@ enum ConfigLoader {
             config.xds = bootstrap
             try xds.finish()
         }
+        if var table = try reader.table("access_log") {
+            var log = try accessLog(&table)
+            log.path = try table.string("path").flatMap { $0 == "-" ? nil : $0 }
+            config.accessLog = log
+            try table.finish()
+        }
+        if var table = try reader.table("tracing") {
+            config.tracing = try TracingConfig(&table)
+            try table.finish()
+        }
         for var listener in try reader.tables("listeners") {
             var tls: TLSConfig?
             if var tlsTable = try listener.table("tls") {
@@ -134,8 +144,26 @@ enum ConfigLoader {
         case (_?, _?):
             throw route.error(nil, "route '\(name)' has both a backend and a handler; keep one")
         }
+        var accessLog: AccessLogConfig?
+        if var table = try route.table("access_log") {
+            accessLog = try Self.accessLog(&table)
+            accessLog?.enabled = try table.bool("enabled") ?? true
+            try table.finish()
+        }
         return RouteConfig(name: name, listeners: try route.strings("listeners") ?? [], match: match,
-                           filters: filters, terminal: terminal)
+                           filters: filters, terminal: terminal, accessLog: accessLog)
+    }
+
+    /// The keys `[access_log]` and `[routes.access_log]` share.
+    private static func accessLog(_ table: inout TOMLReader) throws -> AccessLogConfig {
+        var log = AccessLogConfig()
+        if let sample = try table.double("sample") {
+            guard (0...1).contains(sample) else { throw table.error("sample", "a fraction from 0 (none) to 1 (every request)") }
+            log.sample = sample
+        }
+        log.include = try table.strings("include") ?? []
+        log.exclude = try table.strings("exclude") ?? []
+        return log
     }
 
     private static func positive(_ reader: inout TOMLReader, _ key: String) throws -> Int? {
@@ -160,6 +188,7 @@ extension GatewayConfig {
         }
         pluginDirectory = pluginDirectory.map(resolve)
         if let tokenFile = admin?.tokenFile { admin?.tokenFile = resolve(tokenFile) }
+        if let path = accessLog?.path { accessLog?.path = resolve(path) }
         for index in plugins.indices { plugins[index].path = plugins[index].path.map(resolve) }
         for index in listeners.indices {
             guard var tls = listeners[index].tls else { continue }

@@ -19,6 +19,10 @@ struct GatewayConfig: Sendable {
     var admin: AdminConfig?
     /// Optional control plane that adds listeners, routes and plugins over xDS. Read at startup.
     var xds: XDSConfig?
+    /// `[access_log]`: one JSON line per request (nil: none).
+    var accessLog: AccessLogConfig?
+    /// `[tracing]`: OpenTelemetry spans exported over OTLP (nil: none). Read at startup.
+    var tracing: TracingConfig?
     var listeners: [ListenerConfig] = []
     var plugins: [PluginConfig] = []
     var routes: [RouteConfig] = []
@@ -97,6 +101,8 @@ struct RouteConfig: Sendable, Equatable {
     var match = RouteMatchConfig()
     var filters: [FilterConfig] = []
     var terminal: TerminalConfig
+    /// `[routes.access_log]`: the route's own access-log settings over `[access_log]`'s.
+    var accessLog: AccessLogConfig?
 }
 
 struct RouteMatchConfig: Sendable, Equatable {

@@ -73,6 +73,14 @@ struct TOMLReader {
         return TOMLReader(table: child, path: path.isEmpty ? key : "\(path).\(key)", file: file)
     }
 
+    /// A table of strings (`headers = { name = "value" }`).
+    mutating func stringTable(_ key: String) throws -> [String: String]? {
+        guard var child = try table(key) else { return nil }
+        var result: [String: String] = [:]
+        for name in child.table.keys { result[name] = try child.requiredString(name) }
+        return result
+    }
+
     /// An array of tables (`[[key]]`).
     mutating func tables(_ key: String) throws -> [TOMLReader] {
         seen.insert(key)

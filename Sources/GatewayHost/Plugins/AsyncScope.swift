@@ -12,7 +12,7 @@ final class AsyncScope: @unchecked Sendable {
     }
 
     let eventLoop: EventLoop
-    private var owner: Owner?
+    private(set) var owner: Owner?
     private var nextID: UInt64 = 1
     private var timers: [UInt64: Scheduled<Void>] = [:]
     private var calls: [UInt64: HTTPCall] = [:]

@@ -34,7 +34,11 @@ enum HostAPI {
             let swiftLevel = Logger.Level(agw: level)
             guard logger.logLevel <= swiftLevel else { return }
             var metadata: Logger.Metadata = [:]
-            if let scope { metadata["scope"] = "\(AsyncScope.from(scope).ownerName)" }
+            if let scope {
+                let scope = AsyncScope.from(scope)
+                metadata["scope"] = "\(scope.ownerName)"
+                if case .stream(let exchange, _)? = scope.owner { metadata.merge(exchange.logMetadata) { old, _ in old } }
+            }
             logger.log(level: swiftLevel, "\(message.string)", metadata: metadata)
         }
         api.log_enabled = { level in ProcessWide.pluginLogger.logLevel <= Logger.Level(agw: level) ? 1 : 0 }
@@ -122,6 +126,7 @@ enum HostAPI {
         api.send_local_reply = { stream, status, headers, count, body in
             HostAPI.withExchange(stream) { exchange in
                 guard (100...999).contains(status), HeaderValidation.areValid(headers, count) else { return AGW_ERR_INVALID_ARGUMENT }
+                if !exchange.isHandlerCalling, exchange.callingStage >= 0 { exchange.decidedBy = exchange.callingStage }
                 return exchange.sendLocalReply(status: HTTPResponseStatus(statusCode: Int(status)),
                                                headers: HostAPI.pairs(headers, count), body: ByteBuffer(bytes: body.rawBuffer))
             }
@@ -174,40 +179,7 @@ enum HostAPI {
             }
         }
 
-        // Metrics.
-        api.metric_define = { config, kind, name, help, id in
-            guard config != nil, let id, let kind = MetricCatalog.Kind(kind) else { return AGW_ERR_INVALID_ARGUMENT }
-            let catalog = ProcessWide.metricCatalog
-            guard let family = try? catalog.define(kind, name: name.string, help: help.string, buckets: HostAPI.unlabelledBuckets),
-                  let series = catalog.series(family, values: []) else { return AGW_ERR_INVALID_ARGUMENT }
-            id.pointee = series.id
-            return AGW_OK
-        }
-        api.metric_add = { id, delta in ProcessWide.metricCatalog.add(id: id, delta: delta) }
-        api.metric_record = { id, value in ProcessWide.metricCatalog.record(id: id, value: value) }
-        api.metric_define_labelled = { config, kind, name, help, labelNames, labelCount, familyID in
-            guard config != nil, let familyID, let kind = MetricCatalog.Kind(kind), (1...16).contains(labelCount), let labelNames else {
-                return AGW_ERR_INVALID_ARGUMENT
-            }
-            let labels = (0..<labelCount).map { labelNames[$0].string }
-            do {
-                let family = try ProcessWide.metricCatalog.define(kind, name: name.string, help: help.string, labels: labels)
-                familyID.pointee = UInt32(family.index)
-                return AGW_OK
-            } catch {
-                ProcessWide.pluginLogger.warning("metric_define_labelled refused", metadata: ["reason": "\(error)"])
-                return AGW_ERR_INVALID_ARGUMENT
-            }
-        }
-        api.metric_series = { familyID, labelValues, labelCount, metricID in
-            guard let metricID, labelCount == 0 || labelValues != nil else { return AGW_ERR_INVALID_ARGUMENT }
-            let catalog = ProcessWide.metricCatalog
-            guard let family = catalog.family(at: Int(familyID)) else { return AGW_ERR_NOT_FOUND }
-            let values = (0..<labelCount).map { labelValues![$0].string }
-            guard let series = catalog.series(family, values: values) else { return AGW_ERR_INVALID_ARGUMENT }
-            metricID.pointee = series.id
-            return AGW_OK
-        }
+        installTelemetry(&api)
 
         // Async services.
         api.http_call = { scope, request, callID in
@@ -367,10 +339,7 @@ enum HostAPI {
 
     /// Runs body with the exchange behind a stream handle, after the thread and liveness checks.
     @inline(__always)
-    /// The buckets of histograms defined with `metric_define` (1.0's, kept for its users).
-    static let unlabelledBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000]
-
-    private static func withExchange(_ stream: OpaquePointer?, _ body: (Exchange) -> agw_result) -> agw_result {
+    static func withExchange(_ stream: OpaquePointer?, _ body: (Exchange) -> agw_result) -> agw_result {
         guard let stream else { return AGW_ERR_INVALID_ARGUMENT }
         let exchange = Exchange.from(stream)
         guard exchange.eventLoop.inEventLoop else { return AGW_ERR_WRONG_THREAD }

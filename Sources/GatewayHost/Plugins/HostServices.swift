@@ -13,14 +13,20 @@ final class HostServices: Sendable {
     let logger: Logger
     let metrics: PrometheusCollectorRegistry
     let gatewayMetrics: GatewayMetrics
+    /// Where access-log lines go (every generation's routes write through it).
+    let accessLog: AccessLogWriter
+    /// Traces requests (nil without `[tracing]`).
+    let tracer: RequestTracer?
     let allocator = ByteBufferAllocator()
     private let nextRequestID = Atomic<UInt64>(1)
 
-    init(group: EventLoopGroup, logger: Logger) {
+    init(group: EventLoopGroup, logger: Logger, tracer: RequestTracer? = nil) {
+        self.tracer = tracer
         self.group = group
         self.logger = logger
         self.metrics = ProcessWide.metricsRegistry
         self.gatewayMetrics = ProcessWide.gatewayMetrics
+        self.accessLog = ProcessWide.accessLog
     }
 
     func makeRequestID() -> UInt64 { nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue }
@@ -34,6 +40,8 @@ enum ProcessWide {
     static let metricCatalog = MetricCatalog(registry: metricsRegistry)
     /// The host's own metric families.
     static let gatewayMetrics = GatewayMetrics(catalog: metricCatalog)
+    /// The access log's writer (one per process: its file outlives generations).
+    static let accessLog = AccessLogWriter(metrics: metricCatalog)
     static let pluginLogger = Logger(label: "agentgateway.plugin")
     /// Loop-local keep-alive pools for plugins' `http_call`.
     static let httpCallPools = HTTPCallPools()

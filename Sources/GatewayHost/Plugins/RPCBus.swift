@@ -47,6 +47,11 @@ struct RPCBus {
     /// The response the filter that rejected the message asked for.
     private(set) var finalResponse: RejectionResponse?
     private(set) var isFinished = true
+    /// The stage that rejected a message of this stream (the last one that did; hidden list items
+    /// do not count), for the access log.
+    private(set) var rejectedBy: Int?
+    /// The stage whose hook (or resume) finishes the publication.
+    private var decidingStage: Int?
 
     init(subscribers: [Int], stageNames: [String]) {
         self.subscribers = subscribers
@@ -79,6 +84,7 @@ struct RPCBus {
     mutating func hookReturned(_ status: agw_status) -> Action {
         guard let stage = activeStage else { preconditionFailure("no on_rpc_message is running") }
         activeStage = nil
+        decidingStage = stage
         switch status {
         case AGW_STATUS_CONTINUE where rejection == nil:
             return advance()
@@ -105,6 +111,7 @@ struct RPCBus {
     mutating func resume(allow: Bool, code: Int32, message: String) -> Action {
         guard let paused = pausedStage else { preconditionFailure("no publication is paused") }
         pausedStage = nil
+        decidingStage = paused
         guard allow else { return finish(rejecting: (code, message)) }
         next = (subscribers.firstIndex(of: paused) ?? subscribers.count) + 1
         return advance()
@@ -172,6 +179,7 @@ struct RPCBus {
 
     private mutating func finish(rejecting error: (code: Int32, message: String)?, response: RejectionResponse? = nil) -> Action {
         isFinished = true
+        if error != nil, !isListItem, let stage = decidingStage { rejectedBy = stage }
         activeStage = nil
         if let error {
             decision = AGW_RPC_REJECT

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Tracing
 
 /// Proxies one exchange to its backend over a loop-local keep-alive connection: streams the
 /// request body up and the response body down, pausing upstream reads while the client is slow.
@@ -28,6 +29,9 @@ final class BackendCall: ResponseReceiver {
     private var readsPaused = false
     /// When the request went to the pool (monotonic nanoseconds), for the upstream duration.
     private var startedAt: UInt64 = 0
+    /// The client span of a traced request's upstream call.
+    private var span: (any Span)?
+    private var responseStatus = 0
 
     init(exchange: Exchange, pool: BackendPool) {
         self.exchange = exchange
@@ -55,6 +59,7 @@ final class BackendCall: ResponseReceiver {
         let request = exchange.requestHead
         endpointIndex = backend.pickIndex()
         let upstream = backend.endpoints[endpointIndex]
+        exchange.upstreamName = backend.endpointNames[endpointIndex]
 
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 4)
@@ -85,6 +90,15 @@ final class BackendCall: ResponseReceiver {
                 headers.add(name: "transfer-encoding", value: "chunked")
             }
             if let bufferedBody { pendingBody.append(bufferedBody) }
+        }
+        if let trace = exchange.trace, let child = exchange.services.tracer?.child(of: trace, "\(request.method.rawValue) \(backend.endpointNames[endpointIndex])") {
+            headers.replaceOrAdd(name: "traceparent", value: child.traceparent)
+            if let state = child.tracestate { headers.replaceOrAdd(name: "tracestate", value: state) }
+            child.span.attributes["http.request.method"] = request.method.rawValue
+            child.span.attributes["server.address"] = upstream.origin.host
+            child.span.attributes["server.port"] = upstream.origin.port
+            child.span.attributes["url.full"] = backend.endpointNames[endpointIndex] + upstream.basePath + request.uri
+            span = child.span
         }
         head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
 
@@ -156,6 +170,7 @@ final class BackendCall: ResponseReceiver {
         case .head(let upstreamHead):
             cancelHeadTimeout()
             responseStarted = true
+            responseStatus = Int(upstreamHead.status.code)
             keepAlive = upstreamHead.isKeepAlive
             var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
             let connectionTokens = upstreamHead.headers.contains(name: "connection")
@@ -241,6 +256,14 @@ final class BackendCall: ResponseReceiver {
         isDone = true
         cancelHeadTimeout()
         connection = nil
+        if let span {
+            self.span = nil
+            if responseStatus > 0 { span.attributes["http.response.status_code"] = responseStatus }
+            if responseStatus == 0 || responseStatus >= 500 {
+                span.setStatus(SpanStatus(code: .error, message: responseStatus == 0 ? "no response" : "HTTP \(responseStatus)"))
+            }
+            span.end()
+        }
     }
 
     private func cancelHeadTimeout() {

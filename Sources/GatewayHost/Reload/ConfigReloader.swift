@@ -45,7 +45,7 @@ actor ConfigReloader {
         self.runningText = runningText
         self.staticConfig = live.runtime.config
         self.lastWatchedText = runningText
-        var history = ReloadHistory(metrics: services.metrics)
+        var history = ReloadHistory(metrics: services.gatewayMetrics.catalog)
         history.append(ReloadRecord(generation: live.runtime.generation, time: Date(), source: .startup, result: .applied,
                                     newInstances: live.runtime.routes.routes.reduce(0) { $0 + $1.stages.count }))
         self.history = history
@@ -161,6 +161,11 @@ actor ConfigReloader {
                 await next.shutdown()
                 record.result = .validated
                 return finish(&record, started: started, error: nil)
+            }
+            if let problem = services.accessLog.use(path: config.accessLog?.path) {
+                await listeners.unbind(added)
+                await next.shutdown()
+                return finish(&record, started: started, error: "access_log.path: \(problem)")
             }
         } catch {
             await next.shutdown()

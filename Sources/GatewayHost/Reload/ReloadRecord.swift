@@ -64,17 +64,19 @@ struct ReloadHistory {
     private let counters: [String: Counter]
     private let generation: Gauge
 
-    init(metrics: PrometheusCollectorRegistry) {
+    init(metrics: MetricCatalog) {
+        guard let reloads = try? metrics.define(.counter, name: "agw_config_reload_total",
+                                                help: "Configuration changes attempted, by source and result", labels: ["source", "result"]),
+              let generation = try? metrics.define(.gauge, name: "agw_config_generation", help: "The configuration generation serving new requests")
+        else { preconditionFailure("reload metrics defined with another shape") }
         var counters: [String: Counter] = [:]
         for source in ConfigSource.allCases where source != .startup {
             for result in ReloadRecord.Result.allCases {
-                counters["\(source.rawValue)/\(result.rawValue)"] = metrics.makeCounter(
-                    name: "agw_config_reload_total", labels: [("source", source.rawValue), ("result", result.rawValue)],
-                    help: "Configuration changes attempted, by source and result")
+                counters["\(source.rawValue)/\(result.rawValue)"] = metrics.counter(reloads, source.rawValue, result.rawValue)
             }
         }
         self.counters = counters
-        self.generation = metrics.makeGauge(name: "agw_config_generation", help: "The configuration generation serving new requests")
+        self.generation = metrics.gauge(generation)
     }
 
     mutating func append(_ record: ReloadRecord) {

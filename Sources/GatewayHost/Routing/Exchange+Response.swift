@@ -71,7 +71,7 @@ extension Exchange {
     /// The backend failed. Before the response started this becomes a 502/504 reply.
     func upstreamFailed(status: HTTPResponseStatus, message: String) {
         guard !isComplete else { return }
-        services.logger.warning("upstream failed", metadata: ["route": "\(route.name)", "status": "\(status.code)", "reason": "\(message)"])
+        services.logger.warning("upstream failed", metadata: logMetadata.merging(["status": "\(status.code)", "reason": "\(message)"]) { $1 })
         fail(status: status, message, log: false)
     }
 
@@ -167,7 +167,7 @@ extension Exchange {
     /// Ends the request with an error status and a one-line body, or aborts if the response started.
     func fail(status: HTTPResponseStatus, _ message: String, log: Bool = true) {
         if log {
-            services.logger.error("request failed", metadata: ["route": "\(route.name)", "status": "\(status.code)", "reason": "\(message)"])
+            services.logger.error("request failed", metadata: logMetadata.merging(["status": "\(status.code)", "reason": "\(message)"]) { $1 })
         }
         if responseStarted {
             responder?.abortResponse()

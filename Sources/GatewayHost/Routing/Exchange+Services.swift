@@ -77,6 +77,8 @@ extension Exchange {
         case AGW_ATTR_RESPONSE_STATUS: return responseStarted ? responseHead.map { String($0.status.code) } : nil
         case AGW_ATTR_FILTER_NAME: return callingStage >= 0 ? stage(callingStage).instanceName : nil
         case AGW_ATTR_ROUTE_PATH_PREFIX: return route.match.pathPrefix ?? route.match.path
+        case AGW_ATTR_TRACE_ID: return trace?.traceID
+        case AGW_ATTR_TRACING: return services.tracer == nil ? nil : "1"
         default: return nil
         }
     }

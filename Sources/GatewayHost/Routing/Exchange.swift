@@ -65,6 +65,16 @@ final class Exchange {
     /// The route's series on this exchange's listener.
     let requestMetrics: RequestMetrics?
     var responseBodyBytes = 0
+    /// This request gets an access-log line (sampled when it started).
+    let isLogged: Bool
+    /// Its trace: a server span when sampled, or the client's trace passed on (nil: neither).
+    var trace: RequestTrace?
+    /// What plugins recorded about it (`annotate`), for its log line and span.
+    var annotations: [(key: String, value: String)] = []
+    /// The filter stage that answered or rejected it, if one did.
+    var decidedBy: Int?
+    /// The backend endpoint a proxied request went to (`http://host:port`).
+    var upstreamName: String?
 
     // Request.
     var requestBody: ByteBuffer?
@@ -99,7 +109,12 @@ final class Exchange {
         self.rpc = RPCBus(subscribers: route.rpcSubscribers, stageNames: route.stageNames)
         self.startedAt = NIODeadline.now().uptimeNanoseconds
         self.requestMetrics = route.metrics(listener: connection.listenerName)
+        self.isLogged = route.accessLog?.samples() ?? false
+        self.trace = services.tracer?.start(head, operation: "\(head.method.rawValue) \(route.name)")
     }
+
+    /// The server span's first name (an MCP request's is renamed when it ends).
+    var spanOperation: String { "\(requestHead.method.rawValue) \(route.name)" }
 
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
     static func from(_ handle: OpaquePointer) -> Exchange {
@@ -177,7 +192,7 @@ final class Exchange {
         guard !isComplete, !localReplied else { return }
         requestBodyBytes += chunk.readableBytes
         if requestBodyBytes > route.limits.maxRequestBodyBytes {
-            services.logger.warning("request body over the limit", metadata: ["route": "\(route.name)", "limit": "\(route.limits.maxRequestBodyBytes)"])
+            services.logger.warning("request body over the limit", metadata: logMetadata.merging(["limit": "\(route.limits.maxRequestBodyBytes)"]) { $1 })
             sendLocalReply(status: .payloadTooLarge, headers: [], body: "request body exceeds max_request_body_bytes (\(route.limits.maxRequestBodyBytes))\n")
             return
         }

@@ -19,6 +19,8 @@ final class Route: Sendable {
     /// Stages whose filter implements `on_rpc_message` (handlers do not), in order.
     let rpcSubscribers: [Int]
     let stageNames: [String]
+    /// What it writes to the access log (nil: nothing).
+    let accessLog: AccessLogPolicy?
     /// Its request series on each listener that can route to it.
     private let requestMetrics: [(listener: String, metrics: RequestMetrics)]
 
@@ -30,8 +32,9 @@ final class Route: Sendable {
     /// `servedBy`: the listeners whose requests can reach it (its own list, or all when it names
     /// none), for its metrics' `listener` label.
     init(name: String, listeners: [String], match: RouteMatchConfig, filters: [FilterInstance], terminal: Terminal, limits: Limits,
-         servedBy: [String] = [], metrics: GatewayMetrics = ProcessWide.gatewayMetrics) {
+         servedBy: [String] = [], metrics: GatewayMetrics = ProcessWide.gatewayMetrics, accessLog: AccessLogPolicy? = nil) {
         self.name = name
+        self.accessLog = accessLog
         self.listeners = listeners
         self.match = match
         self.filters = filters
@@ -75,7 +78,8 @@ final class BackendPool: @unchecked Sendable {
     }
 
     let endpoints: [Endpoint]
-    /// Per endpoint, in `endpoints` order.
+    /// Per endpoint, in `endpoints` order: `scheme://host:port`, and its series.
+    let endpointNames: [String]
     let upstreamMetrics: [UpstreamMetrics]
     let requestTimeout: TimeAmount?
     /// Per event loop, one pool per endpoint. Each pool is touched only on its own loop.
@@ -104,7 +108,8 @@ final class BackendPool: @unchecked Sendable {
             return Endpoint(origin: .init(scheme: scheme, host: host, port: port), basePath: base, hostHeader: authority)
         }
         self.endpoints = endpoints
-        upstreamMetrics = endpoints.map { UpstreamMetrics(metrics: metrics, route: route, backend: "\($0.origin.scheme)://\($0.hostHeader)") }
+        endpointNames = endpoints.map { "\($0.origin.scheme)://\($0.hostHeader)" }
+        upstreamMetrics = endpointNames.map { UpstreamMetrics(metrics: metrics, route: route, backend: $0) }
         let requestTimeout: TimeAmount? = config.requestTimeoutMilliseconds > 0 ? .milliseconds(Int64(config.requestTimeoutMilliseconds)) : nil
         self.requestTimeout = requestTimeout
         let connectTimeout = TimeAmount.milliseconds(Int64(config.connectTimeoutMilliseconds))

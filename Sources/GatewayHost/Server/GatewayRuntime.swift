@@ -94,7 +94,8 @@ final class GatewayRuntime: Sendable {
                 }
                 routes.append(Route(name: route.name, listeners: route.listeners, match: route.match, filters: filters,
                                     terminal: terminal, limits: config.limits, servedBy: config.listeners.map(\.name),
-                                    metrics: services.gatewayMetrics))
+                                    metrics: services.gatewayMetrics,
+                                    accessLog: AccessLogPolicy(global: config.accessLog, route: route.accessLog)))
             }
             let listeners = try config.listeners.map { try ListenerRuntime(config: $0) }
             return GatewayRuntime(config: config, services: services, routes: routes, listeners: listeners, generation: generation,

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOSSL
 import ABIInterop
 import PluginABI
+import Tracing
 
 /// An HTTP call a plugin asked for (`http_call`). The response comes back as events on the
 /// calling scope: one `HTTP_RESPONSE` with the whole body, or, when streamed, `HTTP_RESPONSE`
@@ -27,6 +28,8 @@ final class HTTPCall: ResponseReceiver {
     private var timeout: Scheduled<Void>?
     private var isDone = false
     private var retried = false
+    /// The client span when the calling stream's request is traced.
+    private var span: (any Span)?
 
     private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: ConnectionPool, head: HTTPRequestHead, body: ByteBuffer?) {
         self.scope = scope
@@ -50,6 +53,24 @@ final class HTTPCall: ResponseReceiver {
             headers.add(name: name, value: value)
         }
         if !hasHost { headers.add(name: "host", value: target.hostHeader) }
+        // A call made for a traced request carries its trace: a child span when it is sampled,
+        // else the client's trace as it came (unless the plugin set its own headers).
+        var span: (any Span)?
+        if case .stream(let exchange, let stage)? = scope.owner, let trace = exchange.trace, !headers.contains(name: "traceparent") {
+            if let child = exchange.services.tracer?.child(of: trace, "\(method.rawValue) \(target.origin.scheme)://\(target.hostHeader)") {
+                headers.add(name: "traceparent", value: child.traceparent)
+                if let state = child.tracestate { headers.add(name: "tracestate", value: state) }
+                child.span.attributes["http.request.method"] = method.rawValue
+                child.span.attributes["server.address"] = target.origin.host
+                child.span.attributes["server.port"] = target.origin.port
+                child.span.attributes["url.full"] = request.url.string
+                child.span.attributes["agw.caller"] = exchange.stage(stage).instanceName
+                span = child.span
+            } else if !trace.sampled, let outgoing = trace.outgoing {
+                headers.add(name: "traceparent", value: outgoing.traceparent)
+                if let state = outgoing.tracestate { headers.add(name: "tracestate", value: state) }
+            }
+        }
         let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
         if body != nil || [.POST, .PUT, .PATCH].contains(method) { headers.add(name: "content-length", value: String(body?.readableBytes ?? 0)) }
         guard let pool = ProcessWide.httpCallPools.pool(for: target.origin, on: scope.eventLoop) else { return AGW_ERR_INVALID_ARGUMENT }
@@ -57,6 +78,7 @@ final class HTTPCall: ResponseReceiver {
         let id = scope.makeID()
         let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool,
                             head: HTTPRequestHead(version: .http1_1, method: method, uri: target.pathAndQuery, headers: headers), body: body)
+        call.span = span
         scope.register(call: call, id: id)
         let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
         call.timeout = scope.eventLoop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) { [weak call] in
@@ -88,6 +110,7 @@ final class HTTPCall: ResponseReceiver {
 
     private func fail(code: Int32, message: String) {
         guard !isDone else { return }
+        span?.setStatus(SpanStatus(code: .error, message: message))
         finish(keepConnection: false)
         scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
     }
@@ -95,6 +118,14 @@ final class HTTPCall: ResponseReceiver {
     private func finish(keepConnection: Bool) {
         isDone = true
         timeout?.cancel()
+        if let span {
+            self.span = nil
+            if let status = responseHead?.status.code {
+                span.attributes["http.response.status_code"] = Int(status)
+                if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
+            }
+            span.end()
+        }
         scope?.finished(callID: id)
         guard let connection else { return }
         self.connection = nil

@@ -31,7 +31,14 @@
  *   1.5  2026-12-02  Labelled metrics: metric_define_labelled (a metric with label names) and
  *                    metric_series (the id of one label set, for metric_add / metric_record);
  *                    a metric keeps at most AGW_METRIC_MAX_SERIES label sets, later ones fold
- *                    into the series labelled "other".
+ *                    into the series labelled "other". Annotations: annotate (a key/value fact
+ *                    about the request for its access-log line and trace span, e.g. the MCP
+ *                    method or tool) and annotation_wanted (whether anything records a key).
+ *                    Tracing: trace_context_get (the W3C traceparent/tracestate to put in an
+ *                    outgoing message, e.g. MCP's params._meta), trace_context_adopt (continue
+ *                    the trace a message names when the request head named none) and
+ *                    trace_event_add (an event on the request's span, e.g. the rule that denied).
+ *                    AGW_ATTR_TRACE_ID and AGW_ATTR_TRACING.
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -175,6 +182,10 @@ typedef int32_t agw_attribute;
 #define AGW_ATTR_FILTER_NAME ((agw_attribute)13)    /* instance name of the filter being called */
 #define AGW_ATTR_ROUTE_PATH_PREFIX ((agw_attribute)14) /* the route's match path_prefix ("/agents"), else its
                                                         exact path; NOT_FOUND when it matches on neither (1.4) */
+#define AGW_ATTR_TRACE_ID ((agw_attribute)15)       /* the request's trace id (32 hex digits); NOT_FOUND when it
+                                                        carries none yet (1.5) */
+#define AGW_ATTR_TRACING ((agw_attribute)16)        /* "1" when the gateway traces requests ([tracing]), so a
+                                                        handler looks for a trace in messages; NOT_FOUND otherwise (1.5) */
 
 /** Metric kinds. */
 typedef int32_t agw_metric_kind;
@@ -450,6 +461,29 @@ typedef struct agw_host_api {
      *  AGW_METRIC_MAX_SERIES label sets, a new one gets the series whose values are all "other".
      *  Label values from client input make unbounded series: take them from a bounded set. */
     agw_result (*metric_series)(uint32_t family_id, const agw_str *label_values, size_t label_count, uint32_t *metric_id);
+    /** Stream's event loop. Records a fact about the request (copied) for its access-log line and
+     *  its trace span: use OpenTelemetry attribute names where one exists ("mcp.method.name",
+     *  "gen_ai.tool.name", "mcp.session.id", "jsonrpc.request.id", "rpc.response.status_code").
+     *  A second value for a key replaces the first. Never annotate credentials. NOT_FOUND when
+     *  nothing records the key on this request (not logged, not traced, or a field the route
+     *  leaves out): the call did nothing. */
+    agw_result (*annotate)(agw_stream_host *stream, agw_str key, agw_str value);
+    /** Stream's event loop. 1 when annotate(key) would be recorded on this request, else 0; with
+     *  an empty key, whether any annotation would be. Ask before building a costly value. */
+    uint32_t (*annotation_wanted)(agw_stream_host *stream, agw_str key);
+    /** Stream's event loop. The W3C trace context to carry in a message this stream sends on
+     *  (MCP: params._meta.traceparent / tracestate): the request's span when it is sampled, else
+     *  the client's context as it came. The gateway adds it to http_call requests itself.
+     *  tracestate may be empty. NOT_FOUND when the request carries no trace. */
+    agw_result (*trace_context_get)(agw_stream_host *stream, agw_str *traceparent, agw_str *tracestate);
+    /** Stream's event loop. Continues the trace a message names (MCP's params._meta.traceparent)
+     *  when the request head carried no traceparent and no span of this request started yet.
+     *  INVALID_ARGUMENT for a malformed traceparent, WRONG_STATE when too late or the head
+     *  named a parent, NOT_FOUND when the gateway does not trace. */
+    agw_result (*trace_context_adopt)(agw_stream_host *stream, agw_str traceparent, agw_str tracestate);
+    /** Stream's event loop. Adds an event with attributes (copied) to the request's span, e.g. a
+     *  policy decision. NOT_FOUND when the request is not sampled. */
+    agw_result (*trace_event_add)(agw_stream_host *stream, agw_str name, const agw_header *attributes, size_t attribute_count);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

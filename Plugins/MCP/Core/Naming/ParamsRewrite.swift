@@ -13,7 +13,8 @@ public struct ParamsRewrite: Sendable {
     /// Members (raw JSON values) to set, replacing any of the same name: e.g. `inputResponses` and
     /// `requestState` when the gateway retries a request for a handshake-era client.
     public var extraMembers: [(String, [UInt8])] = []
-    /// `_meta` members (raw JSON values) to add: the 2026-07-28 request envelope for a modern upstream.
+    /// `_meta` members (raw JSON values) to set, replacing the client's of the same name: the
+    /// 2026-07-28 request envelope for a modern upstream, the gateway's trace context.
     public var metaMembers: [(String, [UInt8])] = []
 
     public init(member: (key: String, value: String)? = nil, refMember: (key: String, value: String)? = nil, progressToken: String? = nil) {
@@ -41,7 +42,7 @@ public struct ParamsRewrite: Sendable {
             } else if name == "_meta", let clientMeta = value.members {
                 sawMeta = true
                 let kept = clientMeta.compactMap { meta -> (String, [UInt8])? in
-                    if meta.name.hasPrefix(Self.modernMetaPrefix) { return nil }
+                    if meta.name.hasPrefix(Self.modernMetaPrefix) || metaMembers.contains(where: { $0.0 == meta.name }) { return nil }
                     if meta.name == "progressToken", let progressToken { return (meta.name, Array(progressToken.utf8)) }
                     return (meta.name, Array(meta.value.raw))
                 } + metaMembers
