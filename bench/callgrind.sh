@@ -5,7 +5,10 @@
 #   call     tools/call through the mcp handler to bench/mcp_backend.py (a 16-byte result)
 #   call64k  the same with a 64 KiB result
 #   secured  the small call through jwt_auth + rbac + ratelimit
-# Usage: bench/callgrind.sh [call|call64k|secured] [REQUESTS]   → instructions/request, top functions,
+#   traced   the small call with tracing (every request sampled, exported over OTLP/HTTP to a
+#            sink on loopback) and the access log (to a file)
+#   traced1  the same sampling 1% of requests
+# Metrics are always on. Usage: bench/callgrind.sh [call|call64k|secured|traced|traced1] [REQUESTS]   → instructions/request, top functions,
 #        and the profile in .build-valgrind/last.out (read it with callgrind_annotate).
 #
 # Debian 12's valgrind 3.19 cannot read this toolchain's DWARF, so the script fetches valgrind
@@ -40,9 +43,21 @@ UP=$(port); GW=$(port)
 python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
 FILTERS=""
 if [ "$CASE" = secured ]; then FILTERS=$(bench_security_filters); fi
+OBSERVED=""
+if [ "$CASE" = traced ] || [ "$CASE" = traced1 ]; then
+  SINK=$(port)
+  python3 bench/otlp_sink.py "$SINK" > "$WORK/sink.log" 2>&1 & PIDS+=($!)
+  RATIO=1.0; [ "$CASE" = traced1 ] && RATIO=0.01
+  OBSERVED="[tracing]
+endpoint = \"http://127.0.0.1:$SINK/v1/traces\"
+sample_ratio = $RATIO
+[access_log]
+path = \"$WORK/access.log\""
+fi
 cat > "$WORK/gw.toml" <<TOML
 [gateway]
 event_loops = 1
+$OBSERVED
 [[listeners]]
 name = "main"
 address = "127.0.0.1:$GW"

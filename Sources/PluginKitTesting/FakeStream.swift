@@ -30,6 +30,7 @@ public final class FakeStream {
     public var values: [String: [UInt8]] = [:]
     /// What the filter annotated (`annotate`), by key.
     public var annotations: [String: String] = [:]
+    private var isCompleting = false
     /// Whether annotations are recorded (as on a logged or traced request); false drops them.
     public var recordsAnnotations = true
     /// The request's trace context (`trace_context_get`; `trace_context_adopt` sets it).
@@ -147,11 +148,14 @@ public final class FakeStream {
 
     /// The end: `on_stream_complete`, then `stream_destroy`; the stream's scopes close.
     public func complete() {
-        guard !isComplete else { return }
-        isComplete = true
+        guard !isComplete, !isCompleting else { return }
+        isCompleting = true
+        // As in the gateway, host functions still answer inside on_stream_complete (a filter
+        // annotates the request for its log line there).
         for stage in stages.indices {
             if let hook = stages[stage].type.pointee.on_stream_complete { call(stage) { hook(contexts[stage], handle) } }
         }
+        isComplete = true
         for stage in stages.indices { if let context = contexts[stage] { stages[stage].type.pointee.stream_destroy?(context) } }
         contexts = stages.map { _ in nil }
         scopes.forEach { $0.close() }

@@ -125,6 +125,13 @@ final class A2AHandlerTests: XCTestCase {
         XCTAssertNotNil(anonymous.localReply)
         XCTAssertEqual(host.httpCalls.count, calls, "none of them reached the agent")
         XCTAssertEqual(host.metric("agw_a2a_refused_total"), 4)
+        // Each request is counted by agent, method and outcome once its stream is over.
+        for stream in [send, bob, bobCancels, bobJoins, anonymous] { stream.complete() }
+        XCTAssertEqual(host.metric("agw_a2a_requests_total", ["route": "test", "agent": "travel", "method": "SendMessage", "outcome": "ok"]), 1)
+        XCTAssertEqual(host.metric("agw_a2a_requests_total", ["route": "test", "agent": "travel", "method": "GetTask", "outcome": "gateway_error"]), 2)
+        XCTAssertEqual(host.observations("agw_a2a_request_duration_seconds", ["route": "test", "agent": "travel", "method": "SendMessage"]), 2)
+        XCTAssertEqual(send.annotations["agw.a2a.agent"], "travel")
+        XCTAssertEqual(send.annotations["agw.a2a.outcome"], "ok")
 
         let alice = jsonRPC([handler], #"{"jsonrpc":"2.0","id":6,"method":"GetTask","params":{"id":"t-1"}}"#, caller: "alice")
         XCTAssertNil(alice.localReply)

@@ -149,6 +149,8 @@ def test_validate_accepts_a_good_config_and_version_prints(tmp_path, c_fixtures)
 def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, backend, c_fixtures):
     plugin = c_fixtures["MISUSE"]
     gw = gateway(f"""
+    [admin]
+    address = "127.0.0.1:0"
     [[listeners]]
     name = "main"
     address = "127.0.0.1:0"
@@ -181,7 +183,16 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "config_directory_null_out": INVALID,
         "rpc_publish_from_filter": WRONG_STATE, "rpc_last_verdict_small_struct": OK,
         "scheduler_new_null_is_null": "1", "stream_scope_null_is_null": "1",
+        # ABI 1.5: labelled metrics, annotations, trace context (no access log, no tracing here).
+        "labelled_define": OK, "labelled_define_bad_label": INVALID, "labelled_define_other_kind": INVALID,
+        "labelled_series": OK, "labelled_add": OK, "labelled_series_wrong_count": INVALID,
+        "labelled_series_unknown_family": NOT_FOUND, "labelled_define_outside_config_new": INVALID,
+        "annotate_empty_key": INVALID, "annotate_unrecorded": NOT_FOUND, "annotation_wanted_unrecorded": "0",
+        "trace_context_get_no_trace": NOT_FOUND, "trace_context_get_null_out": INVALID,
+        "trace_context_adopt_no_tracing": NOT_FOUND, "trace_event_add_not_sampled": NOT_FOUND, "attribute_tracing_off": NOT_FOUND,
     }, results
+    from observability_helpers import sample, scrape
+    assert sample(scrape(gw.address("admin"))[0], "agw_c_fixture_calls_total", route="r", outcome="ok") == 2
 
 
 def test_resume_inside_a_hook_that_continues_does_not_skip_a_later_stop(gateway, backend, c_fixtures):

@@ -7,7 +7,9 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -99,6 +101,23 @@ def test_metrics_count_exactly_what_was_sent_and_promtool_accepts_them(gateway, 
     after, text = wait_for(settled, what="the last request counted")
     assert "# TYPE agw_http_request_duration_seconds histogram" in text
     promtool_check(text, tmp_path)
+    # Every metric the gateway exposes is in the README's reference, and so is every one the
+    # Grafana dashboard queries (whose expressions promtool parses as rules).
+    readme = (ROOT / "README.md").read_text()
+    reference = readme.split("### Metrics reference")[1].split("### Traces")[0]
+    documented = set(re.findall(r"`(agw_[a-z0-9_]+)`", reference))
+    exposed = set(re.findall(r"^# TYPE (agw_[a-z0-9_]+) ", text, re.M))
+    assert exposed <= documented, exposed - documented
+    dashboard = json.loads((ROOT / "examples" / "observability" / "grafana-dashboard.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    queried = {re.sub(r"_bucket$", "", name) for expr in expressions for name in re.findall(r"agw_[a-z0-9_]+", expr)}
+    assert queried <= documented, queried - documented
+    rules = tmp_path / "dashboard-rules.yml"
+    rules.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": [
+        {"record": f"dashboard:panel{n}", "expr": expr.replace("$__rate_interval", "5m").replace("$__range", "1h").replace("$route", ".*")}
+        for n, expr in enumerate(expressions)]}]}))
+    checked = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # HTTP, per listener and route.
     api = dict(listener="main", route="api")

@@ -166,3 +166,41 @@ def test_admin_endpoint_serves_metrics_and_health(gateway, backend):
     """))
     assert request(f"http://127.0.0.1:{admin_port}/healthz").text == "ok\n"
     assert "agw_requests_in_flight 0" in request(f"http://127.0.0.1:{admin_port}/metrics").text
+
+
+def test_connections_by_protocol_and_failed_handshakes_are_counted(gateway, backend, certificates):
+    from observability_helpers import delta, scrape
+    gw = gateway(f"""
+    [admin]
+    address = "127.0.0.1:0"
+    [[listeners]]
+    name = "tls"
+    address = "127.0.0.1:0"
+    [listeners.tls]
+    cert = "{certificates / 'server.pem'}"
+    key = "{certificates / 'server.key'}"
+    [[routes]]
+    name = "api"
+    [routes.backend]
+    urls = ["{backend}"]
+    """)
+    admin = gw.address("admin")
+    port = gw.address("tls").rsplit(":", 1)[1]
+    before, _ = scrape(admin)
+    plain = curl(f"http://127.0.0.1:{port}/plain")            # plaintext to a TLS port: the handshake fails
+    assert plain.returncode != 0
+    untrusted = curl(f"https://localhost:{port}/x", "--resolve", f"localhost:{port}:127.0.0.1")  # no CA: the client aborts
+    assert untrusted.returncode != 0
+    for flag in ["--http1.1", "--http2"]:
+        ok = curl(flag, "--cacert", str(certificates / "ca.pem"), f"https://localhost:{port}/ok", "--resolve", f"localhost:{port}:127.0.0.1")
+        assert ok.returncode == 0, ok.stderr
+
+    def counted():
+        after, _ = scrape(admin)
+        return after if delta(before, after, "agw_http_connections_total", listener="tls", protocol="h2") == 1 else None
+    after = wait_for(counted, what="the h2 connection counted")
+    assert delta(before, after, "agw_http_connections_total", listener="tls", protocol="h1") == 1
+    assert delta(before, after, "agw_tls_handshake_failures_total", listener="tls") == 2
+    assert delta(before, after, "agw_http_requests_total", listener="tls", route="api", method="GET", status_class="2xx") == 2
+    wait_for(lambda: scrape(admin)[0].get(("agw_http_connections_active", frozenset({("listener", "tls"), ("protocol", "h2")}))) == 0,
+             what="the closed connections uncounted")

@@ -129,7 +129,7 @@ final class ConnectionCounter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Counts TLS handshakes that fail (an error before `handshakeCompleted`), then steps aside.
+/// Counts TLS handshakes that fail (an error before `handshakeCompleted`).
 final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     private let failures: Prometheus.Counter
@@ -138,10 +138,7 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler 
     init(failures: Prometheus.Counter) { self.failures = failures }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event {
-            done = true
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        }
+        if case TLSUserEvent.handshakeCompleted = event { done = true }
         context.fireUserInboundEventTriggered(event)
     }
 

@@ -8,8 +8,21 @@
 static const agw_host_api *host;
 static agw_str str(const char *s) { agw_str r = { s, strlen(s) }; return r; }
 
+/* ABI 1.5: a labelled counter defined in config_new, and what a bad definition answers. */
+static uint32_t family;
+static int define_result = -1, define_bad_label = -1, define_conflict = -1;
+
 static void *config_new(const agw_filter_type *t, agw_config_host *c, agw_str n, agw_str j) {
-    (void)t; (void)c; (void)n; (void)j;
+    (void)t; (void)n; (void)j;
+    if (AGW_HAS_MEMBER(host, agw_host_api, trace_event_add)) {
+        agw_str labels[2] = { str("route"), str("outcome") };
+        agw_str bad[1] = { str("__reserved") };
+        uint32_t other;
+        define_result = host->metric_define_labelled(c, AGW_METRIC_COUNTER, str("agw_c_fixture_calls_total"),
+                                                     str("Calls through the C misuse fixture"), labels, 2, &family);
+        define_bad_label = host->metric_define_labelled(c, AGW_METRIC_COUNTER, str("agw_c_fixture_bad_total"), str(""), bad, 1, &other);
+        define_conflict = host->metric_define_labelled(c, AGW_METRIC_GAUGE, str("agw_c_fixture_calls_total"), str(""), labels, 2, &other);
+    }
     return (void *)&host;
 }
 
@@ -62,6 +75,28 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
         REPORT("rpc_rejection_response_null_out", host->rpc_rejection_response(s, NULL, &headers, &count));
         REPORT("rpc_rejection_response_nothing_rejected", host->rpc_rejection_response(s, &status, &headers, &count));
         REPORT("config_directory_null_out", host->config_directory(NULL, &value));
+    }
+    if (AGW_HAS_MEMBER(host, agw_host_api, trace_event_add)) {
+        agw_str values[2] = { str("r"), str("ok") };
+        uint32_t metric;
+        REPORT("labelled_define", define_result);
+        REPORT("labelled_define_bad_label", define_bad_label);
+        REPORT("labelled_define_other_kind", define_conflict);
+        int series = host->metric_series(family, values, 2, &metric);
+        REPORT("labelled_series", series);
+        REPORT("labelled_add", series == AGW_OK ? host->metric_add(metric, 1) : series);
+        REPORT("labelled_series_wrong_count", host->metric_series(family, values, 1, &metric));
+        REPORT("labelled_series_unknown_family", host->metric_series(999999, values, 2, &metric));
+        REPORT("labelled_define_outside_config_new", host->metric_define_labelled(NULL, AGW_METRIC_COUNTER, str("x"), str(""), values, 1, &metric));
+        REPORT("annotate_empty_key", host->annotate(s, str(""), str("v")));
+        REPORT("annotate_unrecorded", host->annotate(s, str("k"), str("v")));
+        REPORT("annotation_wanted_unrecorded", (int)host->annotation_wanted(s, str("")));
+        agw_str state;
+        REPORT("trace_context_get_no_trace", host->trace_context_get(s, &value, &state));
+        REPORT("trace_context_get_null_out", host->trace_context_get(s, NULL, &state));
+        REPORT("trace_context_adopt_no_tracing", host->trace_context_adopt(s, str("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), str("")));
+        REPORT("trace_event_add_not_sampled", host->trace_event_add(s, str("e"), NULL, 0));
+        REPORT("attribute_tracing_off", host->attribute_get(s, AGW_ATTR_TRACING, &value));
     }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
