@@ -40,6 +40,7 @@ let package = Package(
         .library(name: "rbac", type: .dynamic, targets: ["RBACEntry"]),
         .library(name: "ratelimit", type: .dynamic, targets: ["RateLimitEntry"]),
         .library(name: "a2a", type: .dynamic, targets: ["A2AEntry"]),
+        .library(name: "annotate", type: .dynamic, targets: ["AnnotateEntry"]),
         .library(name: "require_header", type: .dynamic, targets: ["RequireHeaderExample"]),
         .library(name: "test_filters", type: .dynamic, targets: ["TestFiltersPlugin"]),
     ],
@@ -86,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayHost",
             dependencies: [
-                "PluginABI", "ABIInterop", "CPluginLoader", "CProcessSpawn",
+                "PluginABI", "ABIInterop", "CPluginLoader", "CProcessSpawn", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -150,7 +151,10 @@ let package = Package(
         // RBAC policies and token-bucket rate limits over CEL expressions, no host needed.
         .target(name: "RBACCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RBAC/Core"),
         .target(name: "RateLimitCore", dependencies: ["CEL", "JSON", "PluginKit", "PolicyKit"], path: "Plugins/RateLimit/Core"),
-        .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "RBACPlugin", "RateLimitPlugin", "CEL", "PolicyKit", "PluginKitTesting"],
+        // Access-log and span fields from CEL expressions, no host needed.
+        .target(name: "AnnotateCore", dependencies: ["CEL", "PluginKit", "PolicyKit"], path: "Plugins/Annotate/Core"),
+        .testTarget(name: "PolicyTests", dependencies: ["RBACCore", "RateLimitCore", "RBACPlugin", "RateLimitPlugin", "AnnotatePlugin", "AnnotateCore",
+                                                     "CEL", "PolicyKit", "PluginKitTesting"],
                     path: "Tests/PolicyTests"),
     ]
         + swiftPlugin("RequireHeaderExample", path: "examples/swift-filter")
@@ -160,5 +164,6 @@ let package = Package(
         + threePartPlugin("RBAC", glue: ["PolicyKit", "JSON"])
         + threePartPlugin("RateLimit", glue: ["PolicyKit"])
         + threePartPlugin("A2A", glue: ["JSON", "JSONRPC", "SSE"])
+        + threePartPlugin("Annotate", glue: ["PolicyKit"])
         + swiftPlugin("TestFiltersPlugin", path: "Tests/Fixtures/SwiftTestFilters")
 )

@@ -212,6 +212,23 @@ public struct FilterStream {
         return traceparent.withAGWString { p in (tracestate ?? "").withAGWString { s in adopt(handle, p, s) } } == AGW_OK
     }
 
+    /// Starts a child span of the request's (when it is sampled) for upstream work the gateway
+    /// does not see, such as a call written to a child process. Returns its id and the
+    /// `traceparent` to carry in the message; end it with ``endSpan(_:error:)``.
+    public func startSpan(_ name: String) -> (id: UInt64, traceparent: String)? {
+        guard host.pointee.has(\.trace_span_end), let start = host.pointee.trace_span_start else { return nil }
+        var id: UInt64 = 0
+        var traceparent = agw_str()
+        guard name.withAGWString({ start(handle, $0, &id, &traceparent) }) == AGW_OK else { return nil }
+        return (id, traceparent.string)
+    }
+
+    /// Ends a span ``startSpan(_:)`` started; `error` marks it failed.
+    public func endSpan(_ id: UInt64, error: String? = nil) {
+        guard host.pointee.has(\.trace_span_end), let end = host.pointee.trace_span_end else { return }
+        _ = (error ?? "").withAGWString { end(handle, id, error == nil ? 0 : 1, $0) }
+    }
+
     /// Adds an event to the request's span (when it is sampled), e.g. a policy decision.
     public func addTraceEvent(_ name: String, attributes: [(String, String)] = []) {
         guard host.pointee.has(\.trace_event_add), let add = host.pointee.trace_event_add else { return }

@@ -156,6 +156,23 @@ extension FakeHost {
                 return AGW_OK
             }
         }
+        api.trace_span_start = { stream, name, spanID, traceparent in
+            FakeHost.withStream(stream) { stream in
+                guard let spanID, let traceparent, stream.traceContext != nil else { return AGW_ERR_NOT_FOUND }
+                stream.spans.append((name.string, nil))
+                spanID.pointee = UInt64(stream.spans.count)
+                traceparent.pointee = stream.view("00-0af7651916cd43dd8448eb211c80319c-\(String(format: "%016x", stream.spans.count))-01")
+                return AGW_OK
+            }
+        }
+        api.trace_span_end = { stream, spanID, error, message in
+            FakeHost.withStream(stream) { stream in
+                let index = Int(spanID) - 1
+                guard stream.spans.indices.contains(index), stream.spans[index].ended == nil else { return AGW_ERR_NOT_FOUND }
+                stream.spans[index].ended = error == 0 ? "ok" : "error: \(message.string)"
+                return AGW_OK
+            }
+        }
         api.trace_event_add = { stream, name, attributes, count in
             FakeHost.withStream(stream) { stream in
                 let pairs = (0..<count).map { (attributes![$0].name.string, attributes![$0].value.string) }

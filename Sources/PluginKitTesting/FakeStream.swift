@@ -35,6 +35,9 @@ public final class FakeStream {
     public var recordsAnnotations = true
     /// The request's trace context (`trace_context_get`; `trace_context_adopt` sets it).
     public var traceContext: (traceparent: String, tracestate: String?)?
+    /// Spans the filter started (`trace_span_start`, only when `traceContext` is set): name, and
+    /// how it ended ("ok", "error: …") once it did.
+    public var spans: [(name: String, ended: String?)] = []
     /// Events the filter added to the request's span.
     public var traceEvents: [(name: String, attributes: [(String, String)])] = []
     /// Every message a handler published (`rpc_publish`), with the decision the filters made.

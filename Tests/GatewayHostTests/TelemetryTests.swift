@@ -41,10 +41,23 @@ final class TelemetryTests: XCTestCase {
         XCTAssertEqual(line["query"]?.string, "api_key=secret")
         XCTAssertEqual(line["mcp.request.arguments"]?.string, #"{"a":1}"#)
         XCTAssertNil(line["peer"])
-        XCTAssertFalse((0..<100).contains { _ in policy.samples() }, "sample = 0 logs nothing")
+        XCTAssertFalse((0..<100).contains { policy.samples(requestID: $0) }, "sample = 0 logs nothing")
         route.enabled = false
         XCTAssertNil(AccessLogPolicy(global: global, route: route))
         XCTAssertNil(AccessLogPolicy(global: nil, route: AccessLogConfig()), "no [access_log]: no lines")
+    }
+
+    func testSamplingAdmitsTheFractionAskedForAndTwoDecisionsAreIndependent() {
+        let ids = UInt64(1)...UInt64(100_000)
+        let logged = ids.filter { Sampling.admits($0, fraction: 0.1, salt: 7) }
+        XCTAssertEqual(Double(logged.count) / Double(ids.count), 0.1, accuracy: 0.005)
+        let both = logged.filter { Sampling.admits($0, fraction: 0.1, salt: 99) }
+        XCTAssertEqual(Double(both.count) / Double(ids.count), 0.01, accuracy: 0.002)
+        XCTAssertTrue(ids.prefix(100).allSatisfy { Sampling.admits($0, fraction: 1, salt: 7) })
+        XCTAssertFalse(ids.prefix(100).contains { Sampling.admits($0, fraction: 0, salt: 7) })
+        XCTAssertEqual(AccessLogFormat.milliseconds(1_500_000), "1.500")
+        XCTAssertEqual(AccessLogFormat.milliseconds(12_345_678_901), "12345.679")
+        XCTAssertEqual(AccessLogFormat.timestamp(0), "1970-01-01T00:00:00.000Z")
     }
 
     func testTraceParentIsValidatedAsW3CSays() throws {

@@ -310,6 +310,9 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
                 assert (await client.call_tool("beta_add", {"a": 1, "b": 2})).content[0].text == "3"
 
         run(scenario())
+        # The example's access log, next to its config: the call is a line with its tool.
+        wait_for(lambda: '"gen_ai.tool.name":"beta_add"' in ((tmp_path / "access.log").read_text() if (tmp_path / "access.log").exists() else ""),
+                 what="the example's access-log line")
         # /agents: the demo agent behind the gateway; /mcp has its skills as tools.
         catalog = request(f"http://{gw.address('main')}/agents").json()
         assert catalog["agents"][0]["card"]["supportedInterfaces"][0]["url"].startswith(f"http://{gw.address('main')}/agents/travel/")

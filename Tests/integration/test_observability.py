@@ -22,7 +22,7 @@ from observability_helpers import (Receiver, access_lines, delta, promtool_check
                                    traced_stdio_target)
 from security_helpers import AUDIENCE, ISSUER, bearer, jwks_file
 
-PLUGINS = "\n".join(f'[plugins.{name}]\npath = "{BUILD / f"lib{name}.so"}"' for name in ["jwt_auth", "rbac", "mcp"])
+PLUGINS = "\n".join(f'[plugins.{name}]\npath = "{BUILD / f"lib{name}.so"}"' for name in ["jwt_auth", "rbac", "mcp", "annotate"])
 
 
 def config(backend, dead_port, targets, extra="", mcp_filters="", mcp_log=""):
@@ -207,11 +207,14 @@ def test_a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_mcp_ser
                                           and s["trace_id"] == server["trace_id"]], what="the MCP server's own span")[0]
         assert upstream_span["name"] == "tools/call trace_context"
         assert upstream_span["parent_span_id"] == server["span_id"]
-        # A stdio target gets the trace in `_meta` only, and its SDK continues it too.
-        _, local_server = wait_for(lambda: spans_of("local_trace_context"), what="the stdio call's span")
-        assert local["header"] is None and local["meta"] == f"00-{local_server['trace_id']}-{local_server['span_id']}-01"
+        # A stdio call is a client span of its own (the plugin's, through trace_span_start), carried
+        # in `_meta` only, and the stdio server's SDK continues it too.
+        spans, local_server = wait_for(lambda: spans_of("local_trace_context"), what="the stdio call's span")
+        leg = [s for s in spans if s["trace_id"] == local_server["trace_id"] and s["kind"] == "SPAN_KIND_CLIENT"]
+        assert len(leg) == 1 and leg[0]["parent_span_id"] == local_server["span_id"] and leg[0]["name"] == "tools/call local (stdio)", leg
+        assert local["header"] is None and local["meta"] == f"00-{local_server['trace_id']}-{leg[0]['span_id']}-01"
         wait_for(lambda: [s for s in receiver.spans() if s["service"] == "traced-mcp-server"
-                          and s["parent_span_id"] == local_server["span_id"]], what="the stdio server's span")
+                          and s["parent_span_id"] == leg[0]["span_id"]], what="the stdio server's span")
 
         # A client's traceparent is continued: in the HTTP header, or in `_meta` (SEP-414).
         session, _ = initialize(gw.url + "/mcp")
@@ -267,7 +270,7 @@ def test_a_dead_collector_never_fails_a_request_and_its_losses_are_counted(gatew
 def test_access_log_lines_have_the_fields_and_never_a_credential(gateway, backend, tmp_path, signers):
     log_path = tmp_path / "access.log"
     key = "sk-live-0123456789abcdef"
-    token = signers["rsa"].token("alice")
+    token = signers["rsa"].token("alice", tenant="blue")
     auth = f"""
     [[routes.filters]]
     plugin = "jwt_auth"
@@ -283,7 +286,13 @@ def test_access_log_lines_have_the_fields_and_never_a_credential(gateway, backen
         [access_log]
         path = "{log_path}"
         exclude = ["user_agent"]
-        """, mcp_filters=auth + RBAC_NO_PID, mcp_log="""
+        """, mcp_filters=auth + RBAC_NO_PID + """
+        [[routes.filters]]
+        plugin = "annotate"
+        [routes.filters.config.fields]
+        "caller.tenant" = "jwt.tenant"
+        "tool.where" = "mcp.tool.name + '@' + mcp.tool.target"
+        """, mcp_log="""
         [routes.access_log]
         include = ["mcp.request.arguments"]
         """), extra_args=("--log-level", "trace"))
@@ -308,6 +317,7 @@ def test_access_log_lines_have_the_fields_and_never_a_credential(gateway, backen
     assert ok["gen_ai.tool.name"] == "add" and ok["agw.mcp.target"] == "local" and ok["mcp.session.id"] == session
     assert ok["agw.mcp.outcome"] == "ok" and ok["request_bytes"] == len(json.dumps(call)) and ok["response_bytes"] > 0
     assert json.loads(ok["mcp.request.arguments"]) == {"a": 40, "b": 2}  # the route opted in
+    assert ok["caller.tenant"] == "blue" and ok["tool.where"] == "add@local"  # the annotate filter's CEL fields
     assert isinstance(ok["duration_ms"], float) and ok["time"].endswith("Z") and int(ok["request_id"], 16) > 0
     assert "user_agent" not in ok and "trace_id" not in ok  # excluded; no tracing configured
     assert calls["4"]["agw.mcp.outcome"] == "rejected" and calls["4"]["decided_by"] == "mcp/rbac#1"

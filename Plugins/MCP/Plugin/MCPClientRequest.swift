@@ -38,6 +38,8 @@ final class MCPClientRequest {
     var tool: (target: String, name: String)?
     /// A routed request's target and what it names (tool, prompt, resource URI), once resolved.
     var routed: (target: String, name: String)?
+    /// The span of a call to a stdio target, until its answer.
+    var legSpan: UInt64?
     /// The session an `initialize` created.
     var createdSession: String?
     /// The JSON-RPC error code of the answer, when it was an error.

@@ -138,6 +138,10 @@ extension MCPHandler {
         guard !request.finished else { return }
         request.finished = true
         request.settle(.ok)
+        if let leg = request.legSpan {
+            request.legSpan = nil
+            stream.endSpan(leg, error: request.outcome == .ok ? nil : request.outcome?.label)
+        }
         if request.streaming {
             stream.respondBody(ClientAnswer.sseEvent(response), endOfStream: true)
         } else {

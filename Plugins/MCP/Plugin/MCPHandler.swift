@@ -177,9 +177,14 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                 }
                 return
             }
-            let forwarded = self.config.targets.first { $0.name == resolved.target }?.forwardHeaders ?? []
+            let target = self.config.targets.first { $0.name == resolved.target }
+            let forwarded = target?.forwardHeaders ?? []
             var rewrite = route.rewrite(to: resolved.name)
-            if let trace = stream.traceContext() {
+            // A stdio call has no HTTP call for the gateway to trace: its own span, carried in `_meta`.
+            if case .stdio? = target?.transport, let leg = stream.startSpan("\(method) \(resolved.target) (stdio)") {
+                request.legSpan = leg.id
+                rewrite.metaMembers.append(("traceparent", Array(JSONText.quoted(leg.traceparent).utf8)))
+            } else if let trace = stream.traceContext() {
                 // SEP-414: the trace travels in `_meta` too, for stdio targets and servers that read it there.
                 rewrite.metaMembers.append(("traceparent", Array(JSONText.quoted(trace.traceparent).utf8)))
                 if let state = trace.tracestate { rewrite.metaMembers.append(("tracestate", Array(JSONText.quoted(state).utf8))) }

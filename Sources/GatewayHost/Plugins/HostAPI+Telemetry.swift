@@ -74,6 +74,24 @@ extension HostAPI {
                 return trace.adopt(parent: parent, tracestate: state) ? AGW_OK : AGW_ERR_WRONG_STATE
             }
         }
+        api.trace_span_start = { stream, name, spanID, traceparent in
+            HostAPI.withExchange(stream) { exchange in
+                guard name.len > 0, let spanID, let traceparent else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let trace = exchange.trace, let child = exchange.services.tracer?.child(of: trace, name.string) else { return AGW_ERR_NOT_FOUND }
+                if exchange.callingStage >= 0 { child.span.attributes["agw.caller"] = exchange.stage(exchange.callingStage).instanceName }
+                spanID.pointee = exchange.addChildSpan(child.span)
+                traceparent.pointee = exchange.scratch.store(child.traceparent)
+                return AGW_OK
+            }
+        }
+        api.trace_span_end = { stream, spanID, error, message in
+            HostAPI.withExchange(stream) { exchange in
+                guard let span = exchange.removeChildSpan(spanID) else { return AGW_ERR_NOT_FOUND }
+                if error != 0 { span.setStatus(SpanStatus(code: .error, message: message.len > 0 ? message.string : nil)) }
+                span.end()
+                return AGW_OK
+            }
+        }
         api.trace_event_add = { stream, name, attributes, count in
             HostAPI.withExchange(stream) { exchange in
                 guard name.len > 0, HeaderValidation.areValid(attributes, count) || count == 0 else { return AGW_ERR_INVALID_ARGUMENT }

@@ -38,6 +38,18 @@ extension Exchange {
         return true
     }
 
+    /// Keeps a span a plugin started; returns its id (1, 2, …).
+    func addChildSpan(_ span: any Span) -> UInt64 {
+        let id = (childSpans.last?.id ?? 0) + 1
+        childSpans.append((id, span))
+        return id
+    }
+
+    func removeChildSpan(_ id: UInt64) -> (any Span)? {
+        guard let index = childSpans.firstIndex(where: { $0.id == id }) else { return nil }
+        return childSpans.remove(at: index).span
+    }
+
     /// Records the finished exchange. Called once, from `complete()`.
     func recordFinished() {
         let elapsed = NIODeadline.now().uptimeNanoseconds &- startedAt
@@ -47,6 +59,11 @@ extension Exchange {
             if requestBodyBytes > 0 { metrics.requestBytes.increment(by: Int64(requestBodyBytes)) }
             if responseBodyBytes > 0 { metrics.responseBytes.increment(by: Int64(responseBodyBytes)) }
         }
+        for (_, child) in childSpans {
+            child.setStatus(SpanStatus(code: .error, message: "the request ended first"))
+            child.end()
+        }
+        childSpans = []
         let span = trace?.span // a sampled request's span, started now if nothing needed it before
         if isLogged, let policy = route.accessLog { writeAccessLog(policy, elapsed: elapsed) }
         if let span { endSpan(span) }

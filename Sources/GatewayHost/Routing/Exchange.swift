@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PluginABI
+import Tracing
 
 /// Where an exchange writes its response: the HTTP/1 connection or HTTP/2 stream it came from.
 protocol ExchangeResponder: AnyObject {
@@ -69,6 +70,8 @@ final class Exchange {
     let isLogged: Bool
     /// Its trace: a server span when sampled, or the client's trace passed on (nil: neither).
     var trace: RequestTrace?
+    /// Spans plugins started (`trace_span_start`) and have not ended, by id.
+    var childSpans: [(id: UInt64, span: any Span)] = []
     /// What plugins recorded about it (`annotate`), for its log line and span.
     var annotations: [(key: String, value: String)] = []
     /// The filter stage that answered or rejected it, if one did.
@@ -109,8 +112,8 @@ final class Exchange {
         self.rpc = RPCBus(subscribers: route.rpcSubscribers, stageNames: route.stageNames)
         self.startedAt = NIODeadline.now().uptimeNanoseconds
         self.requestMetrics = route.metrics(listener: connection.listenerName)
-        self.isLogged = route.accessLog?.samples() ?? false
-        self.trace = services.tracer?.start(head, operation: "\(head.method.rawValue) \(route.name)")
+        self.isLogged = route.accessLog?.samples(requestID: id) ?? false
+        self.trace = services.tracer?.start(head, requestID: id, operation: "\(head.method.rawValue) \(route.name)")
     }
 
     /// The server span's first name (an MCP request's is renamed when it ends).

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `[access_log]` (the gateway's default) and `[routes.access_log]` (a route's own).
 struct AccessLogConfig: Sendable, Equatable {
@@ -42,8 +43,8 @@ struct AccessLogPolicy: Sendable {
         return !Self.optInFields.contains(field) || included.contains(field)
     }
 
-    /// Whether this request is logged (`sample` of them, at random).
-    func samples() -> Bool { sample >= 1 || (sample > 0 && Double.random(in: 0..<1) < sample) }
+    /// Whether the request with this id is logged (`sample` of them).
+    func samples(requestID: UInt64) -> Bool { Sampling.admits(requestID, fraction: sample, salt: Sampling.accessLogSalt) }
 }
 
 /// One finished request, as the access log sees it.
@@ -94,7 +95,7 @@ enum AccessLogFormat {
         field("path", query.map { String(record.uri[..<$0]) } ?? record.uri)
         field("query", query.map { String(record.uri[record.uri.index(after: $0)...]) })
         number("status", String(record.status))
-        number("duration_ms", String(format: "%.3f", Double(record.durationNanoseconds) / 1e6))
+        number("duration_ms", milliseconds(record.durationNanoseconds))
         number("request_bytes", String(record.requestBytes))
         number("response_bytes", String(record.responseBytes))
         field("peer", record.peer)
@@ -107,13 +108,57 @@ enum AccessLogFormat {
         return out.finish()
     }
 
-    /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z`.
+    /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z` (by hand: `String(format:)`
+    /// costs more than the rest of the line).
     static func timestamp(_ unixNanoseconds: UInt64) -> String {
         var seconds = time_t(unixNanoseconds / 1_000_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(unixNanoseconds / 1_000_000 % 1000))
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
+        digits(Int(unixNanoseconds / 1_000_000 % 1000), 3); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Nanoseconds as milliseconds with three decimals (`1.500`).
+    static func milliseconds(_ nanoseconds: UInt64) -> String {
+        let micros = (nanoseconds + 500) / 1000
+        let fraction = String(micros % 1000)
+        return String(micros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}
+
+/// Sampling decisions without a random-number syscall per request: the request's id mixed with a
+/// per-process salt (splitmix64) is uniform enough to admit a fraction of requests, and two
+/// decisions with different salts (the access log's, tracing's) are independent.
+enum Sampling {
+    static let accessLogSalt = UInt64.random(in: .min ... .max)
+    static let tracingSalt = UInt64.random(in: .min ... .max)
+
+    static func admits(_ id: UInt64, fraction: Double, salt: UInt64) -> Bool {
+        if fraction >= 1 { return true }
+        if fraction <= 0 { return false }
+        var z = id &+ salt &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53) < fraction
     }
 }
 
@@ -145,23 +190,5 @@ struct JSONLineWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    private mutating func quoted(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    private mutating func quoted(_ text: String) { JSONText.appendQuoted(text, to: &bytes) }
 }

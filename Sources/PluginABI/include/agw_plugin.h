@@ -38,7 +38,8 @@
  *                    outgoing message, e.g. MCP's params._meta), trace_context_adopt (continue
  *                    the trace a message names when the request head named none) and
  *                    trace_event_add (an event on the request's span, e.g. the rule that denied).
- *                    AGW_ATTR_TRACE_ID and AGW_ATTR_TRACING.
+ *                    AGW_ATTR_TRACE_ID and AGW_ATTR_TRACING. trace_span_start / trace_span_end: a
+ *                    child span for upstream work the host does not see (a stdio target's call).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -484,6 +485,14 @@ typedef struct agw_host_api {
     /** Stream's event loop. Adds an event with attributes (copied) to the request's span, e.g. a
      *  policy decision. NOT_FOUND when the request is not sampled. */
     agw_result (*trace_event_add)(agw_stream_host *stream, agw_str name, const agw_header *attributes, size_t attribute_count);
+    /** Stream's event loop. Starts a client span, a child of the request's span, for upstream
+     *  work the gateway does not see itself (http_call has its own): e.g. a call written to a
+     *  child process. traceparent receives the new span's context, to carry in the message.
+     *  NOT_FOUND when the request is not sampled. A span not ended ends with the stream. */
+    agw_result (*trace_span_start)(agw_stream_host *stream, agw_str name, uint64_t *span_id, agw_str *traceparent);
+    /** Stream's event loop. Ends a span trace_span_start started; error != 0 marks it failed,
+     *  with message as its description. NOT_FOUND for an unknown or ended span. */
+    agw_result (*trace_span_end)(agw_stream_host *stream, uint64_t span_id, uint32_t error, agw_str message);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -97,6 +97,10 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
         REPORT("trace_context_adopt_no_tracing", host->trace_context_adopt(s, str("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), str("")));
         REPORT("trace_event_add_not_sampled", host->trace_event_add(s, str("e"), NULL, 0));
         REPORT("attribute_tracing_off", host->attribute_get(s, AGW_ATTR_TRACING, &value));
+        uint64_t span;
+        REPORT("trace_span_start_not_sampled", host->trace_span_start(s, str("leg"), &span, &value));
+        REPORT("trace_span_start_null_out", host->trace_span_start(s, str("leg"), NULL, &value));
+        REPORT("trace_span_end_unknown", host->trace_span_end(s, 12345, 0, str("")));
     }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
