@@ -103,6 +103,7 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         if let traceExporter { running.insert(traceExporter, at: 0) }
         let group = ServiceGroup(services: running, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+        services.accessLog.drain() // the last lines (the writer holds up to 100 ms of them)
     }
 }
 

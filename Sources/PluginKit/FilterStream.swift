@@ -190,14 +190,14 @@ public struct FilterStream {
     /// `gen_ai.tool.name`). Never a credential. Does nothing on a request nothing records
     /// (or on a host before ABI 1.5).
     public func annotate(_ key: String, _ value: String) {
-        guard host.pointee.has(\.annotate), let annotate = host.pointee.annotate else { return }
+        guard host.pointee.hasMinor5, let annotate = host.pointee.annotate else { return }
         _ = key.withAGWString { k in value.withAGWString { v in annotate(handle, k, v) } }
     }
 
     /// The W3C trace context to carry in a message sent on for this request (MCP:
     /// `params._meta.traceparent` / `tracestate`); nil when the request carries no trace.
     public func traceContext() -> (traceparent: String, tracestate: String?)? {
-        guard host.pointee.has(\.trace_context_get), let get = host.pointee.trace_context_get else { return nil }
+        guard host.pointee.hasMinor5, let get = host.pointee.trace_context_get else { return nil }
         var parent = agw_str()
         var state = agw_str()
         guard get(handle, &parent, &state) == AGW_OK else { return nil }
@@ -208,7 +208,7 @@ public struct FilterStream {
     /// head named none. False when it was not taken (malformed, too late, or no tracing).
     @discardableResult
     public func adoptTrace(traceparent: String, tracestate: String?) -> Bool {
-        guard host.pointee.has(\.trace_context_adopt), let adopt = host.pointee.trace_context_adopt else { return false }
+        guard host.pointee.hasMinor5, let adopt = host.pointee.trace_context_adopt else { return false }
         return traceparent.withAGWString { p in (tracestate ?? "").withAGWString { s in adopt(handle, p, s) } } == AGW_OK
     }
 
@@ -216,7 +216,7 @@ public struct FilterStream {
     /// does not see, such as a call written to a child process. Returns its id and the
     /// `traceparent` to carry in the message; end it with ``endSpan(_:error:)``.
     public func startSpan(_ name: String) -> (id: UInt64, traceparent: String)? {
-        guard host.pointee.has(\.trace_span_end), let start = host.pointee.trace_span_start else { return nil }
+        guard host.pointee.hasMinor5, let start = host.pointee.trace_span_start else { return nil }
         var id: UInt64 = 0
         var traceparent = agw_str()
         guard name.withAGWString({ start(handle, $0, &id, &traceparent) }) == AGW_OK else { return nil }
@@ -225,20 +225,20 @@ public struct FilterStream {
 
     /// Ends a span ``startSpan(_:)`` started; `error` marks it failed.
     public func endSpan(_ id: UInt64, error: String? = nil) {
-        guard host.pointee.has(\.trace_span_end), let end = host.pointee.trace_span_end else { return }
+        guard host.pointee.hasMinor5, let end = host.pointee.trace_span_end else { return }
         _ = (error ?? "").withAGWString { end(handle, id, error == nil ? 0 : 1, $0) }
     }
 
     /// Adds an event to the request's span (when it is sampled), e.g. a policy decision.
     public func addTraceEvent(_ name: String, attributes: [(String, String)] = []) {
-        guard host.pointee.has(\.trace_event_add), let add = host.pointee.trace_event_add else { return }
+        guard host.pointee.hasMinor5, let add = host.pointee.trace_event_add else { return }
         _ = name.withAGWString { n in attributes.withAGWHeaders { add(handle, n, $0, $1) } }
     }
 
     /// Whether `annotate(key, …)` would be recorded (with nil: whether any annotation would be).
     /// Ask before building a costly value, or once before several annotations.
     public func wantsAnnotation(_ key: String? = nil) -> Bool {
-        guard host.pointee.has(\.annotation_wanted), let wanted = host.pointee.annotation_wanted else { return false }
+        guard host.pointee.hasMinor5, let wanted = host.pointee.annotation_wanted else { return false }
         return (key ?? "").withAGWString { wanted(handle, $0) } == 1
     }
 
@@ -404,6 +404,10 @@ extension FilterStream {
 
 
 extension agw_host_api {
+    /// Whether the host implements ABI 1.5 (labelled metrics, annotations, tracing): an integer
+    /// compare, for calls made on every request (`has` works out a key path's offset).
+    var hasMinor5: Bool { abi_major > 1 || (abi_major == 1 && abi_minor >= 5 && struct_size >= UInt32(MemoryLayout<agw_host_api>.size)) }
+
     /// Whether the host's table has a member added in a later minor (`AGW_HAS_MEMBER`).
     func has<Member>(_ member: KeyPath<agw_host_api, Member>) -> Bool {
         guard let offset = MemoryLayout<agw_host_api>.offset(of: member) else { return false }

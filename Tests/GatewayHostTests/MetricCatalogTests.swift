@@ -60,4 +60,28 @@ final class MetricCatalogTests: XCTestCase {
         XCTAssertTrue(text.contains(#"many_total{n="599"} 8"#))
         XCTAssertTrue(text.contains(#"many_total{n="0"} 8"#))
     }
+
+    func testHistogramsAreRecordedWithAtomicsAndWrittenInTheTextFormat() throws {
+        let catalog = MetricCatalog(registry: PrometheusCollectorRegistry())
+        let family = try catalog.define(.histogram, name: "t_seconds", help: "time", labels: ["route"], buckets: [0.1, 1])
+        let histogram = catalog.histogram(family, "a\"b")
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<1000 { histogram.record(0.5) }
+        }
+        histogram.record(0.05)
+        histogram.record(5)
+        var bytes: [UInt8] = []
+        catalog.emitHistograms(into: &bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
+        XCTAssertEqual(text, """
+            # HELP t_seconds time
+            # TYPE t_seconds histogram
+            t_seconds_bucket{route="a\\"b",le="0.1"} 1
+            t_seconds_bucket{route="a\\"b",le="1.0"} 8001
+            t_seconds_bucket{route="a\\"b",le="+Inf"} 8002
+            t_seconds_sum{route="a\\"b"} 4005.05
+            t_seconds_count{route="a\\"b"} 8002
+
+            """)
+    }
 }

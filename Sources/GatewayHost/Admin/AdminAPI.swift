@@ -45,6 +45,8 @@ struct AdminAPI: Sendable {
     static let maxBodyBytes = 4 * 1024 * 1024
 
     let metrics: PrometheusCollectorRegistry
+    /// Writes the gateway's own histograms after the registry's metrics.
+    var catalog: MetricCatalog = ProcessWide.metricCatalog
     let live: LiveRuntime
     let reloader: ConfigReloader
 
@@ -56,6 +58,7 @@ struct AdminAPI: Sendable {
         case (.GET, "/metrics"):
             var bytes = metrics.emitToBuffer()
             if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+            catalog.emitHistograms(into: &bytes)
             bytes.append(contentsOf: Array(("# HELP agw_requests_in_flight Requests being served, over all generations\n"
                 + "# TYPE agw_requests_in_flight gauge\nagw_requests_in_flight \(live.requestsInFlight)\n"
                 + "# HELP agw_config_generations_draining Replaced generations still finishing their requests\n"

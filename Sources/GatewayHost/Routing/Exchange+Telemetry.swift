@@ -24,7 +24,7 @@ extension Exchange {
         guard let key else { return true }
         if logs, route.accessLog!.wants(key) { return true }
         // A span takes every annotation but the opt-in ones, which only a route's log can ask for.
-        return traced && !AccessLogPolicy.optInFields.contains(key)
+        return traced && !AccessLogPolicy.isOptIn(key)
     }
 
     /// `annotate`: false when nothing records the key.
@@ -85,7 +85,7 @@ extension Exchange {
         if let agent = requestHead.headers.first(name: "user-agent") { span.attributes["user_agent.original"] = agent }
         if let upstreamName { span.attributes["agw.upstream"] = upstreamName }
         if let decider = decidedBy ?? rpc.rejectedBy, decider < stages.count { span.attributes["agw.decided_by"] = stages[decider].instanceName }
-        for (key, value) in annotations where !AccessLogPolicy.optInFields.contains(key) || route.accessLog?.wants(key) == true {
+        for (key, value) in annotations where !AccessLogPolicy.isOptIn(key) || route.accessLog?.wants(key) == true {
             span.attributes[key] = value
         }
         if let method = annotations.first(where: { $0.key == "mcp.method.name" })?.value {

@@ -20,6 +20,8 @@ struct AccessLogPolicy: Sendable {
     let sample: Double
     private let included: Set<String>
     private let excluded: Set<String>
+    /// `wants` for each of `hostFields`, worked out once.
+    private let hostFieldWanted: [Bool]
 
     /// Fields never logged unless a route includes them: the query string (it may carry keys)
     /// and the MCP tool arguments (`mcp.request.arguments`: user data).
@@ -29,19 +31,37 @@ struct AccessLogPolicy: Sendable {
     static let hostFields = ["time", "request_id", "trace_id", "span_id", "listener", "route", "protocol", "method", "path", "query",
                              "status", "duration_ms", "request_bytes", "response_bytes", "peer", "user_agent", "subject",
                              "auth_method", "upstream", "decided_by"]
+    static let hostFieldSet = Set(hostFields)
+    /// Indexes of `hostFields` written as JSON numbers.
+    static let numericHostFields: Set<Int> = [10, 11, 12, 13]
+    /// `"name":` of each host field, made once.
+    static let hostFieldKeys: [[UInt8]] = hostFields.map { name in
+        var key: [UInt8] = []
+        JSONText.appendQuoted(name, to: &key)
+        return key + [UInt8(ascii: ":")]
+    }
 
     /// The policy of a route: its own settings over the gateway's. Nil when nothing is logged.
     init?(global: AccessLogConfig?, route: AccessLogConfig?) {
         guard let global, route?.enabled ?? true else { return nil }
         sample = min(1, max(0, route?.sample ?? global.sample ?? 1))
-        included = Set(global.include + (route?.include ?? []))
-        excluded = Set(global.exclude + (route?.exclude ?? []))
+        let included = Set(global.include + (route?.include ?? []))
+        let excluded = Set(global.exclude + (route?.exclude ?? []))
+        self.included = included
+        self.excluded = excluded
+        hostFieldWanted = Self.hostFields.map { !excluded.contains($0) && (!Self.optInFields.contains($0) || included.contains($0)) }
     }
 
     func wants(_ field: String) -> Bool {
-        if excluded.contains(field) { return false }
-        return !Self.optInFields.contains(field) || included.contains(field)
+        if !excluded.isEmpty, excluded.contains(field) { return false }
+        return !Self.isOptIn(field) || included.contains(field)
     }
+
+    /// `optInFields.contains(field)`, by comparison (cheaper than hashing for two names).
+    static func isOptIn(_ field: String) -> Bool { field == "query" || field == "mcp.request.arguments" }
+
+    /// `wants(hostFields[index])`.
+    func wants(hostField index: Int) -> Bool { hostFieldWanted[index] }
 
     /// Whether the request with this id is logged (`sample` of them).
     func samples(requestID: UInt64) -> Bool { Sampling.admits(requestID, fraction: sample, salt: Sampling.accessLogSalt) }
@@ -76,35 +96,20 @@ enum AccessLogFormat {
     static func line(_ record: AccessLogRecord, policy: AccessLogPolicy) -> [UInt8] {
         var out = JSONLineWriter()
         let query = record.uri.firstIndex(of: "?")
-        func field(_ name: String, _ value: String?) {
-            guard let value, policy.wants(name) else { return }
-            out.string(name, value)
+        let texts: [String?] = [
+            timestamp(record.unixNanoseconds), String(record.requestID, radix: 16), record.traceID, record.spanID, record.listener,
+            record.route, record.httpVersion, record.method, query.map { String(record.uri[..<$0]) } ?? record.uri,
+            query.map { String(record.uri[record.uri.index(after: $0)...]) }, String(record.status),
+            milliseconds(record.durationNanoseconds), String(record.requestBytes), String(record.responseBytes), record.peer,
+            record.userAgent, record.subject, record.authMethod, record.upstream, record.decidedBy,
+        ]
+        for (index, text) in texts.enumerated() where policy.wants(hostField: index) {
+            guard let text else { continue }
+            out.hostField(index, text, quoted: !AccessLogPolicy.numericHostFields.contains(index))
         }
-        func number(_ name: String, _ value: String) {
-            guard policy.wants(name) else { return }
-            out.raw(name, value)
+        for (key, value) in record.annotations where !AccessLogPolicy.hostFieldSet.contains(key) && policy.wants(key) {
+            out.string(key, value)
         }
-        field("time", timestamp(record.unixNanoseconds))
-        field("request_id", String(record.requestID, radix: 16))
-        field("trace_id", record.traceID)
-        field("span_id", record.spanID)
-        field("listener", record.listener)
-        field("route", record.route)
-        field("protocol", record.httpVersion)
-        field("method", record.method)
-        field("path", query.map { String(record.uri[..<$0]) } ?? record.uri)
-        field("query", query.map { String(record.uri[record.uri.index(after: $0)...]) })
-        number("status", String(record.status))
-        number("duration_ms", milliseconds(record.durationNanoseconds))
-        number("request_bytes", String(record.requestBytes))
-        number("response_bytes", String(record.responseBytes))
-        field("peer", record.peer)
-        field("user_agent", record.userAgent)
-        field("subject", record.subject)
-        field("auth_method", record.authMethod)
-        field("upstream", record.upstream)
-        field("decided_by", record.decidedBy)
-        for (key, value) in record.annotations where !AccessLogPolicy.hostFields.contains(key) { field(key, value) }
         return out.finish()
     }
 
@@ -166,7 +171,14 @@ enum Sampling {
 struct JSONLineWriter {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
 
-    init() { bytes.reserveCapacity(512) }
+    init() { bytes.reserveCapacity(1024) }
+
+    /// One of the host's fields, its key bytes made once.
+    mutating func hostField(_ index: Int, _ value: String, quoted: Bool) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: AccessLogPolicy.hostFieldKeys[index])
+        if quoted { JSONText.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: value.utf8) }
+    }
 
     mutating func string(_ name: String, _ value: String) {
         key(name)

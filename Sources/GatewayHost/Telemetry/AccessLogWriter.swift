@@ -7,9 +7,11 @@ import Prometheus
 import Synchronization
 
 /// Writes access-log lines to stdout or a file, off the event loops: a line is appended to a
-/// buffer under a lock, and one flush at a time runs on a writer queue. When the buffer holds
-/// more than `maxBufferedBytes` (the disk or pipe is stuck), new lines are dropped and counted
-/// (`agw_access_log_dropped_total`), so a slow log never slows requests.
+/// buffer under a lock, and the writer queue writes the buffer every `flushInterval` (or at once
+/// when it holds `flushBytes`), so a busy gateway makes a few large writes rather than a thread
+/// wake-up and a `write` per line. When the buffer holds more than `maxBufferedBytes` (the disk
+/// or pipe is stuck), new lines are dropped and counted (`agw_access_log_dropped_total`), so a
+/// slow log never slows requests.
 ///
 /// `reopen()` (on `SIGUSR1`) closes and opens the file again, for logrotate's move-then-signal.
 final class AccessLogWriter: Sendable {
@@ -18,11 +20,16 @@ final class AccessLogWriter: Sendable {
         var descriptor: Int32 = 1
         var buffer: [UInt8] = []
         var lines = 0
+        /// A flush for a full buffer is queued (ahead of the timed one).
+        var flushingEarly = false
         var flushScheduled = false
         var openError: String?
     }
 
     static let maxBufferedBytes = 8 << 20
+    /// A line waits at most this long before it is written.
+    static let flushInterval = DispatchTimeInterval.milliseconds(100)
+    static let flushBytes = 64 << 10
 
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "agentgateway.access-log")
@@ -78,51 +85,56 @@ final class AccessLogWriter: Sendable {
     }
 
     func write(_ line: [UInt8]) {
-        enum Outcome { case queued, queuedAndScheduled, dropped }
+        enum Outcome { case queued, scheduleFlush, flushNow, dropped }
         let outcome = state.withLock { state -> Outcome in
             guard state.buffer.count + line.count <= Self.maxBufferedBytes else { return .dropped }
             state.buffer.append(contentsOf: line)
             state.lines += 1
+            if state.buffer.count >= Self.flushBytes, !state.flushingEarly {
+                state.flushingEarly = true
+                return .flushNow
+            }
             if state.flushScheduled { return .queued }
             state.flushScheduled = true
-            return .queuedAndScheduled
+            return .scheduleFlush
         }
         switch outcome {
-        case .queuedAndScheduled: queue.async { self.flush() }
+        case .scheduleFlush: queue.asyncAfter(deadline: .now() + Self.flushInterval) { self.flush(timed: true) }
+        case .flushNow: queue.async { self.flush(timed: false) }
         case .dropped: dropped.increment()
         case .queued: break
         }
     }
 
-    /// Writes what is buffered, on the writer queue, until the buffer stays empty.
-    private func flush() {
-        while true {
-            let (bytes, lines, descriptor) = state.withLock { state -> ([UInt8], Int, Int32) in
-                let taken = (state.buffer, state.lines, state.descriptor)
-                state.buffer = []
-                state.lines = 0
-                if taken.0.isEmpty { state.flushScheduled = false }
-                return taken
-            }
-            guard !bytes.isEmpty else { return }
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let result = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += result
-                }
-            }
-            written.increment(by: Int64(lines))
+    /// Writes what is buffered (on the writer queue). After a timed flush the next line arms the
+    /// next one, so a busy log is written every `flushInterval`, not once per line.
+    private func flush(timed: Bool) {
+        let (bytes, lines, descriptor) = state.withLock { state -> ([UInt8], Int, Int32) in
+            let taken = (state.buffer, state.lines, state.descriptor)
+            state.buffer = []
+            state.lines = 0
+            state.flushingEarly = false
+            if timed { state.flushScheduled = false }
+            return taken
         }
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let result = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += result
+            }
+        }
+        written.increment(by: Int64(lines))
     }
 
     /// Waits until every line written so far is out.
     func drain() {
-        queue.sync {}
+        queue.sync { flush(timed: false) }
     }
 }
 

@@ -50,7 +50,7 @@ final class GatewayMetrics: Sendable {
 /// One route's request series on one listener: requests by method and status class (each
 /// series created on first use, lock-free after), duration and bytes.
 final class RequestMetrics: Sendable {
-    let duration: ValueHistogram
+    let duration: AtomicHistogram
     let requestBytes: Counter
     let responseBytes: Counter
     private let requests: LazySeries<Counter>
@@ -96,7 +96,7 @@ final class ListenerMetrics: Sendable {
 
 /// One backend endpoint's series on one route.
 final class UpstreamMetrics: Sendable {
-    let duration: ValueHistogram
+    let duration: AtomicHistogram
     let connectFailures: Counter
 
     init(metrics: GatewayMetrics, route: String, backend: String) {
@@ -124,7 +124,7 @@ final class HookMetrics: Sendable {
         }
     }
 
-    private let series = LazySeries<ValueHistogram>(count: Hook.allCases.count)
+    private let series = LazySeries<AtomicHistogram>(count: Hook.allCases.count)
     private let labels: (catalog: MetricCatalog, family: MetricCatalog.Family, filter: String)
 
     init(metrics: GatewayMetrics, filter: String) {

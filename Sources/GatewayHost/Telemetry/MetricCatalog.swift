@@ -13,8 +13,9 @@ import Synchronization
 /// `metric_record`, looked up without a lock (``SeriesTable``).
 ///
 /// Series are created once (when a route is built, or the first time a plugin names a label
-/// set) and recorded into many times; recording is the library's (atomics for counters and
-/// gauges, one uncontended lock per histogram observation).
+/// set) and recorded into many times, with atomics only: counters and gauges are the Prometheus
+/// library's, histograms the gateway's own (``AtomicHistogram``: the library's lock per
+/// observation is what the request path avoids), written after the library's in `/metrics`.
 final class MetricCatalog: Sendable {
     enum Kind: Sendable, Equatable {
         case counter, gauge, histogram
@@ -33,7 +34,7 @@ final class MetricCatalog: Sendable {
     enum Series: Sendable {
         case counter(Counter)
         case gauge(Gauge)
-        case histogram(ValueHistogram)
+        case histogram(AtomicHistogram)
     }
 
     /// A defined metric (a family of series sharing a name and label names).
@@ -63,7 +64,8 @@ final class MetricCatalog: Sendable {
         var series: [[String]: UInt32] = [:]
     }
 
-    private let definitions = Mutex<(byName: [String: Int], all: [Definition])>(([:], []))
+    private let definitions = Mutex<(byName: [String: Int], all: [Definition], histograms: [(family: Int, series: AtomicHistogram)])>(
+        ([:], [], []))
 
     init(registry: PrometheusCollectorRegistry, maxSeries: Int = 1000) {
         self.registry = registry
@@ -126,9 +128,9 @@ final class MetricCatalog: Sendable {
                 series = .gauge(labels.isEmpty ? registry.makeGauge(descriptor: descriptor)
                                                : registry.makeGauge(descriptor: descriptor, labels: labels))
             case .histogram:
-                series = .histogram(labels.isEmpty
-                    ? registry.makeValueHistogram(descriptor: descriptor, buckets: definition.buckets)
-                    : registry.makeValueHistogram(descriptor: descriptor, labels: labels, buckets: definition.buckets))
+                let histogram = AtomicHistogram(upperBounds: definition.buckets, labels: labels)
+                series = .histogram(histogram)
+                state.histograms.append((family.index, histogram))
             }
             guard let id = ids.append(series) else { return nil }
             definition.series[key] = id
@@ -149,9 +151,31 @@ final class MetricCatalog: Sendable {
         return gauge
     }
 
-    func histogram(_ family: Family, _ values: String...) -> ValueHistogram {
+    func histogram(_ family: Family, _ values: String...) -> AtomicHistogram {
         guard case .histogram(let histogram) = series(family, values: values)?.series else { preconditionFailure("\(family.name) is not a histogram") }
         return histogram
+    }
+
+    /// Every histogram series in the text format, grouped by family (`# HELP`, `# TYPE`, then
+    /// each series' buckets, sum and count), for `/metrics` after the registry's output.
+    func emitHistograms(into out: inout [UInt8]) {
+        let (families, histograms) = definitions.withLock { state in
+            (state.all.map { ($0.family.name, $0.help) }, state.histograms)
+        }
+        var byFamily: [Int: [AtomicHistogram]] = [:]
+        var order: [Int] = []
+        for (family, series) in histograms {
+            if byFamily[family] == nil { order.append(family) }
+            byFamily[family, default: []].append(series)
+        }
+        for family in order {
+            let (name, help) = families[family]
+            if !help.isEmpty {
+                out.append(contentsOf: "# HELP \(name) \(help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: " "))\n".utf8)
+            }
+            out.append(contentsOf: "# TYPE \(name) histogram\n".utf8)
+            for series in byFamily[family]! { series.emit(name: name, into: &out) }
+        }
     }
 
     // MARK: Recording by id (the ABI)
