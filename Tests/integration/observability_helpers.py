@@ -48,12 +48,13 @@ def promtool_check(text, tmp_path):
 class Receiver:
     """An OTLP/HTTP collector on a free port; spans() reads what it decoded so far."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, grpc=False):
         self.file = tmp_path / "spans.jsonl"
         self.port = free_port()
-        self.process = Process([sys.executable, str(RECEIVER), str(self.port), str(self.file)], tmp_path / "receiver.log")
+        self.process = Process([sys.executable, str(RECEIVER), str(self.port), str(self.file), *(["grpc"] if grpc else [])],
+                               tmp_path / "receiver.log")
         wait_for(lambda: "listening on" in self.process.output(), what="OTLP receiver")
-        self.endpoint = f"http://127.0.0.1:{self.port}/v1/traces"
+        self.endpoint = f"http://127.0.0.1:{self.port}" + ("" if grpc else "/v1/traces")
 
     def spans(self):
         if not self.file.exists():

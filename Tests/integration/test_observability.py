@@ -256,6 +256,25 @@ def test_a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_mcp_ser
         receiver.stop()
 
 
+def test_spans_go_over_otlp_grpc_too_with_the_configured_headers(gateway, backend, tmp_path):
+    receiver = Receiver(tmp_path, grpc=True)
+    try:
+        gw = gateway(config(backend, free_port(), stdio_target("local"), extra=f"""
+            [tracing]
+            endpoint = "{receiver.endpoint}"
+            protocol = "grpc"
+            batch_delay_ms = 100
+            headers = {{ "x-collector-key" = "k-123" }}
+            """))
+        assert request(gw.url + "/over-grpc", headers={"traceparent": "00-4af7651916cd43dd8448eb211c80319c-f7ad6b7169203331-01"}).status == 200
+        spans = wait_for(lambda: [s for s in receiver.spans() if s["trace_id"] == "4af7651916cd43dd8448eb211c80319c"
+                                  and s["kind"] == "SPAN_KIND_SERVER"], what="a span over gRPC")
+        assert spans[0]["headers"] == {"x-collector-key": "k-123", "transport": "grpc"}
+        assert spans[0]["parent_span_id"] == "f7ad6b7169203331" and spans[0]["attributes"]["url.path"] == "/over-grpc"
+    finally:
+        receiver.stop()
+
+
 def test_a_dead_collector_never_fails_a_request_and_its_losses_are_counted(gateway, backend, tmp_path):
     gw = gateway(config(backend, free_port(), stdio_target("local"), extra=f"""
         [tracing]

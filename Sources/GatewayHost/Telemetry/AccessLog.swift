@@ -32,8 +32,10 @@ struct AccessLogPolicy: Sendable {
                              "status", "duration_ms", "request_bytes", "response_bytes", "peer", "user_agent", "subject",
                              "auth_method", "upstream", "decided_by"]
     static let hostFieldSet = Set(hostFields)
-    /// Indexes of `hostFields` written as JSON numbers.
-    static let numericHostFields: Set<Int> = [10, 11, 12, 13]
+
+    /// Whether an annotation's key is one of the host's fields (which it cannot replace); plugins'
+    /// keys have dots, the host's none, so most are answered without hashing.
+    static func isHostField(_ key: String) -> Bool { !key.utf8.contains(UInt8(ascii: ".")) && hostFieldSet.contains(key) }
     /// `"name":` of each host field, made once.
     static let hostFieldKeys: [[UInt8]] = hostFields.map { name in
         var key: [UInt8] = []
@@ -93,34 +95,57 @@ struct AccessLogRecord {
 
 /// Formats records as JSON lines (I/O-free; `AccessLogWriter` writes them).
 enum AccessLogFormat {
+    /// The line: the host's fields in `hostFields` order, numbers and the time written as bytes
+    /// (no `String` made for them), then the annotations.
     static func line(_ record: AccessLogRecord, policy: AccessLogPolicy) -> [UInt8] {
         var out = JSONLineWriter()
-        let query = record.uri.firstIndex(of: "?")
-        let texts: [String?] = [
-            timestamp(record.unixNanoseconds), String(record.requestID, radix: 16), record.traceID, record.spanID, record.listener,
-            record.route, record.httpVersion, record.method, query.map { String(record.uri[..<$0]) } ?? record.uri,
-            query.map { String(record.uri[record.uri.index(after: $0)...]) }, String(record.status),
-            milliseconds(record.durationNanoseconds), String(record.requestBytes), String(record.responseBytes), record.peer,
-            record.userAgent, record.subject, record.authMethod, record.upstream, record.decidedBy,
-        ]
-        for (index, text) in texts.enumerated() where policy.wants(hostField: index) {
-            guard let text else { continue }
-            out.hostField(index, text, quoted: !AccessLogPolicy.numericHostFields.contains(index))
+        var index = 0
+        func next() -> Bool {
+            defer { index += 1 }
+            return policy.wants(hostField: index)
         }
-        for (key, value) in record.annotations where !AccessLogPolicy.hostFieldSet.contains(key) && policy.wants(key) {
+        func text(_ value: String?) {
+            if next(), let value { out.hostField(index - 1, value) }
+        }
+        if next() { out.hostFieldBytes(index - 1, quoted: true) { writeTimestamp(record.unixNanoseconds, into: &$0) } }
+        if next() { out.hostFieldBytes(index - 1, quoted: true) { writeHex(record.requestID, into: &$0) } }
+        text(record.traceID)
+        text(record.spanID)
+        text(record.listener)
+        text(record.route)
+        text(record.httpVersion)
+        text(record.method)
+        let query = record.uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        text(query.map { String(record.uri[..<$0]) } ?? record.uri)
+        text(query.map { String(record.uri[record.uri.index(after: $0)...]) })
+        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(max(0, record.status)), into: &$0) } }
+        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeMilliseconds(record.durationNanoseconds, into: &$0) } }
+        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(record.requestBytes), into: &$0) } }
+        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(record.responseBytes), into: &$0) } }
+        text(record.peer)
+        text(record.userAgent)
+        text(record.subject)
+        text(record.authMethod)
+        text(record.upstream)
+        text(record.decidedBy)
+        assert(index == AccessLogPolicy.hostFields.count)
+        for (key, value) in record.annotations where policy.wants(key) && !AccessLogPolicy.isHostField(key) {
             out.string(key, value)
         }
         return out.finish()
     }
 
-    /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z` (by hand: `String(format:)`
-    /// costs more than the rest of the line).
+    /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z`.
     static func timestamp(_ unixNanoseconds: UInt64) -> String {
+        var out: [UInt8] = []
+        writeTimestamp(unixNanoseconds, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func writeTimestamp(_ unixNanoseconds: UInt64, into out: inout [UInt8]) {
         var seconds = time_t(unixNanoseconds / 1_000_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
@@ -138,14 +163,38 @@ enum AccessLogFormat {
         digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
         digits(Int(unixNanoseconds / 1_000_000 % 1000), 3); out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        guard value >= 10 else {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        writeDecimal(value / 10, into: &out)
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    static func writeHex(_ value: UInt64, into out: inout [UInt8]) {
+        if value >= 16 { writeHex(value >> 4, into: &out) }
+        let digit = UInt8(value & 0xF)
+        out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
     }
 
     /// Nanoseconds as milliseconds with three decimals (`1.500`).
-    static func milliseconds(_ nanoseconds: UInt64) -> String {
+    static func writeMilliseconds(_ nanoseconds: UInt64, into out: inout [UInt8]) {
         let micros = (nanoseconds + 500) / 1000
-        let fraction = String(micros % 1000)
-        return String(micros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        writeDecimal(micros / 1000, into: &out)
+        out.append(UInt8(ascii: "."))
+        let fraction = micros % 1000
+        out.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        out.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        out.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+    }
+
+    static func milliseconds(_ nanoseconds: UInt64) -> String {
+        var out: [UInt8] = []
+        writeMilliseconds(nanoseconds, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -173,11 +222,21 @@ struct JSONLineWriter {
 
     init() { bytes.reserveCapacity(1024) }
 
-    /// One of the host's fields, its key bytes made once.
-    mutating func hostField(_ index: Int, _ value: String, quoted: Bool) {
+    /// One of the host's string fields, its key bytes made once.
+    mutating func hostField(_ index: Int, _ value: String) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         bytes.append(contentsOf: AccessLogPolicy.hostFieldKeys[index])
-        if quoted { JSONText.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: value.utf8) }
+        JSONText.appendQuoted(value, to: &bytes)
+    }
+
+    /// One of the host's fields whose value `write` appends as bytes (a number, the time: no
+    /// escape needed), quoted or not.
+    mutating func hostFieldBytes(_ index: Int, quoted: Bool, _ write: (inout [UInt8]) -> Void) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: AccessLogPolicy.hostFieldKeys[index])
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
+        write(&bytes)
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
     }
 
     mutating func string(_ name: String, _ value: String) {
