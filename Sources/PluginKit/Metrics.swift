@@ -52,7 +52,7 @@ extension FilterConfiguration {
 }
 
 /// A metric with labels (``FilterConfiguration/counter(name:help:labels:)`` and its kin): resolve
-/// the series of one label set once with ``series(_:)`` and record through it from any thread.
+/// the series of one label set once with ``series(_:)-([String])`` and record through it from any thread.
 ///
 /// Label values must come from a bounded set (tool names from a target's own list, route names,
 /// an enum) — never from unchecked client input; past 1,000 label sets the gateway records new
@@ -72,7 +72,7 @@ public struct MetricFamily<Series: Sendable>: @unchecked Sendable {
         return result == AGW_OK ? make(host, metricID) : nil
     }
 
-    /// ``series(_:)`` with the values as arguments.
+    /// ``series(_:)-([String])`` with the values as arguments.
     public func series(_ values: String...) -> Series? { series(values) }
 }
 
