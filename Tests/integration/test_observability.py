@@ -166,8 +166,9 @@ def test_metrics_count_exactly_what_was_sent_and_promtool_accepts_them(gateway, 
 
 def test_a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_mcp_servers(gateway, backend, tmp_path):
     receiver = Receiver(tmp_path)
-    upstream, url = traced_server(tmp_path, receiver.endpoint)
+    upstream = None
     try:
+        upstream, url = traced_server(tmp_path, receiver.endpoint)
         tracing = f"""
         [tracing]
         endpoint = "{receiver.endpoint}"
@@ -252,7 +253,8 @@ def test_a_tool_call_is_one_trace_from_the_client_through_the_gateway_to_mcp_ser
         admin = gw.address("admin")
         assert sample(scrape(admin)[0], "agw_tracing_spans_exported_total") >= 8
     finally:
-        upstream.stop()
+        if upstream:
+            upstream.stop()
         receiver.stop()
 
 
