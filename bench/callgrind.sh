@@ -9,7 +9,11 @@
 #            sink on loopback) and the access log (to a file)
 #   traced1  the same sampling 1% of requests
 # Metrics are always on. Usage: bench/callgrind.sh [call|call64k|secured|traced|traced1] [REQUESTS]   → instructions/request, top functions,
-#        and the profile in .build-valgrind/last.out (read it with callgrind_annotate).
+#        and the profiles in .build-valgrind/last.out.1-* (one per thread; read them with callgrind_annotate). The count is
+#        every thread's; the line also splits it into the event loop's (the request path) and the
+#        other threads' (the access-log writer, the span exporter, which work in batches: their
+#        share per request depends on how many requests a batch holds, and callgrind runs the
+#        gateway ~50x slower than it runs, so batches here are ~50x smaller than in service).
 #
 # Debian 12's valgrind 3.19 cannot read this toolchain's DWARF, so the script fetches valgrind
 # 3.24 from Debian 13 into .build-valgrind (no install), and preloads a shim: valgrind 3.24
@@ -46,7 +50,7 @@ if [ "$CASE" = secured ]; then FILTERS=$(bench_security_filters); fi
 OBSERVED=""
 if [ "$CASE" = traced ] || [ "$CASE" = traced1 ]; then
   SINK=$(port)
-  python3 bench/otlp_sink.py "$SINK" > "$WORK/sink.log" 2>&1 & PIDS+=($!)
+  python3 bench/otlp_sink.py "$SINK" > "$WORK/sink-spans.log" 2>&1 & PIDS+=($!)
   RATIO=1.0; [ "$CASE" = traced1 ] && RATIO=0.01
   OBSERVED="[tracing]
 endpoint = \"http://127.0.0.1:$SINK/v1/traces\"
@@ -78,13 +82,17 @@ url = "http://127.0.0.1:$UP/mcp"
 TOML
 rm -f "$VG"/last.out*
 LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valgrind" "$VG/usr/bin/valgrind.bin" --tool=callgrind \
-  --callgrind-out-file="$PWD/$VG/last.out" "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning > "$WORK/gateway.log" 2>&1 &
+  --separate-threads=yes --callgrind-out-file="$PWD/$VG/last.out" "$BIN/agentgateway" --config "$WORK/gw.toml" --log-level warning > "$WORK/gateway.log" 2>&1 &
 GWPID=$!; PIDS+=($GWPID)
 SIZE=16
 if [ "$CASE" = call64k ]; then SIZE=65536; fi
-python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" "$SIZE" <<'PY'
-import http.client, json, subprocess, sys, time
-port, n, pid, token, control, size = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" "$SIZE" "$WORK/sink-spans.log" > "$WORK/spans" <<'PY'
+import http.client, json, os, subprocess, sys, time
+port, n, pid, token, control, size, sink = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7]
+def exported():  # spans the OTLP sink has received so far
+    if not os.path.exists(sink):
+        return 0
+    return sum(int(line.split()[1]) for line in open(sink) if line.startswith("spans "))
 body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": size}}})
 headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", "authorization": "Bearer " + token}
 deadline = time.time() + 180
@@ -106,12 +114,24 @@ def call():
 for _ in range(50):
     call()
 subprocess.run(["perl", control, "-z", pid], check=True, capture_output=True)   # count only what follows
+first = exported()
 for _ in range(n):
     call()
 subprocess.run(["perl", control, "-d", pid], check=True, capture_output=True)
+print(exported() - first)
 PY
-total=$(awk '/^summary:/ {print $2}' "$VG/last.out.1")
-echo "== bench/callgrind.sh $CASE: $((total / REQUESTS)) instructions per tools/call ($REQUESTS requests, one connection)"
-"$VG/usr/bin/callgrind_annotate" --inclusive=yes --threshold=100 "$VG/last.out.1" 2>/dev/null | sed -n '/file:function/,$p' \
+total=0; loop=0; writer=0; LOOP_PART=""
+for part in "$VG"/last.out.1-*; do
+  count=$(awk '/^(summary|totals):/ {print $2; exit}' "$part")
+  total=$((total + count))
+  if grep -q "HTTPServerHandler" "$part"; then loop=$((loop + count)); LOOP_PART=$part
+  elif grep -q "AccessLogWriter" "$part"; then writer=$((writer + count)); fi
+done
+echo "== bench/callgrind.sh $CASE: $((total / REQUESTS)) instructions per tools/call ($REQUESTS requests, one connection): $((loop / REQUESTS)) on the event loop, $((writer / REQUESTS)) on the access-log writer, $(((total - loop - writer) / REQUESTS)) on other threads (span export)"
+if [ -n "${SINK:-}" ]; then
+  spans=$(cat "$WORK/spans")
+  echo "   $spans spans exported meanwhile ($(grep -c '^spans' "$WORK/sink-spans.log") batches in all): $(((total - loop - writer) / (spans > 0 ? spans : 1))) instructions per exported span on other threads"
+fi
+"$VG/usr/bin/callgrind_annotate" --inclusive=yes --threshold=100 "$LOOP_PART" 2>/dev/null | sed -n '/file:function/,$p' \
   | swift demangle --simplified | grep -E "Sources/|Plugins/" | grep -v checkouts | head -25 \
   | sed -E "s#$PWD/##; s#\[[^]]*/([^/]+)\]#[\1]#" | cut -c1-160

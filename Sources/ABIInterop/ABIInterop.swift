@@ -22,6 +22,24 @@ extension agw_str {
         return UnsafeRawBufferPointer(start: ptr, count: len)
     }
 
+    /// A view of `text`'s UTF-8 bytes copied to `cursor`, which moves past them (the caller
+    /// reserved the room: `text.utf8.count`).
+    @inlinable package init(copying text: String, to cursor: inout UnsafeMutableRawPointer) {
+        let start = cursor
+        let count = text.utf8.withContiguousStorageIfAvailable { bytes in
+            if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
+            return bytes.count
+        } ?? {
+            var copy = text
+            return copy.withUTF8 { bytes in
+                if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
+                return bytes.count
+            }
+        }()
+        cursor += count
+        self.init(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: count)
+    }
+
     /// A view of `bytes` (valid as long as they are).
     @inlinable package init(viewing bytes: UnsafeRawBufferPointer) {
         self.init(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
@@ -69,21 +87,14 @@ extension Array where Element == (String, String) {
     /// per-header allocation.
     @inlinable package func withAGWHeaders<R>(_ body: (UnsafePointer<agw_header>?, Int) -> R) -> R {
         guard !isEmpty else { return body(nil, 0) }
-        let total = reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
+        var total = 0
+        for (name, value) in self { total += name.utf8.count + value.utf8.count }
         return withUnsafeTemporaryAllocation(byteCount: Swift.max(total, 1), alignment: 1) { storage in
             withUnsafeTemporaryAllocation(of: agw_header.self, capacity: count) { headers in
-                var offset = 0
-                func store(_ text: String) -> agw_str {
-                    var text = text
-                    return text.withUTF8 { bytes in
-                        let start = storage.baseAddress! + offset
-                        if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
-                        offset += bytes.count
-                        return agw_str(ptr: UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), len: bytes.count)
-                    }
-                }
-                for (index, (name, value)) in enumerated() {
-                    headers[index] = agw_header(name: store(name), value: store(value))
+                var cursor = storage.baseAddress!
+                for index in indices {
+                    let name = agw_str(copying: self[index].0, to: &cursor)
+                    headers[index] = agw_header(name: name, value: agw_str(copying: self[index].1, to: &cursor))
                 }
                 return body(UnsafePointer(headers.baseAddress), count)
             }

@@ -10,32 +10,88 @@ public enum JSONText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `value` as a JSON string literal (quotes included) to `out`, byte by byte.
+    /// Appends `value` as a JSON string literal (quotes included) to `out`.
     public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        // Most strings need no escape: then one bulk copy.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: value.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { appendQuoted(bytes: UnsafeRawBufferPointer($0), to: &out) }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    /// Appends UTF-8 `bytes` as a JSON string literal (quotes included) to `out`.
+    public static func appendQuoted(bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: quotedCapacity(bytes.count), alignment: 1) { room in
+            let written = writeQuoted(bytes: bytes, to: room.baseAddress!)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: room[..<written]))
+        }
+    }
+
+    /// The most bytes `writeQuoted` writes for `count` bytes of text (every byte a `\u00XX`).
+    @inlinable public static func quotedCapacity(_ count: Int) -> Int { 2 + 6 * count }
+
+    /// Writes UTF-8 `bytes` as a JSON string literal (quotes included) at `out`, which has room
+    /// for `quotedCapacity(bytes.count)` bytes; returns how many it wrote. The runs that need no
+    /// escape are copied whole.
+    public static func writeQuoted(bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
+        var written = 0
+        @inline(__always) func put(_ byte: UInt8) {
+            out.storeBytes(of: byte, toByteOffset: written, as: UInt8.self)
+            written += 1
+        }
+        put(UInt8(ascii: "\""))
+        var start = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            // Eight bytes at a time while none of them needs an escape (SWAR: a byte below 0x20,
+            // a quote or a backslash sets its high bit in `flags`; false alarms are rechecked
+            // byte by byte below).
+            while index + 8 <= count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                guard Self.needsEscape(word) == 0 else { break }
+                index += 8
+            }
+            guard index < count else { break }
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            if index > start {
+                (out + written).copyMemory(from: bytes.baseAddress! + start, byteCount: index - start)
+                written += index - start
+            }
+            put(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(byte)
+            case UInt8(ascii: "\n"): put(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): put(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): put(UInt8(ascii: "t"))
+            default:
+                put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
+                put(hexDigit(byte >> 4)); put(hexDigit(byte & 0xF))
+            }
+            index += 1
+            start = index
+        }
+        if count > start {
+            (out + written).copyMemory(from: bytes.baseAddress! + start, byteCount: count - start)
+            written += count - start
+        }
+        put(UInt8(ascii: "\""))
+        return written
+    }
+
+    /// Nonzero when one of the eight bytes of `word` may be a control character, `"` or `\\`.
+    @inline(__always)
+    private static func needsEscape(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        return control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10 }
 
     /// `value`'s bytes with the bytes at `range` (a member's value inside it) replaced by `json`.
     public static func replacing(_ range: Range<Int>, in value: JSONValue, with json: String) -> [UInt8] {

@@ -95,6 +95,15 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
 }
 
 /// Why a message could not be read.
+extension JSONRPCEnvelope {
+    /// A raw JSON id as the OpenTelemetry conventions write it (`jsonrpc.request.id`): a string
+    /// id's text, a number's digits.
+    public static func idText(_ json: String) -> String {
+        guard json.utf8.first == UInt8(ascii: "\"") else { return json }
+        return JSONValue(Array(json.utf8)).string ?? json
+    }
+}
+
 public enum JSONRPCScanError: Error, Equatable, Sendable {
     init(_ error: JSONError) {
         switch error {

@@ -184,7 +184,6 @@ public struct FilterStream {
         return result == AGW_OK ? value.bytes : nil
     }
 
-    /// The stream's key–value entry as text (e.g. ``IdentityKeys/subject``), nil when unset.
     /// Records a fact about the request for its access-log line and trace span (`annotate`):
     /// use OpenTelemetry attribute names where one exists (`mcp.method.name`,
     /// `gen_ai.tool.name`). Never a credential. Does nothing on a request nothing records
@@ -192,6 +191,18 @@ public struct FilterStream {
     public func annotate(_ key: String, _ value: String) {
         guard host.pointee.hasMinor5, let annotate = host.pointee.annotate else { return }
         _ = key.withAGWString { k in value.withAGWString { v in annotate(handle, k, v) } }
+    }
+
+    /// Records several facts in one call (``annotate(_:_:)`` for each pair, in order): a filter
+    /// that annotates every request crosses into the host once. On a host before ABI 1.6 the
+    /// pairs go one by one.
+    public func annotate(_ pairs: [(String, String)]) {
+        guard !pairs.isEmpty else { return }
+        guard host.pointee.hasMinor6, let annotatePairs = host.pointee.annotate_pairs else {
+            for (key, value) in pairs { annotate(key, value) }
+            return
+        }
+        _ = pairs.withAGWHeaders { annotatePairs(handle, $0, $1) }
     }
 
     /// The W3C trace context to carry in a message sent on for this request (MCP:
@@ -242,6 +253,7 @@ public struct FilterStream {
         return (key ?? "").withAGWString { wanted(handle, $0) } == 1
     }
 
+    /// The stream's key–value entry as text (e.g. ``IdentityKeys/subject``), nil when unset.
     public func value(forKey key: String) -> String? {
         var value = agw_str()
         let result = key.withAGWString { host.pointee.kv_get(handle, $0, &value) }
@@ -404,9 +416,15 @@ extension FilterStream {
 
 
 extension agw_host_api {
-    /// Whether the host implements ABI 1.5 (labelled metrics, annotations, tracing): an integer
-    /// compare, for calls made on every request (`has` works out a key path's offset).
-    var hasMinor5: Bool { abi_major > 1 || (abi_major == 1 && abi_minor >= 5 && struct_size >= UInt32(MemoryLayout<agw_host_api>.size)) }
+    /// Whether the host implements ABI 1.5 (labelled metrics, annotations, tracing): integer
+    /// compares, for calls made on every request (`has` works out a key path's offset).
+    var hasMinor5: Bool { abi_major > 1 || (abi_major == 1 && abi_minor >= 5 && struct_size >= Self.minor5Size) }
+    /// Whether the host implements ABI 1.6 (`annotate_pairs`).
+    var hasMinor6: Bool { abi_major > 1 || (abi_major == 1 && abi_minor >= 6 && struct_size >= Self.minor6Size) }
+
+    /// The table's size up to its last 1.5 and 1.6 members.
+    private static let minor5Size = UInt32(MemoryLayout<agw_host_api>.offset(of: \.trace_span_end)! + MemoryLayout<UnsafeRawPointer>.size)
+    private static let minor6Size = UInt32(MemoryLayout<agw_host_api>.offset(of: \.annotate_pairs)! + MemoryLayout<UnsafeRawPointer>.size)
 
     /// Whether the host's table has a member added in a later minor (`AGW_HAS_MEMBER`).
     func has<Member>(_ member: KeyPath<agw_host_api, Member>) -> Bool {

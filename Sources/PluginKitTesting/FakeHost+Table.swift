@@ -132,8 +132,21 @@ extension FakeHost {
         }
         api.annotate = { stream, key, value in
             FakeHost.withStream(stream) { stream in
+                guard key.len > 0 else { return AGW_ERR_INVALID_ARGUMENT }
                 guard stream.recordsAnnotations else { return AGW_ERR_NOT_FOUND }
+                stream.annotationCalls += 1
                 stream.annotations[key.string] = value.string
+                return AGW_OK
+            }
+        }
+        api.annotate_pairs = { stream, pairs, count in
+            FakeHost.withStream(stream) { stream in
+                guard count == 0 || pairs != nil else { return AGW_ERR_INVALID_ARGUMENT }
+                let pairs = UnsafeBufferPointer(start: pairs, count: count)
+                guard !pairs.contains(where: { $0.name.len == 0 }) else { return AGW_ERR_INVALID_ARGUMENT }
+                guard stream.recordsAnnotations, count > 0 else { return AGW_ERR_NOT_FOUND }
+                stream.annotationCalls += 1
+                for pair in pairs { stream.annotations[pair.name.string] = pair.value.string }
                 return AGW_OK
             }
         }

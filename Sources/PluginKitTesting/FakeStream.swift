@@ -30,6 +30,8 @@ public final class FakeStream {
     public var values: [String: [UInt8]] = [:]
     /// What the filter annotated (`annotate`), by key.
     public var annotations: [String: String] = [:]
+    /// How many `annotate` / `annotate_pairs` calls recorded something (one per batch).
+    public internal(set) var annotationCalls = 0
     private var isCompleting = false
     /// Whether annotations are recorded (as on a logged or traced request); false drops them.
     public var recordsAnnotations = true

@@ -132,6 +132,7 @@ final class A2AHandlerTests: XCTestCase {
         XCTAssertEqual(host.observations("agw_a2a_request_duration_seconds", ["route": "test", "agent": "travel", "method": "SendMessage"]), 2)
         XCTAssertEqual(send.annotations["agw.a2a.agent"], "travel")
         XCTAssertEqual(send.annotations["agw.a2a.outcome"], "ok")
+        XCTAssertEqual(send.annotationCalls, 1, "the annotations cross in one call")
 
         let alice = jsonRPC([handler], #"{"jsonrpc":"2.0","id":6,"method":"GetTask","params":{"id":"t-1"}}"#, caller: "alice")
         XCTAssertNil(alice.localReply)

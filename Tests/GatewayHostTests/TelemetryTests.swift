@@ -4,17 +4,26 @@ import XCTest
 
 /// The I/O-free parts of observability: access-log lines and policies, W3C traceparent parsing.
 final class TelemetryTests: XCTestCase {
-    private func record(uri: String = "/mcp?api_key=secret", annotations: [(key: String, value: String)] = []) -> AccessLogRecord {
-        AccessLogRecord(unixNanoseconds: 1_764_640_801_123_456_789, requestID: 0xabc, traceID: nil, spanID: nil, listener: "main",
+    /// A record whose annotations were set as the host sets them: each kept for the line when
+    /// `policy` logs its key.
+    private func record(uri: String = "/mcp?api_key=secret", annotations pairs: [(key: String, value: String)] = [],
+                        policy: AccessLogPolicy) -> AccessLogRecord {
+        var annotations = Annotations()
+        for (key, value) in pairs {
+            var bytes = Array(key.utf8)
+            let logged = bytes.withUnsafeMutableBytes { policy.logs(annotation: UnsafeRawBufferPointer($0)) }
+            annotations.set(key, value, logged: logged)
+        }
+        return AccessLogRecord(unixNanoseconds: 1_764_640_801_123_456_789, requestID: 0xabc, traceID: nil, spanID: nil, listener: "main",
                         route: "mcp", httpVersion: "HTTP/1.1", method: "POST", uri: uri, status: 200, durationNanoseconds: 1_500_000,
-                        requestBytes: 10, responseBytes: 20, peer: "127.0.0.1:5000", userAgent: "t\"\n\u{1}", subject: "alice",
-                        authMethod: "jwt", upstream: nil, decidedBy: nil, annotations: annotations)
+                        requestBytes: 10, responseBytes: 20, peer: "127.0.0.1:5000", userAgent: "t\"\n\u{1}", subject: Array("alice".utf8),
+                        authMethod: Array("jwt".utf8), upstream: nil, decidedBy: nil, annotations: annotations)
     }
 
     func testALineIsOneJSONObjectWithTheQueryAndArgumentsLeftOutUnlessIncluded() throws {
         let policy = try XCTUnwrap(AccessLogPolicy(global: AccessLogConfig(), route: nil))
         let bytes = AccessLogFormat.line(record(annotations: [("mcp.method.name", "tools/call"), ("mcp.request.arguments", "{}"),
-                                                              ("status", "spoofed")]), policy: policy)
+                                                              ("status", "spoofed")], policy: policy), policy: policy)
         XCTAssertEqual(bytes.last, UInt8(ascii: "\n"))
         XCTAssertEqual(bytes.filter { $0 == UInt8(ascii: "\n") }.count, 1, "control characters are escaped")
         let line = JSONValue(Array(bytes.dropLast()))
@@ -37,7 +46,7 @@ final class TelemetryTests: XCTestCase {
         route.include = ["query", "mcp.request.arguments"]
         route.sample = 0
         let policy = try XCTUnwrap(AccessLogPolicy(global: global, route: route))
-        let line = JSONValue(Array(AccessLogFormat.line(record(annotations: [("mcp.request.arguments", #"{"a":1}"#)]), policy: policy).dropLast()))
+        let line = JSONValue(Array(AccessLogFormat.line(record(annotations: [("mcp.request.arguments", #"{"a":1}"#)], policy: policy), policy: policy).dropLast()))
         XCTAssertEqual(line["query"]?.string, "api_key=secret")
         XCTAssertEqual(line["mcp.request.arguments"]?.string, #"{"a":1}"#)
         XCTAssertNil(line["peer"])
@@ -45,6 +54,42 @@ final class TelemetryTests: XCTestCase {
         route.enabled = false
         XCTAssertNil(AccessLogPolicy(global: global, route: route))
         XCTAssertNil(AccessLogPolicy(global: nil, route: AccessLogConfig()), "no [access_log]: no lines")
+    }
+
+    func testAnnotationsKeepTheLastValueOfAKeyRepairInvalidUTF8AndLogOnlyWhatTheyWereSetFor() throws {
+        var annotations = Annotations()
+        annotations.set("mcp.method.name", "tools/list", logged: true)
+        annotations.set("agw.mcp.target", "a", logged: true)
+        annotations.set("mcp.method.name", "tools/call", logged: true)
+        annotations.set("mcp.request.arguments", "{}", logged: false)
+        [UInt8(ascii: "x"), 0xFF].withUnsafeBytes { value in
+            Array("bad.utf8".utf8).withUnsafeBytes { annotations.set(key: $0, value: value, logged: true) }
+        }
+        XCTAssertEqual(annotations.value("mcp.method.name"), "tools/call")
+        XCTAssertEqual(annotations.pairs.map(\.key), ["mcp.method.name", "agw.mcp.target", "mcp.request.arguments", "bad.utf8"])
+        var global = AccessLogConfig()
+        global.exclude = AccessLogPolicy.hostFields
+        let policy = try XCTUnwrap(AccessLogPolicy(global: global, route: nil))
+        var record = record(policy: policy)
+        record.annotations = annotations
+        let line = JSONValue(Array(AccessLogFormat.line(record, policy: policy).dropLast()))
+        XCTAssertEqual(line.members?.map(\.name), ["mcp.method.name", "agw.mcp.target", "bad.utf8"],
+                       "only the annotations, the opt-in one kept for the span only")
+        XCTAssertEqual(line["mcp.method.name"]?.string, "tools/call")
+        XCTAssertEqual(line["bad.utf8"]?.string, "x\u{FFFD}")
+    }
+
+    func testNumbersAndTimesAreWrittenAsTheirTextForms() {
+        XCTAssertEqual(AccessLogFormat.timestamp(1_709_164_800_000_000_000 + 86_399_999_000_000), "2024-02-29T23:59:59.999Z", "a leap day")
+        XCTAssertEqual(AccessLogFormat.timestamp(951_782_400_000_000_000), "2000-02-29T00:00:00.000Z")
+        XCTAssertEqual(AccessLogFormat.timestamp(4_102_444_800_000_000_000), "2100-01-01T00:00:00.000Z")
+        XCTAssertEqual(Set(AccessLogPolicy.optInFields.map(\.utf8.count)), [5, 21], "isOptIn(_:) checks these lengths first")
+        for field in AccessLogPolicy.optInFields {
+            XCTAssertTrue(Array(field.utf8).withUnsafeBytes { AccessLogPolicy.isOptIn($0) })
+        }
+        XCTAssertFalse(Array("mcp.request.argument!".utf8).withUnsafeBytes { AccessLogPolicy.isOptIn($0) })
+        XCTAssertEqual(AccessLogFormat.milliseconds(0), "0.000")
+        XCTAssertEqual(AccessLogFormat.milliseconds(999), "0.001")
     }
 
     func testSamplingAdmitsTheFractionAskedForAndTwoDecisionsAreIndependent() {

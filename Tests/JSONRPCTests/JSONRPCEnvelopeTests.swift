@@ -26,6 +26,12 @@ final class JSONRPCEnvelopeTests: XCTestCase {
         XCTAssertEqual(slice(bytes, arguments), #"{"text":"hi"}"#)
     }
 
+    func testAnIDIsWrittenAsTheTelemetryConventionsWriteIt() {
+        XCTAssertEqual(JSONRPCEnvelope.idText(#""c1""#), "c1")
+        XCTAssertEqual(JSONRPCEnvelope.idText(#""a\"b""#), "a\"b")
+        XCTAssertEqual(JSONRPCEnvelope.idText("42"), "42")
+    }
+
     func testKinds() throws {
         XCTAssertEqual(try scan(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).0.kind, .notification)
         XCTAssertEqual(try scan(#"{"jsonrpc":"2.0","id":"a","result":{}}"#).0.kind, .result)

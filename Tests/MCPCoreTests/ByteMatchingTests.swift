@@ -9,4 +9,11 @@ final class ByteMatchingTests: XCTestCase {
         XCTAssertFalse(Array("application/jso".utf8).containsIgnoringCase("application/json"))
         XCTAssertFalse(Array("".utf8).containsIgnoringCase("*/*"))
     }
+
+    func testExactMatching() {
+        XCTAssertTrue(Array(#"{"params":{"_meta":{"traceparent":"00-…"}}}"#.utf8).contains("traceparent"))
+        XCTAssertFalse(Array(#"{"params":{"_meta":{"TraceParent":"x"}}}"#.utf8).contains("traceparent"))
+        XCTAssertFalse([UInt8]().contains("traceparent"))
+        XCTAssertTrue(Array("traceparent".utf8).contains("traceparent"))
+    }
 }

@@ -79,6 +79,13 @@ final class MCPHandlerTests: XCTestCase {
         XCTAssertEqual(stream.response?.status, 200)
         XCTAssertEqual(stream.responseText, #"{"jsonrpc":"2.0","id":"c1","result":{"content":[{"type":"text","text":"hello"}]}}"#)
         XCTAssertTrue(stream.responseEnded)
+        stream.complete()
+        XCTAssertEqual(stream.annotations["mcp.method.name"], "tools/call")
+        XCTAssertEqual(stream.annotations["gen_ai.tool.name"], "echo")
+        XCTAssertEqual(stream.annotations["mcp.session.id"], session)
+        XCTAssertEqual(stream.annotations["jsonrpc.request.id"], "c1", "a string id's text, unquoted")
+        XCTAssertEqual(stream.annotations["agw.mcp.outcome"], "ok")
+        XCTAssertEqual(stream.annotationCalls, 1, "the annotations cross in one call")
     }
 
     func testAnElicitationIsRelayedOnTheCallsStreamAndItsAnswerGoesBack() throws {

@@ -191,6 +191,8 @@ def test_host_functions_misused_by_a_plugin_return_errors_not_crashes(gateway, b
         "trace_context_get_no_trace": NOT_FOUND, "trace_context_get_null_out": INVALID,
         "trace_context_adopt_no_tracing": NOT_FOUND, "trace_event_add_not_sampled": NOT_FOUND, "attribute_tracing_off": NOT_FOUND,
         "trace_span_start_not_sampled": NOT_FOUND, "trace_span_start_null_out": INVALID, "trace_span_end_unknown": NOT_FOUND,
+        # ABI 1.6: several annotations in one call.
+        "annotate_pairs_empty_key": INVALID, "annotate_pairs_null": INVALID, "annotate_pairs_unrecorded": NOT_FOUND,
     }, results
     from observability_helpers import sample, scrape
     assert sample(scrape(gw.address("admin"))[0], "agw_c_fixture_calls_total", route="r", outcome="ok") == 2

@@ -2,6 +2,7 @@ import Dispatch
 import A2ACore
 import Foundation
 import JSON
+import JSONRPC
 import PluginKit
 import Synchronization
 
@@ -108,10 +109,10 @@ final class A2AHandler: Filter, RequestBodyFilter, @unchecked Sendable {
             metrics.finished(agent: agent.name, method: request.method, outcome: outcome,
                              seconds: Double(DispatchTime.now().uptimeNanoseconds &- exchange.startedAt) / 1e9)
             if stream.wantsAnnotation() {
-                stream.annotate("agw.a2a.agent", agent.name)
-                stream.annotate("agw.a2a.method", request.method.rawValue)
-                if let id = request.id { stream.annotate("jsonrpc.request.id", id) }
-                stream.annotate("agw.a2a.outcome", outcome.rawValue)
+                var pairs = [("agw.a2a.agent", agent.name), ("agw.a2a.method", request.method.rawValue)]
+                if let id = request.id { pairs.append(("jsonrpc.request.id", JSONRPCEnvelope.idText(id))) }
+                pairs.append(("agw.a2a.outcome", outcome.rawValue))
+                stream.annotate(pairs)
             }
         }
         exchange.phase = .done

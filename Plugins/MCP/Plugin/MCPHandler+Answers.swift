@@ -53,22 +53,24 @@ extension MCPHandler {
             metrics.toolCall(target: tool.target, tool: tool.name, outcome: outcome, seconds: request.elapsedSeconds)
         }
         guard stream.wantsAnnotation() else { return }
-        stream.annotate("mcp.method.name", method)
-        if request.clientID != "null" { stream.annotate("jsonrpc.request.id", request.clientID) }
-        if let session = request.sessionID ?? request.createdSession { stream.annotate("mcp.session.id", session) }
+        var pairs: [(String, String)] = [("mcp.method.name", method)]
+        pairs.reserveCapacity(8)
+        if request.clientID != "null" { pairs.append(("jsonrpc.request.id", JSONRPCEnvelope.idText(request.clientID))) }
+        if let session = request.sessionID ?? request.createdSession { pairs.append(("mcp.session.id", session)) }
         if let routed = request.routed {
-            stream.annotate("agw.mcp.target", routed.target)
+            pairs.append(("agw.mcp.target", routed.target))
             switch request.method {
-            case "tools/call": stream.annotate("gen_ai.tool.name", routed.name)
-            case "prompts/get": stream.annotate("gen_ai.prompt.name", routed.name)
-            default: stream.annotate("mcp.resource.uri", routed.name)
+            case "tools/call": pairs.append(("gen_ai.tool.name", routed.name))
+            case "prompts/get": pairs.append(("gen_ai.prompt.name", routed.name))
+            default: pairs.append(("mcp.resource.uri", routed.name))
             }
         }
-        if let code = request.errorCode { stream.annotate("rpc.response.status_code", String(code)) }
-        stream.annotate("agw.mcp.outcome", outcome.label)
+        if let code = request.errorCode { pairs.append(("rpc.response.status_code", String(code))) }
+        pairs.append(("agw.mcp.outcome", outcome.label))
         if request.method == "tools/call", stream.wantsAnnotation("mcp.request.arguments"), let arguments = request.params?["arguments"] {
-            stream.annotate("mcp.request.arguments", arguments.text)
+            pairs.append(("mcp.request.arguments", arguments.text))
         }
+        stream.annotate(pairs) // one crossing for all of them
     }
 
     func deliver(_ delivery: Delivery, _ stream: FilterStream, _ request: MCPClientRequest) {

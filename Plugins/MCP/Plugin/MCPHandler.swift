@@ -68,7 +68,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                                        method: envelope.method ?? "", params: envelope.params.map { JSONValue(bytes, range: $0) })
         request.caller = Self.caller(of: stream)
         stream.state = request
-        if envelope.kind == .request || envelope.kind == .notification, stream.attribute(.tracing) != nil,
+        if envelope.kind == .request || envelope.kind == .notification, bytes.contains("traceparent"), stream.attribute(.tracing) != nil,
            let meta = request.params?["_meta"], let traceparent = meta["traceparent"]?.string {
             // SEP-414: a client that sends its trace in `_meta` (the official SDKs do) is continued.
             stream.adoptTrace(traceparent: traceparent, tracestate: meta["tracestate"]?.string)

@@ -122,6 +122,7 @@ final class MCPMetrics: Sendable {
         let (counter, duration) = resolved.withLock { state -> (Counter?, Histogram?) in
             var key = ToolKey(target: target, tool: tool)
             if !state.listed.contains(key) { key = ToolKey(target: target, tool: Self.unlisted) }
+            if let series = state.tools[key], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
             let tool = key.tool
             var series = state.tools[key] ?? ToolSeries(calls: Array(repeating: nil, count: Outcome.allCases.count),
                                                         duration: toolDuration?.series(route, target, tool))

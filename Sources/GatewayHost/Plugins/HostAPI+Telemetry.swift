@@ -43,14 +43,22 @@ extension HostAPI {
         api.annotate = { stream, key, value in
             HostAPI.withExchange(stream) { exchange in
                 guard key.len > 0 else { return AGW_ERR_INVALID_ARGUMENT }
-                return exchange.annotate(key.string, value.string) ? AGW_OK : AGW_ERR_NOT_FOUND
+                return exchange.annotate(key: key.rawBuffer, value: value.rawBuffer) ? AGW_OK : AGW_ERR_NOT_FOUND
+            }
+        }
+        api.annotate_pairs = { stream, pairs, count in
+            HostAPI.withExchange(stream) { exchange in
+                guard count == 0 || pairs != nil else { return AGW_ERR_INVALID_ARGUMENT }
+                let pairs = UnsafeBufferPointer(start: pairs, count: count)
+                guard !pairs.contains(where: { $0.name.len == 0 }) else { return AGW_ERR_INVALID_ARGUMENT }
+                return exchange.annotate(pairs: pairs) ? AGW_OK : AGW_ERR_NOT_FOUND
             }
         }
         api.annotation_wanted = { stream, key in
             guard let stream else { return 0 }
             let exchange = Exchange.from(stream)
             guard exchange.eventLoop.inEventLoop else { return 0 }
-            return exchange.wantsAnnotation(key.len == 0 ? nil : key.string) ? 1 : 0
+            return exchange.wantsAnnotation(key.len == 0 ? nil : key.rawBuffer) ? 1 : 0
         }
         api.trace_context_get = { stream, traceparent, tracestate in
             HostAPI.withExchange(stream) { exchange in

@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 import Logging
 import Tracing
 import NIOCore
@@ -17,25 +18,45 @@ extension Exchange {
     }
 
     /// Whether an annotation with `key` (any, when nil) is recorded on this request.
-    func wantsAnnotation(_ key: String?) -> Bool {
-        let logs = isLogged && route.accessLog != nil
-        let traced = trace?.sampled == true
-        guard logs || traced else { return false }
-        guard let key else { return true }
-        if logs, route.accessLog!.wants(key) { return true }
-        // A span takes every annotation but the opt-in ones, which only a route's log can ask for.
-        return traced && !AccessLogPolicy.isOptIn(key)
+    func wantsAnnotation(_ key: UnsafeRawBufferPointer?) -> Bool {
+        guard let key else { return isLogged || trace?.sampled == true }
+        let use = annotationUse(key)
+        return use.logged || use.traced
+    }
+
+    /// Who takes an annotation with `key`: this request's log line (sampled, and the route's
+    /// policy wants the key) and its span (sampled; every key but the opt-in ones, which only a
+    /// route's log can ask for).
+    private func annotationUse(_ key: UnsafeRawBufferPointer) -> (logged: Bool, traced: Bool) {
+        let policy = route.accessLog // isLogged implies a policy
+        let logged = isLogged && policy!.logs(annotation: key)
+        guard trace?.sampled == true else { return (logged, false) }
+        return (logged, policy?.tracesAnnotation(key) ?? !AccessLogPolicy.isOptIn(key))
     }
 
     /// `annotate`: false when nothing records the key.
-    func annotate(_ key: String, _ value: String) -> Bool {
-        guard wantsAnnotation(key) else { return false }
-        if let index = annotations.firstIndex(where: { $0.key == key }) {
-            annotations[index].value = value
-        } else {
-            annotations.append((key, value))
-        }
+    func annotate(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        let use = annotationUse(key)
+        guard use.logged || use.traced else { return false }
+        annotations.set(key: key, value: value, logged: use.logged)
         return true
+    }
+
+    /// `annotate_pairs`: false when nothing records any of them. The annotations are taken out
+    /// of the exchange while they are set (one access to the property, not one per pair).
+    func annotate(pairs: UnsafeBufferPointer<agw_header>) -> Bool {
+        var taken = Annotations()
+        swap(&taken, &annotations)
+        defer { swap(&taken, &annotations) }
+        var recorded = false
+        for pair in pairs {
+            let key = pair.name.rawBuffer
+            let use = annotationUse(key)
+            guard use.logged || use.traced else { continue }
+            taken.set(key: key, value: pair.value.rawBuffer, logged: use.logged)
+            recorded = true
+        }
+        return recorded
     }
 
     /// Keeps a span a plugin started; returns its id (1, 2, …).
@@ -53,19 +74,22 @@ extension Exchange {
     /// Records the finished exchange. Called once, from `complete()`.
     func recordFinished() {
         let elapsed = NIODeadline.now().uptimeNanoseconds &- startedAt
+        let status = answeredStatus
         if let metrics = requestMetrics {
-            metrics.count(method: requestHead.method, status: answeredStatus)
+            metrics.count(method: requestHead.method, status: status)
             metrics.duration.record(Double(elapsed) / 1e9)
             if requestBodyBytes > 0 { metrics.requestBytes.increment(by: Int64(requestBodyBytes)) }
             if responseBodyBytes > 0 { metrics.responseBytes.increment(by: Int64(responseBodyBytes)) }
         }
-        for (_, child) in childSpans {
-            child.setStatus(SpanStatus(code: .error, message: "the request ended first"))
-            child.end()
+        if !childSpans.isEmpty {
+            for (_, child) in childSpans {
+                child.setStatus(SpanStatus(code: .error, message: "the request ended first"))
+                child.end()
+            }
+            childSpans = []
         }
-        childSpans = []
         let span = trace?.span // a sampled request's span, started now if nothing needed it before
-        if isLogged, let policy = route.accessLog { writeAccessLog(policy, elapsed: elapsed) }
+        if isLogged, let policy = route.accessLog { writeAccessLog(policy, elapsed: elapsed, status: status) }
         if let span { endSpan(span) }
     }
 
@@ -85,11 +109,10 @@ extension Exchange {
         if let agent = requestHead.headers.first(name: "user-agent") { span.attributes["user_agent.original"] = agent }
         if let upstreamName { span.attributes["agw.upstream"] = upstreamName }
         if let decider = decidedBy ?? rpc.rejectedBy, decider < stages.count { span.attributes["agw.decided_by"] = stages[decider].instanceName }
-        for (key, value) in annotations where !AccessLogPolicy.isOptIn(key) || route.accessLog?.wants(key) == true {
-            span.attributes[key] = value
-        }
-        if let method = annotations.first(where: { $0.key == "mcp.method.name" })?.value {
-            let target = annotations.first { ["gen_ai.tool.name", "gen_ai.prompt.name", "mcp.resource.uri"].contains($0.key) }?.value
+        let pairs = annotations.pairs
+        for (key, value, _) in pairs { span.attributes[key] = value }
+        if let method = pairs.first(where: { $0.key == "mcp.method.name" })?.value {
+            let target = pairs.first { ["gen_ai.tool.name", "gen_ai.prompt.name", "mcp.resource.uri"].contains($0.key) }?.value
             span.operationName = target.map { "\(method) \($0)" } ?? method
         }
         if status >= 500 || status == 0 {
@@ -99,7 +122,7 @@ extension Exchange {
         span.end()
     }
 
-    private func writeAccessLog(_ policy: AccessLogPolicy, elapsed: UInt64) {
+    private func writeAccessLog(_ policy: AccessLogPolicy, elapsed: UInt64, status: Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let decider = decidedBy ?? rpc.rejectedBy
@@ -107,15 +130,15 @@ extension Exchange {
             unixNanoseconds: UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec),
             requestID: id, traceID: trace?.traceID, spanID: trace?.spanID,
             listener: connection.listenerName, route: route.name, httpVersion: connection.httpVersion,
-            method: requestHead.method.rawValue, uri: requestHead.uri, status: answeredStatus, durationNanoseconds: elapsed,
+            method: requestHead.method.rawValue, uri: requestHead.uri, status: status, durationNanoseconds: elapsed,
             requestBytes: requestBodyBytes, responseBytes: responseBodyBytes, peer: connection.peerAddress,
             userAgent: requestHead.headers.first(name: "user-agent"),
-            subject: keyValues[IdentityKey.subject].map { String(decoding: $0, as: UTF8.self) },
-            authMethod: keyValues[IdentityKey.method].map { String(decoding: $0, as: UTF8.self) },
+            subject: keyValues.isEmpty ? nil : keyValues[IdentityKey.subject],
+            authMethod: keyValues.isEmpty ? nil : keyValues[IdentityKey.method],
             upstream: upstreamName,
             decidedBy: decider.flatMap { $0 < stages.count ? stages[$0].instanceName : nil },
             annotations: annotations)
-        services.accessLog.write(AccessLogFormat.line(record, policy: policy))
+        AccessLogFormat.withLine(record, policy: policy) { services.accessLog.write($0) }
     }
 }
 

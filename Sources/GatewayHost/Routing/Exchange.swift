@@ -73,7 +73,7 @@ final class Exchange {
     /// Spans plugins started (`trace_span_start`) and have not ended, by id.
     var childSpans: [(id: UInt64, span: any Span)] = []
     /// What plugins recorded about it (`annotate`), for its log line and span.
-    var annotations: [(key: String, value: String)] = []
+    var annotations = Annotations()
     /// The filter stage that answered or rejected it, if one did.
     var decidedBy: Int?
     /// The backend endpoint a proxied request went to (`http://host:port`).

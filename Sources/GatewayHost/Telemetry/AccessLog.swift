@@ -15,11 +15,14 @@ struct AccessLogConfig: Sendable, Equatable {
     var exclude: [String] = []
 }
 
-/// What one route logs: whether, how often and which fields. Built with its generation.
-struct AccessLogPolicy: Sendable {
+/// What one route logs: whether, how often and which fields. Built with its generation (a
+/// class: a request reads it through one reference).
+final class AccessLogPolicy: Sendable {
     let sample: Double
     private let included: Set<String>
     private let excluded: Set<String>
+    /// The route or the gateway includes or excludes fields (else no key needs hashing).
+    private let filters: Bool
     /// `wants` for each of `hostFields`, worked out once.
     private let hostFieldWanted: [Bool]
 
@@ -35,13 +38,18 @@ struct AccessLogPolicy: Sendable {
 
     /// Whether an annotation's key is one of the host's fields (which it cannot replace); plugins'
     /// keys have dots, the host's none, so most are answered without hashing.
-    static func isHostField(_ key: String) -> Bool { !key.utf8.contains(UInt8(ascii: ".")) && hostFieldSet.contains(key) }
+    static func isHostField(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let base = key.baseAddress, memchr(base, Int32(UInt8(ascii: ".")), key.count) == nil else { return false }
+        return hostFieldSet.contains(String(decoding: key, as: UTF8.self))
+    }
     /// `"name":` of each host field, made once.
     static let hostFieldKeys: [[UInt8]] = hostFields.map { name in
         var key: [UInt8] = []
         JSONText.appendQuoted(name, to: &key)
         return key + [UInt8(ascii: ":")]
     }
+    /// The longest of `hostFieldKeys`.
+    static let longestHostFieldKey = hostFieldKeys.map(\.count).max()!
 
     /// The policy of a route: its own settings over the gateway's. Nil when nothing is logged.
     init?(global: AccessLogConfig?, route: AccessLogConfig?) {
@@ -51,16 +59,37 @@ struct AccessLogPolicy: Sendable {
         let excluded = Set(global.exclude + (route?.exclude ?? []))
         self.included = included
         self.excluded = excluded
+        filters = !included.isEmpty || !excluded.isEmpty
         hostFieldWanted = Self.hostFields.map { !excluded.contains($0) && (!Self.optInFields.contains($0) || included.contains($0)) }
     }
 
     func wants(_ field: String) -> Bool {
         if !excluded.isEmpty, excluded.contains(field) { return false }
-        return !Self.isOptIn(field) || included.contains(field)
+        return !Self.optInFields.contains(field) || included.contains(field)
     }
 
-    /// `optInFields.contains(field)`, by comparison (cheaper than hashing for two names).
-    static func isOptIn(_ field: String) -> Bool { field == "query" || field == "mcp.request.arguments" }
+    /// Whether the line takes an annotation with this key: one the route wants that is not a
+    /// host field. Answered from the bytes unless the route includes or excludes fields.
+    func logs(annotation key: UnsafeRawBufferPointer) -> Bool {
+        if Self.isHostField(key) { return false }
+        guard filters else { return !Self.isOptIn(key) }
+        return wants(String(decoding: key, as: UTF8.self))
+    }
+
+    /// Whether a sampled request's span takes an annotation with this key: every key but the
+    /// opt-in ones, which only a route's log can ask for.
+    func tracesAnnotation(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard Self.isOptIn(key) else { return true }
+        return !included.isEmpty && wants(String(decoding: key, as: UTF8.self))
+    }
+
+    private static let optInKeys = optInFields.map { Array($0.utf8) }
+
+    /// `optInFields.contains(key)`, by length first (no hashing, no `String`).
+    static func isOptIn(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard key.count == 5 || key.count == 21 else { return false } // "query", "mcp.request.arguments"
+        return optInKeys.contains { $0.count == key.count && $0.withUnsafeBytes { memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 } }
+    }
 
     /// `wants(hostFields[index])`.
     func wants(hostField index: Int) -> Bool { hostFieldWanted[index] }
@@ -86,116 +115,12 @@ struct AccessLogRecord {
     var responseBytes: Int
     var peer: String
     var userAgent: String?
-    var subject: String?
-    var authMethod: String?
+    /// The identity filters' `agw.auth.sub` and `agw.auth.method`, as they stored them.
+    var subject: [UInt8]?
+    var authMethod: [UInt8]?
     var upstream: String?
     var decidedBy: String?
-    var annotations: [(key: String, value: String)]
-}
-
-/// Formats records as JSON lines (I/O-free; `AccessLogWriter` writes them).
-enum AccessLogFormat {
-    /// The line: the host's fields in `hostFields` order, numbers and the time written as bytes
-    /// (no `String` made for them), then the annotations.
-    static func line(_ record: AccessLogRecord, policy: AccessLogPolicy) -> [UInt8] {
-        var out = JSONLineWriter()
-        var index = 0
-        func next() -> Bool {
-            defer { index += 1 }
-            return policy.wants(hostField: index)
-        }
-        func text(_ value: String?) {
-            if next(), let value { out.hostField(index - 1, value) }
-        }
-        if next() { out.hostFieldBytes(index - 1, quoted: true) { writeTimestamp(record.unixNanoseconds, into: &$0) } }
-        if next() { out.hostFieldBytes(index - 1, quoted: true) { writeHex(record.requestID, into: &$0) } }
-        text(record.traceID)
-        text(record.spanID)
-        text(record.listener)
-        text(record.route)
-        text(record.httpVersion)
-        text(record.method)
-        let query = record.uri.utf8.firstIndex(of: UInt8(ascii: "?"))
-        text(query.map { String(record.uri[..<$0]) } ?? record.uri)
-        text(query.map { String(record.uri[record.uri.index(after: $0)...]) })
-        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(max(0, record.status)), into: &$0) } }
-        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeMilliseconds(record.durationNanoseconds, into: &$0) } }
-        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(record.requestBytes), into: &$0) } }
-        if next() { out.hostFieldBytes(index - 1, quoted: false) { writeDecimal(UInt64(record.responseBytes), into: &$0) } }
-        text(record.peer)
-        text(record.userAgent)
-        text(record.subject)
-        text(record.authMethod)
-        text(record.upstream)
-        text(record.decidedBy)
-        assert(index == AccessLogPolicy.hostFields.count)
-        for (key, value) in record.annotations where policy.wants(key) && !AccessLogPolicy.isHostField(key) {
-            out.string(key, value)
-        }
-        return out.finish()
-    }
-
-    /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z`.
-    static func timestamp(_ unixNanoseconds: UInt64) -> String {
-        var out: [UInt8] = []
-        writeTimestamp(unixNanoseconds, into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func writeTimestamp(_ unixNanoseconds: UInt64, into out: inout [UInt8]) {
-        var seconds = time_t(unixNanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
-        digits(Int(unixNanoseconds / 1_000_000 % 1000), 3); out.append(UInt8(ascii: "Z"))
-    }
-
-    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        guard value >= 10 else {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        writeDecimal(value / 10, into: &out)
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
-    }
-
-    static func writeHex(_ value: UInt64, into out: inout [UInt8]) {
-        if value >= 16 { writeHex(value >> 4, into: &out) }
-        let digit = UInt8(value & 0xF)
-        out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-    }
-
-    /// Nanoseconds as milliseconds with three decimals (`1.500`).
-    static func writeMilliseconds(_ nanoseconds: UInt64, into out: inout [UInt8]) {
-        let micros = (nanoseconds + 500) / 1000
-        writeDecimal(micros / 1000, into: &out)
-        out.append(UInt8(ascii: "."))
-        let fraction = micros % 1000
-        out.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        out.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        out.append(UInt8(ascii: "0") + UInt8(fraction % 10))
-    }
-
-    static func milliseconds(_ nanoseconds: UInt64) -> String {
-        var out: [UInt8] = []
-        writeMilliseconds(nanoseconds, into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    var annotations: Annotations
 }
 
 /// Sampling decisions without a random-number syscall per request: the request's id mixed with a
@@ -216,50 +141,20 @@ enum Sampling {
     }
 }
 
-/// A JSON object written member by member into one byte array, ending in a newline.
+/// A JSON object written member by member into one byte array, ending in a newline (the
+/// gateway's own log lines; access-log lines are `AccessLogFormat`'s).
 struct JSONLineWriter {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
 
-    init() { bytes.reserveCapacity(1024) }
-
-    /// One of the host's string fields, its key bytes made once.
-    mutating func hostField(_ index: Int, _ value: String) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(contentsOf: AccessLogPolicy.hostFieldKeys[index])
-        JSONText.appendQuoted(value, to: &bytes)
-    }
-
-    /// One of the host's fields whose value `write` appends as bytes (a number, the time: no
-    /// escape needed), quoted or not.
-    mutating func hostFieldBytes(_ index: Int, quoted: Bool, _ write: (inout [UInt8]) -> Void) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(contentsOf: AccessLogPolicy.hostFieldKeys[index])
-        if quoted { bytes.append(UInt8(ascii: "\"")) }
-        write(&bytes)
-        if quoted { bytes.append(UInt8(ascii: "\"")) }
-    }
-
     mutating func string(_ name: String, _ value: String) {
-        key(name)
-        quoted(value)
-    }
-
-    /// A member whose value is already JSON (a number).
-    mutating func raw(_ name: String, _ json: String) {
-        key(name)
-        bytes.append(contentsOf: json.utf8)
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        JSONText.appendQuoted(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        JSONText.appendQuoted(value, to: &bytes)
     }
 
     mutating func finish() -> [UInt8] {
         bytes.append(contentsOf: "}\n".utf8)
         return bytes
     }
-
-    private mutating func key(_ name: String) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        quoted(name)
-        bytes.append(UInt8(ascii: ":"))
-    }
-
-    private mutating func quoted(_ text: String) { JSONText.appendQuoted(text, to: &bytes) }
 }

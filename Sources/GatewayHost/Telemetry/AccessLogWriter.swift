@@ -84,7 +84,7 @@ final class AccessLogWriter: Sendable {
         return path.flatMap { _ in state.withLock { $0.openError } }
     }
 
-    func write(_ line: [UInt8]) {
+    func write(_ line: UnsafeRawBufferPointer) {
         enum Outcome { case queued, scheduleFlush, flushNow, dropped }
         let outcome = state.withLock { state -> Outcome in
             guard state.buffer.count + line.count <= Self.maxBufferedBytes else { return .dropped }

@@ -40,6 +40,8 @@
  *                    trace_event_add (an event on the request's span, e.g. the rule that denied).
  *                    AGW_ATTR_TRACE_ID and AGW_ATTR_TRACING. trace_span_start / trace_span_end: a
  *                    child span for upstream work the host does not see (a stdio target's call).
+ *   1.6  2026-12-02  annotate_pairs: several annotations in one call (a handler that annotates
+ *                    every request crosses once, not once per key).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -98,7 +100,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 5
+#define AGW_ABI_MINOR 6
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -493,6 +495,12 @@ typedef struct agw_host_api {
     /** Stream's event loop. Ends a span trace_span_start started; error != 0 marks it failed,
      *  with message as its description. NOT_FOUND for an unknown or ended span. */
     agw_result (*trace_span_end)(agw_stream_host *stream, uint64_t span_id, uint32_t error, agw_str message);
+
+    /* --- added in 1.6 (check AGW_HAS_MEMBER(host, agw_host_api, annotate_pairs)) ---------------- */
+    /** Stream's event loop. annotate for each pair (name = key), in order, in one call: OK when
+     *  at least one was recorded, NOT_FOUND when none was, INVALID_ARGUMENT (and nothing
+     *  recorded) when a key is empty or pairs is NULL with count > 0. */
+    agw_result (*annotate_pairs)(agw_stream_host *stream, const agw_header *pairs, size_t count);
 } agw_host_api;
 
 /* ----------------------------------------------------------------------------------------- */

@@ -102,6 +102,12 @@ static agw_status on_request_headers(void *ctx, agw_stream_host *s, uint32_t eos
         REPORT("trace_span_start_null_out", host->trace_span_start(s, str("leg"), NULL, &value));
         REPORT("trace_span_end_unknown", host->trace_span_end(s, 12345, 0, str("")));
     }
+    if (AGW_HAS_MEMBER(host, agw_host_api, annotate_pairs)) {
+        agw_header pairs[2] = { { str("k"), str("v") }, { str(""), str("v") } };
+        REPORT("annotate_pairs_empty_key", host->annotate_pairs(s, pairs, 2));
+        REPORT("annotate_pairs_null", host->annotate_pairs(s, NULL, 1));
+        REPORT("annotate_pairs_unrecorded", host->annotate_pairs(s, pairs, 1));
+    }
     agw_rpc_message message = { sizeof message, AGW_RPC_PROTOCOL_MCP, AGW_RPC_CLIENT_TO_SERVER, AGW_RPC_REQUEST,
                                 { 0 }, str("ping"), { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
     agw_rpc_verdict verdict = { .struct_size = sizeof verdict };
