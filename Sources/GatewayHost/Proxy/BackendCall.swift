@@ -94,10 +94,13 @@ final class BackendCall: ResponseReceiver {
         if let trace = exchange.trace, let child = exchange.services.tracer?.child(of: trace, "\(request.method.rawValue) \(backend.endpointNames[endpointIndex])") {
             headers.replaceOrAdd(name: "traceparent", value: child.traceparent)
             if let state = child.tracestate { headers.replaceOrAdd(name: "tracestate", value: state) }
-            child.span.attributes["http.request.method"] = request.method.rawValue
-            child.span.attributes["server.address"] = upstream.origin.host
-            child.span.attributes["server.port"] = upstream.origin.port
-            child.span.attributes["url.full"] = backend.endpointNames[endpointIndex] + upstream.basePath + request.uri
+            let url = backend.endpointNames[endpointIndex] + upstream.basePath + request.uri
+            child.span.updateAttributes { attributes in // one update (see Exchange.endSpan)
+                attributes["http.request.method"] = request.method.rawValue
+                attributes["server.address"] = upstream.origin.host
+                attributes["server.port"] = upstream.origin.port
+                attributes["url.full"] = url
+            }
             span = child.span
         }
         head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)

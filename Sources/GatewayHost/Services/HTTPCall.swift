@@ -60,11 +60,14 @@ final class HTTPCall: ResponseReceiver {
             if let child = exchange.services.tracer?.child(of: trace, "\(method.rawValue) \(target.origin.scheme)://\(target.hostHeader)") {
                 headers.add(name: "traceparent", value: child.traceparent)
                 if let state = child.tracestate { headers.add(name: "tracestate", value: state) }
-                child.span.attributes["http.request.method"] = method.rawValue
-                child.span.attributes["server.address"] = target.origin.host
-                child.span.attributes["server.port"] = target.origin.port
-                child.span.attributes["url.full"] = request.url.string
-                child.span.attributes["agw.caller"] = exchange.stage(stage).instanceName
+                let caller = exchange.stage(stage).instanceName
+                child.span.updateAttributes { attributes in // one update (see Exchange.endSpan)
+                    attributes["http.request.method"] = method.rawValue
+                    attributes["server.address"] = target.origin.host
+                    attributes["server.port"] = target.origin.port
+                    attributes["url.full"] = request.url.string
+                    attributes["agw.caller"] = caller
+                }
                 span = child.span
             } else if !trace.sampled, let outgoing = trace.outgoing {
                 headers.add(name: "traceparent", value: outgoing.traceparent)
