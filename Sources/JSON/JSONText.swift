@@ -16,8 +16,15 @@ public enum JSONText {
         value.withUTF8 { appendQuoted(bytes: UnsafeRawBufferPointer($0), to: &out) }
     }
 
-    /// Appends UTF-8 `bytes` as a JSON string literal (quotes included) to `out`.
+    /// Appends UTF-8 `bytes` as a JSON string literal (quotes included) to `out`: as they are
+    /// when nothing needs an escape, else through `writeQuoted`.
     public static func appendQuoted(bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard firstEscape(in: bytes, from: 0) < bytes.count else {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         withUnsafeTemporaryAllocation(byteCount: quotedCapacity(bytes.count), alignment: 1) { room in
             let written = writeQuoted(bytes: bytes, to: room.baseAddress!)
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: room[..<written]))
@@ -40,21 +47,10 @@ public enum JSONText {
         var start = 0
         var index = 0
         let count = bytes.count
-        while index < count {
-            // Eight bytes at a time while none of them needs an escape (SWAR: a byte below 0x20,
-            // a quote or a backslash sets its high bit in `flags`; false alarms are rechecked
-            // byte by byte below).
-            while index + 8 <= count {
-                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                guard Self.needsEscape(word) == 0 else { break }
-                index += 8
-            }
+        while true {
+            index = firstEscape(in: bytes, from: index)
             guard index < count else { break }
             let byte = bytes[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
-                index += 1
-                continue
-            }
             if index > start {
                 (out + written).copyMemory(from: bytes.baseAddress! + start, byteCount: index - start)
                 written += index - start
@@ -78,6 +74,26 @@ public enum JSONText {
         }
         put(UInt8(ascii: "\""))
         return written
+    }
+
+    /// The index of the first byte at or after `start` that needs an escape (a control
+    /// character, `"` or `\\`), or `bytes.count`. Eight bytes at a time while none of them does
+    /// (SWAR); a word that may hold one is checked byte by byte.
+    private static func firstEscape(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let count = bytes.count
+        while index < count {
+            while index + 8 <= count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                guard needsEscape(word) == 0 else { break }
+                index += 8
+            }
+            guard index < count else { break }
+            let byte = bytes[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return index }
+            index += 1
+        }
+        return count
     }
 
     /// Nonzero when one of the eight bytes of `word` may be a control character, `"` or `\\`.

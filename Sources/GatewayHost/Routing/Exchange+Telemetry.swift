@@ -36,10 +36,7 @@ extension Exchange {
 
     /// `annotate`: false when nothing records the key.
     func annotate(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        let use = annotationUse(key)
-        guard use.logged || use.traced else { return false }
-        annotations.set(key: key, value: value, logged: use.logged)
-        return true
+        record(key, value, into: &annotations)
     }
 
     /// `annotate_pairs`: false when nothing records any of them. The annotations are taken out
@@ -49,14 +46,16 @@ extension Exchange {
         swap(&taken, &annotations)
         defer { swap(&taken, &annotations) }
         var recorded = false
-        for pair in pairs {
-            let key = pair.name.rawBuffer
-            let use = annotationUse(key)
-            guard use.logged || use.traced else { continue }
-            taken.set(key: key, value: pair.value.rawBuffer, logged: use.logged)
-            recorded = true
-        }
+        for pair in pairs where record(pair.name.rawBuffer, pair.value.rawBuffer, into: &taken) { recorded = true }
         return recorded
+    }
+
+    /// Sets one annotation in `annotations` when something records its key.
+    private func record(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, into annotations: inout Annotations) -> Bool {
+        let use = annotationUse(key)
+        guard use.logged || use.traced else { return false }
+        annotations.set(key: key, value: value, logged: use.logged)
+        return true
     }
 
     /// Keeps a span a plugin started; returns its id (1, 2, …).
@@ -113,7 +112,7 @@ extension Exchange {
             if let agent = requestHead.headers.first(name: "user-agent") { attributes["user_agent.original"] = agent }
             if let upstreamName { attributes["agw.upstream"] = upstreamName }
             if let decider = decidedBy ?? rpc.rejectedBy, decider < stages.count { attributes["agw.decided_by"] = stages[decider].instanceName }
-            for (key, value, _) in pairs { attributes[key] = value }
+            for (key, value) in pairs { attributes[key] = value }
             if status >= 500 || status == 0 { attributes["error.type"] = status == 0 ? "aborted" : String(status) }
         }
         if let method = pairs.first(where: { $0.key == "mcp.method.name" })?.value {

@@ -60,12 +60,14 @@ final class AccessLogPolicy: Sendable {
         self.included = included
         self.excluded = excluded
         filters = !included.isEmpty || !excluded.isEmpty
-        hostFieldWanted = Self.hostFields.map { !excluded.contains($0) && (!Self.optInFields.contains($0) || included.contains($0)) }
+        hostFieldWanted = Self.hostFields.map { Self.wants($0, included: included, excluded: excluded) }
     }
 
-    func wants(_ field: String) -> Bool {
+    func wants(_ field: String) -> Bool { Self.wants(field, included: included, excluded: excluded) }
+
+    private static func wants(_ field: String, included: Set<String>, excluded: Set<String>) -> Bool {
         if !excluded.isEmpty, excluded.contains(field) { return false }
-        return !Self.optInFields.contains(field) || included.contains(field)
+        return !optInFields.contains(field) || included.contains(field)
     }
 
     /// Whether the line takes an annotation with this key: one the route wants that is not a

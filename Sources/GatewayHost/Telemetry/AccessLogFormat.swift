@@ -68,19 +68,16 @@ enum AccessLogFormat {
     }
 
     /// RFC 3339 in UTC with milliseconds: `2026-12-02T02:40:01.123Z`.
-    static func timestamp(_ unixNanoseconds: UInt64) -> String {
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { room in
-            var line = LineCursor(room.baseAddress!)
-            line.timestamp(unixNanoseconds)
-            return String(decoding: UnsafeRawBufferPointer(rebasing: room[..<line.count]), as: UTF8.self)
-        }
-    }
+    static func timestamp(_ unixNanoseconds: UInt64) -> String { text { $0.timestamp(unixNanoseconds) } }
 
     /// Nanoseconds as milliseconds with three decimals (`1.500`).
-    static func milliseconds(_ nanoseconds: UInt64) -> String {
+    static func milliseconds(_ nanoseconds: UInt64) -> String { text { $0.milliseconds(nanoseconds) } }
+
+    /// What `write` puts through a cursor (at most 32 bytes), as a string.
+    private static func text(_ write: (inout LineCursor) -> Void) -> String {
         withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { room in
             var line = LineCursor(room.baseAddress!)
-            line.milliseconds(nanoseconds)
+            write(&line)
             return String(decoding: UnsafeRawBufferPointer(rebasing: room[..<line.count]), as: UTF8.self)
         }
     }

@@ -13,7 +13,7 @@ import JSON
 ///
 /// Each entry knows whether the request's log line takes it (decided when it is set, from the
 /// route's log policy); the others are kept for the span. Setting a key again points it at the
-/// new value (the old value's bytes stay unused until the request ends).
+/// new value (the old bytes stay unused until the request ends).
 struct Annotations {
     private struct Entry {
         var key: Range<Int>
@@ -37,8 +37,6 @@ struct Annotations {
     private var storage: Storage?
     private var used = 0
     private var entries: [Entry] = []
-
-    var isEmpty: Bool { entries.isEmpty }
 
     /// Records `value` under `key`. Invalid UTF-8 in either is repaired (a log line and a span
     /// are UTF-8 text).
@@ -70,10 +68,10 @@ struct Annotations {
     }
 
     /// Every entry, as strings, in the order first set (for a span's attributes).
-    var pairs: [(key: String, value: String, logged: Bool)] {
+    var pairs: [(key: String, value: String)] {
         withBytes { all in
             entries.map { (String(decoding: UnsafeRawBufferPointer(rebasing: all[$0.key]), as: UTF8.self),
-                           String(decoding: UnsafeRawBufferPointer(rebasing: all[$0.value]), as: UTF8.self), $0.logged) }
+                           String(decoding: UnsafeRawBufferPointer(rebasing: all[$0.value]), as: UTF8.self)) }
         }
     }
 
