@@ -62,6 +62,10 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        // OpenAPI 3.0 and 3.1 documents (the MCP plugin's `openapi` targets); YAML for them. No
+        // external loading: a target's document must be self-contained.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // The ABI: one C header, nothing else.
@@ -126,7 +130,17 @@ let package = Package(
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
-        .target(name: "MCPCore", dependencies: ["A2ACore", "JSON", "JSONRPC", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),
+        .target(name: "MCPCore", dependencies: ["A2ACore", "JSON", "JSONRPC", "OpenAPITools", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),
+        // REST operations of an OpenAPI document as MCP tools: the document read and checked,
+        // tool schemas, argument validation, HTTP requests built, responses as tool results.
+        .target(name: "OpenAPITools", dependencies: [
+            "JSON",
+            .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+            .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
+            .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Plugins/MCP/OpenAPI"),
+        .testTarget(name: "OpenAPIToolsTests", dependencies: ["OpenAPITools", "JSON"], path: "Tests/OpenAPIToolsTests"),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "A2ACore", "JSON", "JSONRPC", "PluginKit"], path: "Tests/MCPCoreTests"),
         // A2A proxying logic (requests in both bindings and versions, card rewriting, task
         // ownership), no host needed.

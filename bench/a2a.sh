@@ -50,24 +50,12 @@ for url in "http://127.0.0.1:$UP/.well-known/agent-card.json" "http://127.0.0.1:
   for _ in $(seq 100); do curl -fs "$url" | grep -q '"name"' && break; sleep 0.1; done
 done
 
-cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
-HZ=$(getconf CLK_TCK)
-run() { # name url connections → "name rps p50 p99 requests cpu_us_per_req errors"
-  local name=$1 url=$2 conns=$3 before after out cpu=()
-  $LOAD_CPU wrk -t1 -c"$conns" -d2s -s "$WORK/send.lua" "$url" >/dev/null
-  before=$(cpu_ticks)
-  out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$WORK/send.lua" "$url")
-  after=$(cpu_ticks)
-  if [[ "$url" != *":$UP/"* ]]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
-  echo "$name $(python3 bench/wrk_summary.py --jsonrpc "${cpu[@]}" <<< "$out")"
-}
-
 declare -A RPS P99 LAT50 CPU
 CASES=("send-direct:http://127.0.0.1:$UP/" "send-gateway:http://127.0.0.1:$GW/agents/bench/jsonrpc")
 for case in "${CASES[@]}"; do
   name=${case%%:*}; url=${case#*:}
-  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
-  read -r _ _ l50 _ _ _ _ < <(run "$name" "$url" 1)
+  pid=-; if [[ "$url" == *":$GW/"* ]]; then pid=$GWPID; fi
+  read -r rps p99 cpu errs l50 _ < <(bench_case "$name" "$url" "$WORK/send.lua" "$pid" --jsonrpc)
   [ "$errs" = 0 ] || { echo "$name: $errs answers were not a JSON-RPC result" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; CPU[$name]=$cpu
 done

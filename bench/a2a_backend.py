@@ -6,6 +6,8 @@ import asyncio
 import json
 import sys
 
+import http_backend
+
 PORT = int(sys.argv[1])
 EVENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 DELAY = (int(sys.argv[3]) if len(sys.argv) > 3 else 100) / 1000
@@ -22,41 +24,20 @@ def status(n, state):
             '"parts":[{"text":"%d"}]}}}}' % (n, state, n))
 
 
-class Connection(asyncio.Protocol):
+class Connection(http_backend.Connection):
     counter = 0
 
-    def connection_made(self, transport):
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data):
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self.buffer[:head_end]
-            length = 0
-            for line in head.lower().split(b"\r\n")[1:]:
-                if line.startswith(b"content-length:"):
-                    length = int(line[15:])
-            if len(self.buffer) < head_end + 4 + length:
-                return
-            body = self.buffer[head_end + 4:head_end + 4 + length]
-            self.buffer = self.buffer[head_end + 4 + length:]
-            if head.startswith(b"GET"):
-                self.reply(b"application/json", CARD)
-                continue
-            message = json.loads(body)
-            rid = json.dumps(message.get("id"))
-            if message.get("method") == "SendStreamingMessage":
-                Connection.counter += 1
-                asyncio.ensure_future(self.stream(rid, Connection.counter))
-            else:
-                self.reply(b"application/json", ('{"jsonrpc":"2.0","id":%s,"result":%s}' % (rid, MESSAGE)).encode())
-
-    def reply(self, content_type, data):
-        self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n%s" % (content_type, len(data), data))
+    def request(self, method, target, head, body):
+        if method == "GET":
+            self.reply(200, CARD)
+            return
+        message = json.loads(body)
+        rid = json.dumps(message.get("id"))
+        if message.get("method") == "SendStreamingMessage":
+            Connection.counter += 1
+            asyncio.ensure_future(self.stream(rid, Connection.counter))
+        else:
+            self.reply(200, ('{"jsonrpc":"2.0","id":%s,"result":%s}' % (rid, MESSAGE)).encode())
 
     async def stream(self, rid, n):
         self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
@@ -73,10 +54,4 @@ class Connection(asyncio.Protocol):
         self.transport.write(b"0\r\n\r\n")
 
 
-async def main():
-    server = await asyncio.get_running_loop().create_server(Connection, "127.0.0.1", PORT, backlog=1024)
-    print(f"listening on {PORT}", flush=True)
-    await server.serve_forever()
-
-
-asyncio.run(main())
+http_backend.serve(Connection, PORT)

@@ -8,7 +8,9 @@
 #   traced   the small call with tracing (every request sampled, exported over OTLP/HTTP to a
 #            sink on loopback) and the access log (to a file)
 #   traced1  the same sampling 1% of requests
-# Metrics are always on. Usage: bench/callgrind.sh [call|call64k|secured|traced|traced1] [REQUESTS]   → instructions/request, top functions,
+#   openapi  tools/call of an OpenAPI tool (an `openapi` target reading bench/rest_backend.py's
+#            document): GET /items/7?size=16 to that API, its JSON answer made a tool result
+# Metrics are always on. Usage: bench/callgrind.sh [call|call64k|secured|traced|traced1|openapi] [REQUESTS]   → instructions/request, top functions,
 #        and the profiles in .build-valgrind/last.out.1-* (one per thread; read them with callgrind_annotate). The count is
 #        every thread's; the line also splits it into the event loop's (the request path) and the
 #        other threads' (the access-log writer, the span exporter, which work in batches: their
@@ -44,7 +46,18 @@ BIN=$(swift build -c release --show-bin-path)
 bench_setup
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(port); GW=$(port)
-python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+TARGET="type = \"http\"
+url = \"http://127.0.0.1:$UP/mcp\""
+TOOL=echo
+if [ "$CASE" = openapi ]; then
+  python3 bench/rest_backend.py "$UP" > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$UP/openapi.json" >/dev/null && break; sleep 0.1; done
+  TARGET="type = \"openapi\"
+spec = \"http://127.0.0.1:$UP/openapi.json\""
+  TOOL=getItem
+else
+  python3 bench/mcp_backend.py "$UP" 20 > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+fi
 FILTERS=""
 if [ "$CASE" = secured ]; then FILTERS=$(bench_security_filters); fi
 OBSERVED=""
@@ -77,8 +90,7 @@ plugin = "mcp"
 sessions = false
 [[routes.handler.config.targets]]
 name = "a"
-type = "http"
-url = "http://127.0.0.1:$UP/mcp"
+$TARGET
 TOML
 rm -f "$VG"/last.out*
 LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valgrind" "$VG/usr/bin/valgrind.bin" --tool=callgrind \
@@ -86,14 +98,16 @@ LD_PRELOAD="$PWD/$VG/sigsuspend_shim.so" VALGRIND_LIB="$PWD/$VG/usr/libexec/valg
 GWPID=$!; PIDS+=($GWPID)
 SIZE=16
 if [ "$CASE" = call64k ]; then SIZE=65536; fi
-python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" "$SIZE" "$WORK/sink-spans.log" > "$WORK/spans" <<'PY'
+python3 - "$GW" "$REQUESTS" "$GWPID" "$(bench_token)" "$VG/callgrind_control" "$SIZE" "$WORK/sink-spans.log" "$TOOL" > "$WORK/spans" <<'PY'
 import http.client, json, os, subprocess, sys, time
 port, n, pid, token, control, size, sink = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7]
+tool = sys.argv[8]
+arguments = {"id": 7, "size": size} if tool == "getItem" else {"size": size}
 def exported():  # spans the OTLP sink has received so far
     if not os.path.exists(sink):
         return 0
     return sum(int(line.split()[1]) for line in open(sink) if line.startswith("spans "))
-body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"size": size}}})
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
 headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", "authorization": "Bearer " + token}
 deadline = time.time() + 180
 while True:  # the gateway runs ~50x slower under callgrind; wait for the target to be ready
@@ -110,7 +124,7 @@ while True:  # the gateway runs ~50x slower under callgrind; wait for the target
 def call():
     connection.request("POST", "/mcp", body, headers)
     answer = connection.getresponse().read()
-    assert b'"result"' in answer, answer
+    assert b'"result"' in answer and b'"isError":true' not in answer, answer
 for _ in range(50):
     call()
 subprocess.run(["perl", control, "-z", pid], check=True, capture_output=True)   # count only what follows

@@ -84,26 +84,8 @@ lua list '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
 lua callauth '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"size":16}}}' "$TOKEN"
 
 for url in "http://127.0.0.1:$UP/mcp" "http://127.0.0.1:$GW/one" "http://127.0.0.1:$GW/three" "http://127.0.0.1:$GW/secured"; do
-  ready=0
-  for _ in $(seq 100); do
-    if curl -fs -X POST -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -H "authorization: Bearer $TOKEN" \
-         -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$url" | grep -q '"tools"'; then ready=1; break; fi
-    sleep 0.1
-  done
-  [ "$ready" = 1 ] || { echo "$url never listed its tools" >&2; exit 1; }
+  bench_wait_tools "$url" -H "authorization: Bearer $TOKEN"
 done
-
-cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
-HZ=$(getconf CLK_TCK)
-run() { # name url script connections → "name rps p50 p99 requests cpu_us_per_req errors"
-  local name=$1 url=$2 script=$3 conns=$4 before after out cpu=()
-  $LOAD_CPU wrk -t1 -c"$conns" -d2s -s "$WORK/$script.lua" "$url" >/dev/null
-  before=$(cpu_ticks)
-  out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$WORK/$script.lua" "$url")
-  after=$(cpu_ticks)
-  if [[ "$url" != *"/mcp"* ]]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
-  echo "$name $(python3 bench/wrk_summary.py --jsonrpc "${cpu[@]}" <<< "$out")"
-}
 
 declare -A RPS P99 LAT50 CPU
 CASES=("call-direct:http://127.0.0.1:$UP/mcp:call" "call-gateway:http://127.0.0.1:$GW/one:call"
@@ -112,8 +94,8 @@ CASES=("call-direct:http://127.0.0.1:$UP/mcp:call" "call-gateway:http://127.0.0.
        "call-gateway-auth-rbac-ratelimit:http://127.0.0.1:$GW/secured:callauth")
 for case in "${CASES[@]}"; do
   name=${case%%:*}; rest=${case#*:}; script=${rest##*:}; url=${rest%:*}
-  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$url" "$script" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
-  read -r _ _ l50 _ _ _ _ < <(run "$name" "$url" "$script" 1)
+  pid=-; if [[ "$url" == *":$GW/"* ]]; then pid=$GWPID; fi
+  read -r rps p99 cpu errs l50 _ < <(bench_case "$name" "$url" "$WORK/$script.lua" "$pid" --jsonrpc)
   [ "$errs" = 0 ] || { echo "$name: $errs responses were not a JSON-RPC result" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; CPU[$name]=$cpu
 done

@@ -1,9 +1,10 @@
 """A minimal, fast Streamable HTTP MCP server for benchmarks (stdlib asyncio, no framework): it
 answers initialize, tools/list (TOOLS tools) and tools/call (the `echo` tool returns `size` bytes
 of text) with JSON, notifications with 202. Usage: mcp_backend.py PORT [TOOLS]"""
-import asyncio
 import json
 import sys
+
+import http_backend
 
 PORT = int(sys.argv[1])
 TOOL_COUNT = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -32,38 +33,13 @@ def answer(message):
     return '{"jsonrpc":"2.0","id":%s,"result":%s}' % (json.dumps(message["id"]), result)
 
 
-class Connection(asyncio.Protocol):
-    def connection_made(self, transport):
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data):
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self.buffer[:head_end].lower()
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                if line.startswith(b"content-length:"):
-                    length = int(line[15:])
-            if len(self.buffer) < head_end + 4 + length:
-                return
-            body = self.buffer[head_end + 4:head_end + 4 + length]
-            self.buffer = self.buffer[head_end + 4 + length:]
-            reply = answer(json.loads(body)) if body else None
-            if reply is None:
-                self.transport.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
-            else:
-                data = reply.encode()
-                self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(data), data))
+class Connection(http_backend.Connection):
+    def request(self, method, target, head, body):
+        reply = answer(json.loads(body)) if body else None
+        if reply is None:
+            self.transport.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+        else:
+            self.reply(200, reply.encode())
 
 
-async def main():
-    server = await asyncio.get_running_loop().create_server(Connection, "127.0.0.1", PORT, backlog=1024)
-    print(f"listening on {PORT}", flush=True)
-    await server.serve_forever()
-
-
-asyncio.run(main())
+http_backend.serve(Connection, PORT)

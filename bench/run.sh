@@ -71,24 +71,11 @@ for p in $BACKEND $PROXY $GW $GWF; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/" >/dev/null && break; sleep 0.1; done
 done
 
-cpu_ticks() { awk '{print $14+$15}' /proc/$GWPID/stat; }
-HZ=$(getconf CLK_TCK)
-run() { # name port connections → "name rps p50 p99 requests cpu_us_per_req errors"
-  local name=$1 port=$2 conns=$3 before after out cpu=()
-  $LOAD_CPU wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null   # warm-up
-  before=$(cpu_ticks)
-  out=$($LOAD_CPU wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/")
-  after=$(cpu_ticks)
-  if [ "$port" = "$GW" ] || [ "$port" = "$GWF" ]; then cpu=(--cpu "$before" "$after" "$HZ"); fi
-  echo "$name $(python3 bench/wrk_summary.py "${cpu[@]}" <<< "$out")"
-}
-
 declare -A RPS P99 LAT50 LAT99 CPU
 for target in "direct:$BACKEND" "nginx-proxy:$PROXY" "gateway:$GW" "gateway+3-filters:$GWF"; do
   name=${target%%:*}; p=${target##*:}
-  # The median (by req/s) of three runs: this machine's neighbours make single runs noisy.
-  read -r _ rps _ p99 _ cpu errs < <(for _ in 1 2 3; do run "$name" "$p" "$CONNECTIONS"; done | sort -k2 -n | sed -n 2p)
-  read -r _ _ l50 l99 _ cpu1 _ < <(run "$name" "$p" 1)
+  pid=-; if [ "$p" = "$GW" ] || [ "$p" = "$GWF" ]; then pid=$GWPID; fi
+  read -r rps p99 cpu errs l50 l99 < <(bench_case "$name" "http://127.0.0.1:$p/" "" "$pid")
   [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses" >&2; exit 1; }
   RPS[$name]=$rps; P99[$name]=$p99; LAT50[$name]=$l50; LAT99[$name]=$l99; CPU[$name]=$cpu
 done

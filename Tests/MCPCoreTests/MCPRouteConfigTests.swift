@@ -31,7 +31,7 @@ final class MCPRouteConfigTests: XCTestCase {
         }
         XCTAssertEqual(error(#"{"targets":[]}"#), "'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
         XCTAssertEqual(error(#"{"targets":[{"name":"a","type":"stdio","command":"x","colour":1}]}"#), "unknown key 'targets[0].colour'")
-        XCTAssertEqual(error(#"{"targets":[{"name":"a","type":"ftp"}]}"#), #"targets[0].type = "ftp": use "stdio", "sse", "http" or "a2a""#)
+        XCTAssertEqual(error(#"{"targets":[{"name":"a","type":"ftp"}]}"#), #"targets[0].type = "ftp": use "stdio", "sse", "http", "a2a" or "openapi""#)
         XCTAssertEqual(error(#"{"targets":[{"name":"a","type":"http","url":"x"}]}"#), "targets[0]: a http target needs 'url' (http:// or https://)")
         XCTAssertEqual(error(#"{"targets":[{"name":"a","type":"stdio","command":"x"},{"name":"a","type":"stdio","command":"y"}]}"#),
                        "two targets are named 'a'; target names must be unique")

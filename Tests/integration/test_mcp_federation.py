@@ -288,6 +288,11 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
     text = text.replace('path = "c-filter/', f'path = "{ROOT}/examples/c-filter/')
     agent = Agent(tmp_path, "travel")  # the demo A2A agent, as run-example starts it
     text = text.replace('"http://127.0.0.1:9100"', f'"{agent.url}"')
+    todo_port = free_port()  # the demo REST API, as run-example starts it, with its token
+    text = text.replace('spec = "todo-api/', f'spec = "{ROOT}/examples/todo-api/')
+    text = text.replace('"http://127.0.0.1:9200"', f'"http://127.0.0.1:{todo_port}"')
+    os.environ["TODO_API_TOKEN"] = "example-token"
+    todo_api = Process([sys.executable, str(ROOT / "examples" / "todo-api" / "app.py"), str(todo_port)], tmp_path / "todo-api.log")
     saved_path = os.environ["PATH"]
     os.environ["PATH"] = f"{BUILD}:{saved_path}"  # the gateway inherits it, as with run-example
     (tmp_path / "example.toml").write_text(text)
@@ -299,6 +304,7 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
         gw = Gateway(text, tmp_path, name="example")
     except BaseException:
         agent.stop()
+        todo_api.stop()
         raise
     try:
         url = f"http://{gw.address('main')}/mcp"
@@ -323,6 +329,28 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
 
         wait_for(lambda: "target 'travel' is ready" in gw.log(), timeout=30, what="the A2A target")
         assert run(a2a_tool()) == "travel: hi"
+
+        def todo_api_up():  # it answers 401 without the token the gateway sends
+            try:
+                return request(f"http://127.0.0.1:{todo_port}/todos").status == 401
+            except OSError:
+                return False
+
+        wait_for(todo_api_up, what="the to-do API")
+
+        async def todo_tools():  # the to-do API's operations, called with the configured token
+            async with Client(url, mode="legacy") as client:
+                names = [t.name for t in (await client.list_tools()).tools]
+                added = await client.call_tool("todo_createTodo", {"body": {"title": "ship it", "due": None}})
+                assert not added.is_error, added
+                done = await client.call_tool("todo_updateTodo", {"id": added.structured_content["id"], "body": {"done": True}})
+                listed = await client.call_tool("todo_listTodos", {"done": True})
+                return names, done.structured_content, listed.structured_content["result"]
+
+        names, done, listed = run(todo_tools())
+        assert {"todo_listTodos", "todo_createTodo", "todo_getTodo", "todo_updateTodo", "todo_deleteTodo"} <= set(names)
+        assert done == {"id": 2, "title": "ship it", "due": None, "done": True}
+        assert [t["title"] for t in listed] == ["ship it"]
         # /team/mcp: tokens from examples/mint-token.py, RBAC per caller, the CI's API key.
         team = f"http://{gw.address('main')}/team/mcp"
         assert request(team, "POST", ACCEPT, "{}").status == 401
@@ -349,6 +377,8 @@ def test_the_example_config_federates_two_demo_servers(tmp_path):
         os.environ["PATH"] = saved_path
         gw.stop()
         agent.stop()
+        todo_api.stop()
+        os.environ.pop("TODO_API_TOKEN", None)
 
 
 def test_a_server_that_refuses_discover_is_spoken_to_with_the_handshake(gateway, tmp_path):

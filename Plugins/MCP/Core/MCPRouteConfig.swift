@@ -1,4 +1,6 @@
+import Foundation
 import JSON
+import OpenAPITools
 import PluginKit
 
 /// The MCP handler's configuration (a route's `[routes.handler] config` table), checked strictly:
@@ -61,15 +63,17 @@ public struct MCPRouteConfig: Sendable, Equatable {
 
     public init(targets: [MCPTarget]) { self.targets = targets }
 
-    /// Reads the config table, given as JSON text.
-    public init(json: String) throws(ConfigTableError) {
+    /// Reads the config table, given as JSON text. Relative paths (an `openapi` target's `spec`)
+    /// resolve against `directory`; `${NAME}` in header values comes from `environment`.
+    public init(json: String, directory: String = FileManager.default.currentDirectoryPath,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigTableError) {
         var reader = try ConfigTableReader(table: JSONValue(Array(json.utf8)), path: "")
         guard let targetTables = try reader.tables("targets"), !targetTables.isEmpty else {
             throw ConfigTableError("'targets' must list at least one MCP server ([[routes.handler.config.targets]])")
         }
         targets = []
         for (index, targetTable) in targetTables.enumerated() {
-            targets.append(try MCPTarget(table: targetTable, path: "targets[\(index)]"))
+            targets.append(try MCPTarget(table: targetTable, path: "targets[\(index)]", directory: directory, environment: environment))
         }
         var seen = Set<String>()
         for target in targets where !seen.insert(target.name).inserted {
@@ -117,6 +121,9 @@ public struct MCPTarget: Sendable, Equatable {
         case http(url: String)
         /// An A2A agent: its skills are the target's tools (``A2AAgentTransport``).
         case a2a(url: String, cardURL: String?)
+        /// A REST API: the operations of its OpenAPI document are the target's tools
+        /// (``OpenAPITransport``).
+        case openapi(OpenAPITarget)
     }
 
     /// Letters, digits and `-`; the prefix of the target's names.
@@ -148,7 +155,7 @@ public struct MCPTarget: Sendable, Equatable {
         self.transport = transport
     }
 
-    init(table: JSONValue, path: String) throws(ConfigTableError) {
+    init(table: JSONValue, path: String, directory: String, environment: [String: String]) throws(ConfigTableError) {
         var reader = try ConfigTableReader(table: table, path: path)
         guard let name = try reader.string("name") else { throw ConfigTableError("\(path): 'name' is required") }
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII,
@@ -187,13 +194,132 @@ public struct MCPTarget: Sendable, Equatable {
                 throw ConfigTableError("\(path).card_url must be an http:// or https:// URL")
             }
             transport = .a2a(url: url, cardURL: cardURL)
+        case "openapi":
+            transport = .openapi(try OpenAPITarget(&reader, path: path, directory: directory))
         default:
-            throw ConfigTableError("\(path).type = \"\(type)\": use \"stdio\", \"sse\", \"http\" or \"a2a\"")
+            throw ConfigTableError("\(path).type = \"\(type)\": use \"stdio\", \"sse\", \"http\", \"a2a\" or \"openapi\"")
         }
-        headers = try reader.stringTable("headers") ?? [:]
+        for (name, value) in try reader.stringTable("headers") ?? [:] {
+            headers[name] = try Self.expand(value, environment: environment, key: "\(path).headers.\(name)")
+        }
         forwardHeaders = (try reader.strings("forward_headers") ?? []).map { $0.lowercased() }
         timeoutMilliseconds = try reader.int("timeout_ms", range: 1...3_600_000)
         try reader.finish()
     }
+
+    /// `value` with each `${NAME}` replaced by that environment variable (`$${` stays `${`).
+    static func expand(_ value: String, environment: [String: String], key: String) throws(ConfigTableError) -> String {
+        guard value.contains("${") else { return value }
+        var out = ""
+        var rest = Substring(value)
+        while let start = rest.range(of: "${") {
+            if rest[..<start.lowerBound].hasSuffix("$") {
+                out += rest[..<rest.index(before: start.lowerBound)] + "${"
+                rest = rest[start.upperBound...]
+                continue
+            }
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ConfigTableError("\(key): '${' without a closing '}' in \"\(value)\"")
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard let variable = environment[name] else {
+                throw ConfigTableError("\(key): the environment variable \(name) is not set (named as ${\(name)})")
+            }
+            out += variable
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
 }
 
+/// An `openapi` target: where its document is, where the API is, which operations are tools.
+public struct OpenAPITarget: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        /// An absolute path, read when the configuration is loaded (and on every reload).
+        case file(String)
+        /// Fetched when the target starts (and again on each restart until it is read).
+        case url(String)
+    }
+
+    public var source: Source
+    /// Overrides the document's `servers[0]`.
+    public var baseURL: String?
+    public var selection: OpenAPISelection
+    /// The document's tools, for a file (read with the configuration: a broken document is a
+    /// config error); nil for a URL until it is fetched.
+    public var catalog: OpenAPICatalog?
+    /// The file as it was when `catalog` was read: a different stamp later means it changed.
+    public var stamp: FileStamp?
+
+    public init(source: Source, baseURL: String? = nil, selection: OpenAPISelection = OpenAPISelection(), catalog: OpenAPICatalog? = nil) {
+        self.source = source
+        self.baseURL = baseURL
+        self.selection = selection
+        self.catalog = catalog
+        if case .file(let file) = source { stamp = FileStamp(of: file) }
+    }
+
+    init(_ reader: inout ConfigTableReader, path: String, directory: String) throws(ConfigTableError) {
+        guard let spec = try reader.string("spec"), !spec.isEmpty else {
+            throw ConfigTableError("\(path): an openapi target needs 'spec': the OpenAPI document's file (relative to the config) or http(s) URL")
+        }
+        baseURL = try reader.string("base_url")
+        if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
+            throw ConfigTableError("\(path).base_url = \"\(baseURL)\": use an http:// or https:// URL")
+        }
+        selection = OpenAPISelection(include: try reader.strings("include") ?? [], exclude: try reader.strings("exclude") ?? [])
+        if spec.hasPrefix("http://") || spec.hasPrefix("https://") {
+            source = .url(spec)
+            return
+        }
+        let file = spec.hasPrefix("/") ? spec : (directory.hasSuffix("/") ? directory : directory + "/") + spec
+        source = .file(file)
+        stamp = FileStamp(of: file)
+        catalog = try Self.read(file: file, spec: spec, selection: selection, baseURL: baseURL, path: path)
+    }
+
+    /// A file target's document read again (when it changed on disk): its catalog, or the error
+    /// a config load would give.
+    public func reread(path: String) throws(ConfigTableError) -> OpenAPICatalog {
+        guard case .file(let file) = source else { throw ConfigTableError("\(path): the document is a URL, fetched when the target starts") }
+        return try Self.read(file: file, spec: file, selection: selection, baseURL: baseURL, path: path)
+    }
+
+    private static func read(file: String, spec: String, selection: OpenAPISelection, baseURL: String?, path: String) throws(ConfigTableError) -> OpenAPICatalog {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigTableError("\(path).spec = \"\(spec)\": cannot read \(file) (no such file, or not readable)")
+        }
+        let catalog: OpenAPICatalog
+        do {
+            catalog = try OpenAPICatalog.load(Array(data), source: file, selection: selection)
+        } catch {
+            throw ConfigTableError("\(path).spec: \(error.description)")
+        }
+        if catalog.tools.isEmpty {
+            throw ConfigTableError("\(path).spec: \(file) has no operations the gateway can offer as tools" + (selection.include.isEmpty ? "" : " with this include/exclude"))
+        }
+        if baseURL == nil, catalog.baseURL(override: nil, documentURL: nil) == nil {
+            throw ConfigTableError("\(path): \(file) names no absolute server URL (servers[0] is \(catalog.serverURL.map { "'\($0)'" } ?? "missing")); set base_url")
+        }
+        return catalog
+    }
+}
+
+
+/// What tells a file's versions apart without reading it: its inode (an editor's rename gives a
+/// new one), size and modification time (nanoseconds).
+public struct FileStamp: Sendable, Equatable {
+    let inode: UInt64
+    let size: Int64
+    let modified: Int64
+
+    /// The file's stamp now; nil when it cannot be read.
+    public init?(of path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+}

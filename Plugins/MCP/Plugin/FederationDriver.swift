@@ -35,6 +35,7 @@ final class FederationDriver: @unchecked Sendable {
 
     static let startEventID: UInt64 = 1
     static let homeWorkEventID: UInt64 = 2
+    static let documentsEventID: UInt64 = 3
     static let sweepMilliseconds: UInt32 = 250
 
     private let state: Mutex<State>
@@ -42,9 +43,12 @@ final class FederationDriver: @unchecked Sendable {
     private let logScope: Scope
     private let refusals: Counter?
     private let metrics: MCPMetrics?
+    private let documents: DocumentWatch
 
     init(config: MCPRouteConfig, scope: Scope, refusals: Counter?, metrics: MCPMetrics? = nil) {
-        state = Mutex(State(federation: Federation(config: config)))
+        let federation = Federation(config: config)
+        documents = DocumentWatch(federation.watchedDocuments)
+        state = Mutex(State(federation: federation))
         homeScheduler = scope.makeScheduler()
         logScope = scope
         self.refusals = refusals
@@ -99,12 +103,17 @@ final class FederationDriver: @unchecked Sendable {
                 return state.homeWork
             }
             perform(work, &context)
+        case .scheduled where event.id == Self.documentsEventID:
+            for reread in documents.takeResults() {
+                run(&context) { $0.documentReread(targetIndex: reread.targetIndex, reread.result, now: now) }
+            }
         case .timer:
             let (isSweep, restart) = state.withLock { state in
                 (event.id == state.sweepTimer, state.restartTimers.removeValue(forKey: event.id))
             }
             if isSweep {
                 run(&context) { $0.tick(now: now) }
+                documents.tick { [homeScheduler] in homeScheduler?.post(Self.documentsEventID) }
                 let timer = scope.startTimer(milliseconds: Self.sweepMilliseconds)
                 state.withLock { $0.sweepTimer = timer }
             } else if let restart {

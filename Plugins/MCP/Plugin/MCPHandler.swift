@@ -22,7 +22,7 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
 
     init(configuration: FilterConfiguration) throws {
         do {
-            config = try MCPRouteConfig(json: configuration.json)
+            config = try MCPRouteConfig(json: configuration.json, directory: configuration.directory)
         } catch {
             throw FilterConfiguration.Invalid(error.description)
         }

@@ -1,4 +1,5 @@
 import JSON
+import OpenAPITools
 
 /// Clients' calls routed to one target (`tools/call`, `prompts/get`, `resources/read`, …):
 /// dispatch, answers and failures, cancellation by the client, abandoned exchanges, deadlines.
@@ -94,7 +95,7 @@ extension Federation {
             track(call)
             // A 2026-07-28 client answered with an InputRequiredResult ends its stream while a
             // handshake-era target still works on the call: that call must not die with it.
-            let fromStream = connection.sendsFromAnyLoop && (call.style == .relay || connection.modern)
+            let fromStream = connection.sendsFromAnyLoop && (call.style == .relay || connection.modern || connection.answersOnly)
             send(request: call.method, params: call.params.map { call.rewrite.apply(to: $0) }, on: connection, purpose: .call(call),
                  call: call, extraHeaders: call.forwardedHeaders, via: fromStream ? call.exchange : nil)
         }
@@ -185,7 +186,11 @@ extension Federation {
                     break
                 }
                 sendCancelled(upstreamID, on: connection, reason: "timed out")
-                if case .call(let call) = entry.purpose {
+                if case .call(let call) = entry.purpose, connection.answersOnly {
+                    // A REST API that does not answer is a tool error the model can act on.
+                    let label = call.params?["name"]?.string.map { "the tool '\($0)'" } ?? "the call"
+                    finish(call, with: .result(ToolResult.error("\(label) got no answer from the API '\(connection.name)' \(within)")[...]))
+                } else if case .call(let call) = entry.purpose {
                     finish(call, with: .error(Self.error(-32001, "MCP server '\(connection.name)' did not answer \(within)")))
                 } else {
                     fail(entry, on: connection, upstreamID: upstreamID, reason: "no answer \(within)")

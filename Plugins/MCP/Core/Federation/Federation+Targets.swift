@@ -13,6 +13,7 @@ extension Federation {
         case .sse(let url): .sse(LegacySSETransport(url: url, headers: target.headers))
         case .http(let url): .http(StreamableHTTPTransport(url: url, headers: target.headers, timeoutMilliseconds: timeout))
         case .a2a(let url, let cardURL): .a2a(A2AAgentTransport(url: url, cardURL: cardURL, headers: target.headers, timeoutMilliseconds: timeout))
+        case .openapi(let api): .openapi(OpenAPITransport(target: api, headers: target.headers, timeoutMilliseconds: timeout))
         }
         let id = ConnectionID(nextConnection)
         nextConnection += 1
@@ -38,6 +39,11 @@ extension Federation {
         case .a2a(let transport):
             transport.reset()
             transportConnected(connection)
+        case .openapi(let transport):
+            if connection.owner == nil, let skipped = transport.target.catalog?.skipped {
+                for reason in skipped { log(.warning, "target '\(connection.name)': operation left out: \(reason)") }
+            }
+            perform(transport.start(), on: connection, call: nil, via: nil)
         }
     }
 
@@ -163,6 +169,16 @@ extension Federation {
             if let cancel = transport.stop() { cancelHTTPCall(cancel) }
         case .a2a:
             cancelAgentCalls(on: connection) { _ in true }
+        case .openapi:
+            cancelAPICalls(on: connection) { _ in true }
+        }
+    }
+
+    /// Cancels an OpenAPI target's calls that `matches` picks.
+    mutating func cancelAPICalls(on connection: TargetConnection, _ matches: (OpenAPITransport.Purpose) -> Bool) {
+        let uses = Array(httpCalls.values) + Array(hostCalls.values)
+        for use in uses where use.connection === connection {
+            if case .openapi(let purpose) = use.kind, matches(purpose) { cancelHTTPCall(use.id) }
         }
     }
 
@@ -245,6 +261,7 @@ extension Federation {
         switch shared.transport {
         case .stdio: return true
         case .a2a: return false // the agent binds its tasks; the gateway has no upstream session to give each client
+        case .openapi: return false // each call is one stateless HTTP request
         case .http, .sse: return shared.isReady && !shared.modern
         }
     }
@@ -342,6 +359,24 @@ extension Federation {
                 cancelAgentCalls(on: connection) { $0 == .send(requestID: cancelled) || $0 == .poll(requestID: cancelled) }
             }
             perform(transport.send(message, requestID: requestID, now: now), on: connection)
+        case .openapi(let transport):
+            if requestID == nil, let cancelled = JSONValue(message)["params"]?["requestId"]?.int {
+                cancelAPICalls(on: connection) { $0 == .call(requestID: cancelled) }
+            }
+            perform(transport.send(message, requestID: requestID, forwarded: headers), on: connection, call: call, via: via)
+        }
+    }
+
+    /// What an OpenAPI target asked for: calls to its API (from the client's stream when `via`
+    /// names it), or answers of its own.
+    mutating func perform(_ steps: [OpenAPITransport.Step], on connection: TargetConnection, call: ClientCall?, via: ExchangeID?) {
+        for step in steps {
+            switch step {
+            case .http(let request, let purpose):
+                emit(.httpCall(newHTTPCall(on: connection, kind: .openapi(purpose), call: call).id, request, via: via))
+            case .output(let output):
+                apply([output], from: connection)
+            }
         }
     }
 

@@ -196,6 +196,13 @@ public struct Federation: @unchecked Sendable {
             if case .a2a(let transport) = use.connection.transport {
                 apply(transport.ended(purpose, failure: "the gateway refused the HTTP call"), from: use.connection)
             }
+        case .openapi(let purpose):
+            if case .openapi(let transport) = use.connection.transport {
+                switch purpose {
+                case .document: connectionFailed(use.connection, reason: "the gateway refused the HTTP call for its OpenAPI document")
+                case .call(let requestID): apply(transport.failed(requestID, reason: "the gateway refused the HTTP call"), from: use.connection)
+                }
+            }
         case .listen, .delete:
             break
         }
@@ -234,6 +241,8 @@ public struct Federation: @unchecked Sendable {
             finished = true
         case (.a2a(let transport), _):
             (outputs, finished) = agentEvent(use, event, transport)
+        case (.openapi(let transport), _):
+            (outputs, finished) = apiEvent(use, event, transport)
         default:
             outputs = []
             finished = true
@@ -269,6 +278,38 @@ public struct Federation: @unchecked Sendable {
             return (outputs, end)
         case .failed(let reason):
             return (transport.ended(purpose, failure: reason), true)
+        }
+    }
+
+    /// An event of an OpenAPI target's call: the answer is read whole, then handed over.
+    mutating func apiEvent(_ use: HTTPCallUse, _ event: HTTPCallEvent, _ transport: OpenAPITransport) -> ([TransportOutput], Bool) {
+        guard case .openapi(let purpose) = use.kind else { return ([], true) }
+        func done() -> [TransportOutput] {
+            switch purpose {
+            case .document: transport.documentArrived(status: use.answer.status, body: use.answer.body)
+            case .call(let requestID): transport.answered(requestID, status: use.answer.status, contentType: use.answer.contentType, body: use.answer.body)
+            }
+        }
+        func failure(_ reason: String) -> [TransportOutput] {
+            switch purpose {
+            case .document: [.failed("its OpenAPI document could not be fetched: \(reason)")]
+            case .call(let requestID): transport.failed(requestID, reason: reason)
+            }
+        }
+        switch event {
+        case .response(let status, let contentType, _, let end):
+            use.answer.status = status
+            use.answer.contentType = contentType
+            return end ? (done(), true) : ([], false)
+        case .body(let bytes, let end):
+            use.answer.body += bytes
+            if use.answer.body.count > OpenAPITransport.maxResponseBytes {
+                cancelHTTPCall(use.id)
+                return (failure("the answer is larger than \(OpenAPITransport.maxResponseBytes) bytes"), true)
+            }
+            return end ? (done(), true) : ([], false)
+        case .failed(let reason):
+            return (failure(reason), true)
         }
     }
 

@@ -12,6 +12,8 @@ final class HTTPCallUse: @unchecked Sendable {
         case delete
         /// A call an A2A target makes to its agent.
         case agent(A2AAgentTransport.Purpose)
+        /// A call an OpenAPI target makes to its API (or for its document).
+        case openapi(OpenAPITransport.Purpose)
     }
     let id: HTTPCallID
     let connection: TargetConnection

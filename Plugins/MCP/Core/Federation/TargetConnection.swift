@@ -21,6 +21,8 @@ final class TargetConnection: @unchecked Sendable {
         case sse(LegacySSETransport)
         /// An A2A agent answering MCP requests through the gateway (``A2AAgentTransport``).
         case a2a(A2AAgentTransport)
+        /// A REST API described by an OpenAPI document (``OpenAPITransport``).
+        case openapi(OpenAPITransport)
     }
 
     /// What a request in flight on the connection is for.
@@ -87,7 +89,16 @@ final class TargetConnection: @unchecked Sendable {
 
     /// Whether a client's request may go out from the client's own stream (each request is its
     /// own HTTP call), rather than from the home loop.
-    var sendsFromAnyLoop: Bool { if case .http = transport { return true } else { return false } }
+    var sendsFromAnyLoop: Bool {
+        switch transport {
+        case .http, .openapi: true
+        case .stdio, .sse, .a2a: false
+        }
+    }
+
+    /// Whether the target never sends the client anything but its answers (a REST API): its
+    /// calls always go out from the client's stream and end with it.
+    var answersOnly: Bool { if case .openapi = transport { return true } else { return false } }
 
     /// Client calls waiting on it, oldest first, for the ownership rule.
     var callsInFlight: [ServerRequestOwnership.CallInFlight<Int>] {

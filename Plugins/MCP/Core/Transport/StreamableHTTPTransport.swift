@@ -21,6 +21,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
     /// One POST's answer, read so far.
     struct Answer: Sendable {
         var status = 0
+        var contentType: String?
         var isEventStream = false
         var decoder = SSEDecoder()
         var body: [UInt8] = []
