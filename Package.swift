@@ -77,6 +77,12 @@ let package = Package(
         .target(name: "CProcessSpawn", path: "Sources/CProcessSpawn"),
         // JSON read lazily as bytes: a validating reader and values that are ranges into the bytes.
         .target(name: "JSON", path: "Sources/JSON"),
+        // HTTP/1.x messages read from a connection's bytes, strictly (no dependencies: the host's
+        // codec uses it, and scripts/fuzz compiles it alone with libFuzzer).
+        .target(name: "HTTP1", path: "Sources/HTTP1"),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                       .product(name: "NIOEmbedded", package: "swift-nio")], path: "Tests/HTTP1Tests"),
         // Server-sent events (text/event-stream) decoded chunk by chunk, for the MCP and A2A plugins.
         .target(name: "SSE", path: "Sources/SSE"),
         .testTarget(name: "SSETests", dependencies: ["SSE"], path: "Tests/SSETests"),
@@ -91,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayHost",
             dependencies: [
-                "PluginABI", "ABIInterop", "CPluginLoader", "CProcessSpawn", "JSON",
+                "PluginABI", "ABIInterop", "CPluginLoader", "CProcessSpawn", "HTTP1", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -30,9 +30,10 @@ def answer(target):
     url = urlsplit(target)
     if url.path == "/openapi.json":
         return 200, DOCUMENT
-    parts = url.path.split("/")
-    if len(parts) != 3 or parts[1] != "items" or not parts[2].isdigit():
+    parts = url.path.split("/")[-2:]  # /items/N, or a proxy's /prefix/items/N
+    if len(parts) != 2 or parts[0] != "items" or not parts[1].isdigit():
         return 404, b'{"detail":"Not Found"}'
+    parts = [""] + parts
     size = int(parse_qs(url.query).get("size", ["16"])[0])
     key = (parts[2], size)
     if key not in PAYLOADS:

@@ -46,6 +46,7 @@ struct AgentGatewayCommand: AsyncParsableCommand {
             throw ValidationError("unknown log format '\(logFormat)' (use text or json)")
         }
         let logger = Logger(label: "agentgateway")
+        if !validate { FileDescriptorLimit.raise(logger: logger) }
         let services: HostServices
         let registry: PluginRegistry
         let pool = InstancePool()

@@ -36,10 +36,10 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 class Process:
     """A child process whose output goes to a file we can read while it runs."""
 
-    def __init__(self, args, log_path, env=None, cwd=None):
+    def __init__(self, args, log_path, env=None, cwd=None, preexec_fn=None):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd, preexec_fn=preexec_fn)
 
     def output(self):
         return Path(self.log_path).read_text(errors="replace")
@@ -73,11 +73,11 @@ def backend(tmp_path):
 class Gateway:
     """A running agentgateway on a generated config; ports come from its 'listening' log lines."""
 
-    def __init__(self, config_text, tmp_path, name="gateway", extra_args=()):
+    def __init__(self, config_text, tmp_path, name="gateway", extra_args=(), preexec_fn=None):
         self.dir = tmp_path
         self.config = tmp_path / f"{name}.toml"
         self.config.write_text(textwrap.dedent(config_text))
-        self.process = Process([str(GATEWAY), "--config", str(self.config), *extra_args], tmp_path / f"{name}.log")
+        self.process = Process([str(GATEWAY), "--config", str(self.config), *extra_args], tmp_path / f"{name}.log", preexec_fn=preexec_fn)
         self.addresses = {}
         wait_for(self._listening, what="gateway listening")
         self.url = f"http://{next(iter(self.addresses.values()))}"

@@ -40,7 +40,9 @@ enum ConfigLoader {
             try gateway.finish()
         }
         if var limits = try reader.table("limits") {
+            config.limits.maxRequestLineBytes = try positive(&limits, "max_request_line_bytes") ?? config.limits.maxRequestLineBytes
             config.limits.maxRequestHeaderBytes = try positive(&limits, "max_request_header_bytes") ?? config.limits.maxRequestHeaderBytes
+            config.limits.maxRequestHeaders = try positive(&limits, "max_request_headers") ?? config.limits.maxRequestHeaders
             config.limits.maxRequestBodyBytes = try positive(&limits, "max_request_body_bytes") ?? config.limits.maxRequestBodyBytes
             config.limits.maxBufferedResponseBytes = try positive(&limits, "max_buffered_response_bytes") ?? config.limits.maxBufferedResponseBytes
             config.limits.streamedContentTypes = try limits.strings("stream_content_types")?.map { $0.lowercased() } ?? config.limits.streamedContentTypes
@@ -78,8 +80,21 @@ enum ConfigLoader {
                                 http2: try tlsTable.bool("http2") ?? true)
                 try tlsTable.finish()
             }
-            config.listeners.append(ListenerConfig(name: try listener.requiredString("name"),
-                                                   address: try address(&listener, "address"), tls: tls))
+            var parsed = ListenerConfig(name: try listener.requiredString("name"), address: try address(&listener, "address"), tls: tls)
+            var timeouts = parsed.timeouts
+            timeouts.requestHeadMilliseconds = try positive(&listener, "request_head_timeout_ms") ?? timeouts.requestHeadMilliseconds
+            timeouts.requestBodyMilliseconds = try positive(&listener, "request_body_timeout_ms") ?? timeouts.requestBodyMilliseconds
+            timeouts.idleMilliseconds = try positive(&listener, "idle_timeout_ms") ?? timeouts.idleMilliseconds
+            timeouts.tlsHandshakeMilliseconds = try positive(&listener, "tls_handshake_timeout_ms") ?? timeouts.tlsHandshakeMilliseconds
+            timeouts.http2IdleMilliseconds = try positive(&listener, "http2_idle_timeout_ms") ?? timeouts.http2IdleMilliseconds
+            timeouts.http2PingMilliseconds = try positive(&listener, "http2_ping_interval_ms") ?? timeouts.http2PingMilliseconds
+            parsed.timeouts = timeouts
+            parsed.maxConnections = try positive(&listener, "max_connections")
+            if let perClient = try listener.int("max_connections_per_client") {
+                guard perClient >= 0 else { throw listener.error("max_connections_per_client", "must be 0 (no limit) or more") }
+                parsed.maxConnectionsPerClient = perClient
+            }
+            config.listeners.append(parsed)
             try listener.finish()
         }
         if var plugins = try reader.table("plugins") {

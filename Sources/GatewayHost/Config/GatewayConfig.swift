@@ -31,10 +31,15 @@ struct GatewayConfig: Sendable {
     var directory = FileManager.default.currentDirectoryPath
 }
 
-/// Request size limits (exceeding one gets 431 or 413 and a log line) and what is never buffered.
+/// Request size limits (exceeding one gets 414, 431 or 413 and a log line) and what is never
+/// buffered.
 struct Limits: Sendable, Equatable {
-    /// Total bytes of request header names and values.
+    /// Bytes of an HTTP/1 request line (method, target, version): a longer target gets 414.
+    var maxRequestLineBytes = 8 * 1024
+    /// Total bytes of request header names and values (431).
     var maxRequestHeaderBytes = 64 * 1024
+    /// Request header fields (431).
+    var maxRequestHeaders = 100
     /// Bytes of a request body (streamed or buffered).
     var maxRequestBodyBytes = 16 * 1024 * 1024
     /// Bytes of a response body that a filter asks to buffer (`on_response_body`).
@@ -76,6 +81,12 @@ struct ListenerConfig: Sendable, Equatable {
     var name: String
     var address: SocketAddressSpec
     var tls: TLSConfig?
+    var timeouts = ListenerTimeouts()
+    /// Open connections the listener keeps; past it a new connection is answered 503 and
+    /// closed. nil: the open-file limit less a reserve (``ConnectionLimits``).
+    var maxConnections: Int?
+    /// Open connections one client address may have (0: no limit).
+    var maxConnectionsPerClient = 0
 }
 
 /// TLS for a listener: PEM files. With `clientCA` set, clients must present a certificate it signed.

@@ -15,7 +15,10 @@ final class BackendCall: ResponseReceiver {
     private let eventLoop: EventLoop
     private var endpointIndex = 0
     private var connection: PooledConnection?
-    private var head: HTTPRequestHead?
+    /// The request head as written to the upstream.
+    private var headBytes = ByteBuffer()
+    private var isChunked = false
+    private var isHEAD = false
     /// The whole body when the request ended before the call started (resendable on retry).
     private var bufferedBody: ByteBuffer?
     private var pendingBody: [ByteBuffer] = []
@@ -23,7 +26,6 @@ final class BackendCall: ResponseReceiver {
     private var endWritten = false
     private var headTimeout: UInt64?
     private var responseStarted = false
-    private var keepAlive = true
     private var isDone = false
     private var retried = false
     private var readsPaused = false
@@ -61,54 +63,70 @@ final class BackendCall: ResponseReceiver {
         let upstream = backend.endpoints[endpointIndex]
         exchange.upstreamName = backend.endpointNames[endpointIndex]
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 4)
-        headers.add(name: "host", value: upstream.hostHeader)
-        let connectionTokens = request.headers.contains(name: "connection")
-            ? request.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
-        let contentLength = request.headers.first(name: "content-length")
-        for (name, value) in request.headers {
-            if Self.name(name, isIn: Self.hopByHop) || Self.name(name, isIn: Self.setByCall)
-                || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
-            headers.add(name: name, value: value)
-        }
-        let peerIP = Self.ipOnly(exchange.connection.peerAddress)
-        if let existing = headers.first(name: "x-forwarded-for") {
-            headers.replaceOrAdd(name: "x-forwarded-for", value: "\(existing), \(peerIP)")
-        } else {
-            headers.add(name: "x-forwarded-for", value: peerIP)
-        }
-        headers.add(name: "x-forwarded-proto", value: exchange.connection.isTLS ? "https" : "http")
-        if requestEnded {
-            let length = bufferedBody?.readableBytes ?? 0
-            if length > 0 || contentLength != nil { headers.add(name: "content-length", value: String(length)) }
-            self.bufferedBody = bufferedBody
-        } else {
-            if let contentLength {
-                headers.add(name: "content-length", value: contentLength)
-            } else {
-                headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            if let bufferedBody { pendingBody.append(bufferedBody) }
-        }
-        if let trace = exchange.trace, let child = exchange.services.tracer?.child(of: trace, "\(request.method.rawValue) \(backend.endpointNames[endpointIndex])") {
-            headers.replaceOrAdd(name: "traceparent", value: child.traceparent)
-            if let state = child.tracestate { headers.replaceOrAdd(name: "tracestate", value: state) }
+        // The upstream request's head, written as bytes once (and again as is on a retry).
+        var child: (span: any Span, traceparent: String, tracestate: String?)?
+        if let trace = exchange.trace, let started = exchange.services.tracer?.child(of: trace, "\(request.method.rawValue) \(backend.endpointNames[endpointIndex])") {
+            child = (started.span, started.traceparent, started.tracestate)
             let url = backend.endpointNames[endpointIndex] + upstream.basePath + request.uri
-            child.span.updateAttributes { attributes in // one update (see Exchange.endSpan)
+            started.span.updateAttributes { attributes in // one update (see Exchange.endSpan)
                 attributes["http.request.method"] = request.method.rawValue
                 attributes["server.address"] = upstream.origin.host
                 attributes["server.port"] = upstream.origin.port
                 attributes["url.full"] = url
             }
-            span = child.span
+            span = started.span
         }
-        head = HTTPRequestHead(version: .http1_1, method: request.method, uri: upstream.basePath + request.uri, headers: headers)
+        var out = exchange.services.allocator.buffer(capacity: 512)
+        out.writeString(request.method.rawValue)
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(upstream.basePath)
+        out.writeString(request.uri)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        HeadBytes.writeField("host", upstream.hostHeader, into: &out)
+        let connectionTokens = request.headers.contains(name: "connection")
+            ? request.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
+        var contentLength: String?
+        var forwardedFor: String?
+        for (name, value) in request.headers {
+            if HeadBytes.nameIs(name, "content-length") { contentLength = value; continue }
+            if Self.name(name, isIn: Self.hopByHop) || Self.name(name, isIn: Self.setByCall)
+                || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
+            if HeadBytes.nameIs(name, "x-forwarded-for") {
+                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                continue
+            }
+            if child != nil, HeadBytes.nameIs(name, "traceparent") || HeadBytes.nameIs(name, "tracestate") { continue }
+            HeadBytes.writeField(name, value, into: &out)
+        }
+        let peerIP = Self.ipOnly(exchange.connection.peerAddress)
+        HeadBytes.writeField("x-forwarded-for", forwardedFor.map { "\($0), \(peerIP)" } ?? peerIP, into: &out)
+        out.writeStaticString(exchange.connection.isTLS ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
+        if let child {
+            HeadBytes.writeField("traceparent", child.traceparent, into: &out)
+            if let state = child.tracestate { HeadBytes.writeField("tracestate", state, into: &out) }
+        }
+        isChunked = false
+        if requestEnded {
+            let length = bufferedBody?.readableBytes ?? 0
+            if length > 0 || contentLength != nil { HeadBytes.writeField("content-length", String(length), into: &out) }
+            self.bufferedBody = bufferedBody
+        } else {
+            if let contentLength {
+                HeadBytes.writeField("content-length", contentLength, into: &out)
+            } else {
+                out.writeStaticString("transfer-encoding: chunked\r\n")
+                isChunked = true
+            }
+            if let bufferedBody { pendingBody.append(bufferedBody) }
+        }
+        out.writeStaticString("\r\n")
+        headBytes = out
+        isHEAD = request.method == .HEAD
 
         let pool = backend.pool(endpointIndex, on: eventLoop)
         startedAt = NIODeadline.now().uptimeNanoseconds
         if let timeouts = pool.headTimeouts { headTimeout = timeouts.start(self) }
-        connect(pool.acquire())
+        if let idle = pool.takeIdle() { attach(idle) } else { connect(pool.connect()) }
     }
 
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
@@ -124,25 +142,20 @@ final class BackendCall: ResponseReceiver {
     private func attach(_ connection: PooledConnection) {
         self.connection = connection
         connection.handler.call = self
-        let channel = connection.channel
-        channel.write(HTTPClientRequestPart.head(head!), promise: nil)
-        if let bufferedBody, bufferedBody.readableBytes > 0 {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(bufferedBody)), promise: nil)
-        }
-        for chunk in pendingBody { channel.write(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil) }
+        let sendsEnd = requestEnded && pendingBody.isEmpty
+        connection.sendRequest(encodedHead: headBytes, chunked: isChunked, toHEAD: isHEAD, body: bufferedBody, end: sendsEnd)
+        for chunk in pendingBody { connection.sendBody(chunk) }
         pendingBody = []
         if requestEnded {
             endWritten = true
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        } else {
-            channel.flush()
+            if !sendsEnd { connection.sendEnd() }
         }
     }
 
     func sendBody(_ chunk: ByteBuffer) {
         guard !isDone else { return }
         if let connection {
-            connection.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil)
+            connection.sendBody(chunk)
         } else {
             pendingBody.append(chunk)
         }
@@ -152,7 +165,7 @@ final class BackendCall: ResponseReceiver {
         requestEnded = true
         guard !isDone, let connection, !endWritten else { return }
         endWritten = true
-        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        connection.sendEnd()
     }
 
     /// The exchange no longer wants the response (client gone, local reply): a connection in the
@@ -174,7 +187,6 @@ final class BackendCall: ResponseReceiver {
             cancelHeadTimeout()
             responseStarted = true
             responseStatus = Int(upstreamHead.status.code)
-            keepAlive = upstreamHead.isKeepAlive
             var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
             let connectionTokens = upstreamHead.headers.contains(name: "connection")
                 ? upstreamHead.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
@@ -191,7 +203,7 @@ final class BackendCall: ResponseReceiver {
             backend.upstreamMetrics[endpointIndex].duration.record(Double(NIODeadline.now().uptimeNanoseconds &- startedAt) / 1e9)
             if let connection {
                 connection.handler.call = nil
-                if keepAlive, endWritten {
+                if connection.isReusable, endWritten {
                     if readsPaused {
                         readsPaused = false
                         connection.channel.setOption(.autoRead, value: true).whenFailure { _ in }
@@ -213,6 +225,11 @@ final class BackendCall: ResponseReceiver {
     func connectionClosed(error: Error?) {
         guard !isDone else { return }
         connection = nil
+        if let malformed = error as? UpstreamProtocolError {
+            finish()
+            exchange.upstreamFailed(status: .badGateway, message: "upstream sent a \(malformed)")
+            return
+        }
         // A reused keep-alive connection the upstream had closed: send again on a fresh one.
         if !responseStarted, !retried, requestEnded, pendingBody.isEmpty {
             retried = true

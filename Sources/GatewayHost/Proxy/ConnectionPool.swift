@@ -1,3 +1,4 @@
+import HTTP1
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -44,15 +45,16 @@ final class ConnectionPool {
         self.headTimeouts = requestTimeout.map { HeadTimeouts(eventLoop: eventLoop, timeout: $0) }
     }
 
-    /// An idle connection if there is one (most recently used first), else a new one.
-    func acquire() -> EventLoopFuture<PooledConnection> {
+    /// An idle connection, most recently used first (nil: none; `connect()` makes one). No
+    /// future on this path: a kept-alive connection is the common case.
+    func takeIdle() -> PooledConnection? {
         while let connection = idle.popLast() {
             if connection.channel.isActive {
                 connection.leave()
-                return eventLoop.makeSucceededFuture(connection)
+                return connection
             }
         }
-        return connect()
+        return nil
     }
 
     /// A fresh connection, for a retry after an idle one turned out to be closed.
@@ -68,8 +70,8 @@ final class ConnectionPool {
                     if let sslContext {
                         try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: origin.host.isIPAddress ? nil : origin.host))
                     }
-                    // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false)
+                    // The connection reads and writes HTTP/1.1 bytes itself (no NIO HTTP/1 codec);
+                    // header validation is the host's own (HeaderValidation), where plugins hand headers in.
                     try sync.addHandler(PooledConnection.Handler())
                 }
             }
@@ -100,18 +102,71 @@ final class ConnectionPool {
     }
 }
 
-/// One upstream connection and the exchange currently using it.
+/// One upstream connection and the call currently using it. It writes requests as HTTP/1.1
+/// bytes (``HTTP1RequestWriter``: a head with a small body and its end in one write) and reads
+/// responses with ``HTTP1Parser``, handing the call NIO's response parts.
 final class PooledConnection {
     let channel: Channel
     let handler: Handler
     private unowned let pool: ConnectionPool
     private var idleTimer: Scheduled<Void>?
+    private var writer = HTTP1RequestWriter()
 
     init(channel: Channel, handler: Handler, pool: ConnectionPool) {
         self.channel = channel
         self.handler = handler
         self.pool = pool
         handler.connection = self
+    }
+
+    /// Whether the last response left the connection reusable (keep-alive, framed, read whole).
+    var isReusable: Bool { handler.responseKeepsConnection && channel.isActive }
+
+    /// Writes a request: its head, `body` if given, and its end when `end` (all in one write
+    /// and one flush when the body is small).
+    func sendRequest(_ head: HTTPRequestHead, body: ByteBuffer?, end: Bool) {
+        var out = channel.allocator.buffer(capacity: 512)
+        let chunked = HTTP1RequestWriter.writeHead(head, into: &out)
+        sendRequest(encodedHead: out, chunked: chunked, toHEAD: head.method == .HEAD, body: body, end: end)
+    }
+
+    /// The same with the head written already (`chunked`: it says `transfer-encoding: chunked`).
+    func sendRequest(encodedHead: ByteBuffer, chunked: Bool, toHEAD: Bool, body: ByteBuffer?, end: Bool) {
+        handler.expectResponse(toHEAD: toHEAD)
+        writer.isChunked = chunked
+        var out = encodedHead
+        if let body, body.readableBytes > 0 { writeBody(body, gathering: &out) }
+        if end { writer.writeEnd(into: &out) }
+        channel.writeAndFlush(out, promise: nil)
+    }
+
+    /// A piece of the request body (the head went out already).
+    func sendBody(_ chunk: ByteBuffer) {
+        guard chunk.readableBytes > 0 else { return }
+        var out = channel.allocator.buffer(capacity: 16)
+        writeBody(chunk, gathering: &out)
+        if out.readableBytes > 0 { channel.write(out, promise: nil) }
+        channel.flush()
+    }
+
+    /// The end of the request body.
+    func sendEnd() {
+        var out = channel.allocator.buffer(capacity: 8)
+        writer.writeEnd(into: &out)
+        channel.writeAndFlush(out, promise: nil)
+    }
+
+    /// Gathers a small chunk into `out`; a large one goes out on its own after `out` (no copy).
+    private func writeBody(_ chunk: ByteBuffer, gathering out: inout ByteBuffer) {
+        if chunk.readableBytes <= HTTP1ResponseWriter.coalesceLimit {
+            writer.writeBody(chunk, into: &out)
+            return
+        }
+        writer.writeChunkSize(chunk.readableBytes, into: &out)
+        channel.write(out, promise: nil)
+        channel.write(chunk, promise: nil)
+        out.clear()
+        writer.writeChunkEnd(into: &out)
     }
 
     func park(timeout: TimeAmount) {
@@ -135,20 +190,60 @@ final class PooledConnection {
         pool.remove(self)
     }
 
-    /// Routes response parts to the call using the connection; notices the upstream closing.
+    /// Reads responses from the upstream's bytes and routes their parts to the call using the
+    /// connection; notices the upstream closing.
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = HTTPClientResponsePart
+        typealias InboundIn = ByteBuffer
         weak var connection: PooledConnection?
         var call: (any ResponseReceiver)?
+        private var parser = HTTP1Parser(role: .response, limits: HTTP1Limits(maxRequestLineBytes: 8 * 1024, maxHeadBytes: 256 * 1024,
+                                                                             maxFields: 1000, maxFieldBytes: 256 * 1024))
+        private var unread = ByteBuffer()
+        private var awaitingResponse = false
+        /// The response being read says the connection stays open after it.
+        private(set) var responseKeepsConnection = true
+
+        func expectResponse(toHEAD: Bool) {
+            parser.requestIsHEAD = toHEAD
+            awaitingResponse = true
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let part = Self.unwrapInboundIn(data)
-            guard let call else {
+            var bytes = Self.unwrapInboundIn(data)
+            guard let call, awaitingResponse else {
                 // A response nobody asked for: the connection is broken.
                 context.close(promise: nil)
                 return
             }
-            call.receive(part)
+            if unread.readableBytes == 0 { unread = bytes } else { unread.writeBuffer(&bytes) }
+            while true {
+                let step: HTTP1Parser.Step
+                do {
+                    step = try parser.step(&unread)
+                } catch {
+                    unread.clear()
+                    self.call = nil
+                    call.connectionClosed(error: UpstreamProtocolError(reason: error.reason))
+                    context.close(promise: nil)
+                    return
+                }
+                switch step {
+                case .needMore(let progress):
+                    if !progress { return }
+                case .head(let head, let headers, _, _):
+                    if head.status >= 200 { responseKeepsConnection = head.keepAlive }
+                    call.receive(.head(HTTPResponseHead(version: head.minorVersion == 1 ? .http1_1 : .http1_0,
+                                                        status: HTTPResponseStatus(statusCode: head.status), headers: headers)))
+                case .body(let chunk):
+                    call.receive(.body(chunk))
+                case .end:
+                    awaitingResponse = false
+                    if unread.readableBytes > 0 { responseKeepsConnection = false } // bytes after the response: not reusable
+                    call.receive(.end(nil))
+                    return
+                }
+                guard self.call === call else { return } // the call let go of the connection meanwhile
+            }
         }
 
         func channelReadComplete(context: ChannelHandlerContext) {
@@ -159,7 +254,14 @@ final class PooledConnection {
         func channelInactive(context: ChannelHandlerContext) {
             if let call {
                 self.call = nil
-                call.connectionClosed(error: nil)
+                // A body that ends with the connection ends here; anything else was cut short
+                // (the call says "closed mid-response", or retries when nothing came yet).
+                if awaitingResponse, (try? parser.connectionClosed()) == .end {
+                    awaitingResponse = false
+                    call.receive(.end(nil))
+                } else {
+                    call.connectionClosed(error: nil)
+                }
             } else {
                 connection?.closedWhileIdle()
             }
@@ -174,6 +276,12 @@ final class PooledConnection {
             context.close(promise: nil)
         }
     }
+}
+
+/// An upstream's bytes that are not an HTTP/1.1 response.
+struct UpstreamProtocolError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "malformed response: \(reason)" }
 }
 
 extension String {

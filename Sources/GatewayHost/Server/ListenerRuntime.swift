@@ -8,10 +8,15 @@ import Prometheus
 /// One generation's view of a listener: its name, TLS context (certificate files read when the
 /// generation was built, so a reload serves a rotated certificate to new handshakes), and how to
 /// set up each connection's pipeline (TLS → ALPN → HTTP/2 streams or HTTP/1.1, then
-/// `HTTPServerHandler`). The socket itself is `ListenerSet`'s and outlives generations.
+/// ``HTTP1ServerHandler`` or ``HTTP2StreamHandler``), with the listener's timeouts and
+/// connection limits. The socket itself is `ListenerSet`'s and outlives generations.
 final class ListenerRuntime: Sendable {
     let name: String
     let address: SocketAddressSpec
+    let timeouts: ListenerTimeouts
+    /// Open connections kept (`max_connections`, or what the open-file limit allows).
+    let maxConnections: Int
+    let maxConnectionsPerClient: Int
     let metrics: ListenerMetrics
     /// Requests that matched no route (404), or were refused before routing (400, 431).
     let unmatched: RequestMetrics
@@ -25,6 +30,9 @@ final class ListenerRuntime: Sendable {
     init(config: ListenerConfig, metrics: GatewayMetrics = ProcessWide.gatewayMetrics) throws {
         self.name = config.name
         self.address = config.address
+        self.timeouts = config.timeouts
+        self.maxConnections = config.maxConnections ?? FileDescriptorLimit.defaultMaxConnections
+        self.maxConnectionsPerClient = config.maxConnectionsPerClient
         self.metrics = ListenerMetrics(metrics: metrics, listener: config.name)
         self.unmatched = metrics.requestMetrics(listener: config.name, route: Self.unmatchedRoute)
         guard let tls = config.tls else {
@@ -53,19 +61,14 @@ final class ListenerRuntime: Sendable {
     /// the moment each starts.
     func configure(_ channel: Channel, live: LiveRuntime) -> EventLoopFuture<Void> {
         let metrics = self.metrics
-        let serve: NIOChannelInitializer = { stream in
-            return stream.eventLoop.makeCompletedFuture {
-                let isHTTP2 = (try? stream.pipeline.syncOperations.handler(type: HTTP2FramePayloadToHTTP1ServerCodec.self)) != nil
-                try stream.pipeline.syncOperations.addHandler(HTTPServerHandler(live: live, listener: self, isHTTP2: isHTTP2))
-            }
-        }
-        // HTTP/1.1 without NIO's pipelining and error handlers: HTTPServerHandler does their work.
+        let timeouts = self.timeouts
+        // HTTP/1.1: one handler reads and writes the bytes (no NIO HTTP/1 codec).
         let http1: NIOChannelInitializer = { channel in
-            try? channel.pipeline.syncOperations.addHandler(ConnectionCounter(active: metrics.active.h1, accepted: metrics.accepted.h1))
-            // Header validation is the host's own (HeaderValidation), where plugins hand headers in.
-            return channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
-                                                         withOutboundHeaderValidation: false)
-                .flatMap { serve(channel) }
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(ConnectionCounter(active: metrics.active.h1, accepted: metrics.accepted.h1))
+                try sync.addHandler(HTTP1ServerHandler(live: live, listener: self, allocator: channel.allocator))
+            }
         }
         guard let sslContext else { return http1(channel) }
         let info = TLSConnectionInfo()
@@ -77,21 +80,36 @@ final class ListenerRuntime: Sendable {
                     return channel.eventLoop.makeSucceededVoidFuture()
                 }),
                 NIOSSLServerHandler(context: sslContext),
-                TLSHandshakeWatcher(failures: metrics.tlsHandshakeFailures),
+                TLSHandshakeWatcher(failures: metrics.tlsHandshakeFailures, timeouts: metrics.timeout(.tlsHandshake),
+                                    timeout: .milliseconds(Int64(timeouts.tlsHandshakeMilliseconds))),
             ])
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
         return channel.configureHTTP2SecureUpgrade(
             h2ChannelConfigurator: { connection in
+                let keeper = HTTP2ConnectionKeeper(timeouts: timeouts, metrics: metrics, eventLoop: connection.eventLoop)
                 try? connection.pipeline.syncOperations.addHandler(ConnectionCounter(active: metrics.active.h2, accepted: metrics.accepted.h2))
                 return connection.configureHTTP2Pipeline(mode: .server) { stream in
-                    stream.eventLoop.makeCompletedFuture {
+                    keeper.streamOpened(stream)
+                    return stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                    }.flatMap { serve(stream) }
-                }.map { _ in () }
+                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamHandler(live: live, listener: self))
+                    }
+                }.flatMapThrowing { _ in
+                    try connection.pipeline.syncOperations.addHandler(keeper)
+                }
             },
             http1ChannelConfigurator: http1)
+    }
+
+    /// What exchanges know of the connection `channel` (an HTTP/2 stream's parent).
+    func connectionInfo(for channel: Channel, isHTTP2: Bool) -> ConnectionInfo {
+        let connectionChannel = isHTTP2 ? (channel.parent ?? channel) : channel
+        let tls = tlsInfo(for: connectionChannel)
+        return ConnectionInfo(listenerName: name, peerAddress: connectionChannel.remoteAddress?.formatted ?? "unknown",
+                              isTLS: isTLS, serverName: tls.serverName, peerSubject: tls.peerSubject,
+                              httpVersion: isHTTP2 ? "HTTP/2" : "HTTP/1.1")
     }
 
     /// SNI and client certificate of a TLS connection (nil fields without TLS).
@@ -129,22 +147,48 @@ final class ConnectionCounter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Counts TLS handshakes that fail (an error before `handshakeCompleted`).
+/// Counts TLS handshakes that fail (an error before `handshakeCompleted`), and closes a
+/// connection whose handshake has not completed within `tls_handshake_timeout_ms`.
 final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     private let failures: Prometheus.Counter
+    private let timeouts: Prometheus.Counter
+    private let timeout: TimeAmount
     private var done = false
+    private var timer: Scheduled<Void>?
 
-    init(failures: Prometheus.Counter) { self.failures = failures }
+    init(failures: Prometheus.Counter, timeouts: Prometheus.Counter, timeout: TimeAmount) {
+        self.failures = failures
+        self.timeouts = timeouts
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self, !self.done else { return }
+            self.done = true
+            self.timeouts.increment()
+            channel.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event { done = true }
+        if case TLSUserEvent.handshakeCompleted = event {
+            done = true
+            timer?.cancel()
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if !done {
             done = true
+            timer?.cancel()
             failures.increment()
         }
         context.fireErrorCaught(error)

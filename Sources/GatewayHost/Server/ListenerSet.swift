@@ -120,21 +120,35 @@ actor ListenerSet {
             let live = self.live
             // Accepted before the generation that added it serves: the listener it was bound for.
             let fallback = runtime.listeners.first { key.serves($0) }!
+            let gate = ConnectionGate()
+            let logger = self.logger
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(AcceptErrorWatcher(logger: logger, listener: fallback.name) { reason in
+                            (live.runtime.listeners.first { key.serves($0) } ?? fallback).metrics.acceptError(reason).increment()
+                        })
+                        try sync.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                     }
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
-                    (live.runtime.listeners.first { key.serves($0) } ?? fallback).configure(channel, live: live)
+                    let listener = live.runtime.listeners.first { key.serves($0) } ?? fallback
+                    let address = channel.remoteAddress
+                    let perClient = listener.maxConnectionsPerClient
+                    if let refusal = gate.admit(address, maxConnections: listener.maxConnections, perClient: perClient) {
+                        listener.metrics.refused(refusal).increment()
+                        return ConnectionGate.refuse(channel, refusal, isTLS: listener.isTLS)
+                    }
+                    channel.closeFuture.whenComplete { _ in gate.release(address, perClient: perClient) }
+                    return listener.configure(channel, live: live)
                 }
                 .bind(host: key.address.host, port: key.address.port).get()
-            logger.notice("listening", metadata: ["listener": "\(fallback.name)", "address": "\(channel.localAddress.map(HTTPServerHandler.format) ?? "?")",
+            logger.notice("listening", metadata: ["listener": "\(fallback.name)", "address": "\(channel.localAddress?.formatted ?? "?")",
                                                  "tls": "\(fallback.isTLS)"])
         case .admin:
             let makeAdminHandler = self.makeAdminHandler
@@ -151,7 +165,7 @@ actor ListenerSet {
                     }
                 }
                 .bind(host: key.address.host, port: key.address.port).get()
-            logger.notice("listening", metadata: ["listener": "admin", "address": "\(channel.localAddress.map(HTTPServerHandler.format) ?? "?")"])
+            logger.notice("listening", metadata: ["listener": "admin", "address": "\(channel.localAddress?.formatted ?? "?")"])
         }
         return Bound(channel: channel, quiesce: quiesce)
     }

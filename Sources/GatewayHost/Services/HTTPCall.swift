@@ -87,18 +87,20 @@ final class HTTPCall: ResponseReceiver {
         call.timeout = scope.eventLoop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) { [weak call] in
             call?.fail(code: AGW_CALL_FAILED_TIMEOUT, message: "no response within \(timeoutMilliseconds) ms")
         }
-        call.connect(pool.acquire())
+        if let idle = pool.takeIdle() { call.use(idle) } else { call.connect(pool.connect()) }
         callID.pointee = id
         return AGW_OK
     }
 
+    private func use(_ connection: PooledConnection) {
+        self.connection = connection
+        connection.handler.call = self
+        connection.sendRequest(head, body: body, end: true)
+    }
+
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
         future.whenAcquired(unlessDone: { [self] in isDone }, use: { [self] connection in
-            self.connection = connection
-            connection.handler.call = self
-            connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if let body { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            use(connection)
         }, failed: { [self] error, timedOut in
             fail(code: timedOut ? AGW_CALL_FAILED_TIMEOUT : AGW_CALL_FAILED_CONNECT,
                  message: "cannot connect to \(pool.origin.host):\(pool.origin.port): \(error)")
@@ -165,7 +167,7 @@ final class HTTPCall: ResponseReceiver {
                 }
             }
         case .end:
-            finish(keepConnection: responseHead?.isKeepAlive ?? false)
+            finish(keepConnection: connection?.isReusable ?? false)
             if streaming {
                 scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
             } else {
@@ -179,6 +181,10 @@ final class HTTPCall: ResponseReceiver {
     func connectionClosed(error: Error?) {
         guard !isDone else { return }
         connection = nil
+        if let malformed = error as? UpstreamProtocolError {
+            fail(code: AGW_CALL_FAILED_PROTOCOL, message: "the server sent a \(malformed)")
+            return
+        }
         // A reused keep-alive connection the server had closed: send again on a fresh one.
         if responseHead == nil, !retried {
             retried = true

@@ -15,6 +15,9 @@ final class GatewayMetrics: Sendable {
     let connectionsActive: MetricCatalog.Family
     let connections: MetricCatalog.Family
     let tlsHandshakeFailures: MetricCatalog.Family
+    let connectionTimeouts: MetricCatalog.Family
+    let connectionsRefused: MetricCatalog.Family
+    let acceptErrors: MetricCatalog.Family
     let upstreamDuration: MetricCatalog.Family
     let upstreamConnectFailures: MetricCatalog.Family
     let hookDuration: MetricCatalog.Family
@@ -33,6 +36,14 @@ final class GatewayMetrics: Sendable {
         connectionsActive = define(.gauge, "agw_http_connections_active", "Open client connections", ["listener", "protocol"])
         connections = define(.counter, "agw_http_connections_total", "Client connections accepted", ["listener", "protocol"])
         tlsHandshakeFailures = define(.counter, "agw_tls_handshake_failures_total", "TLS handshakes with clients that failed", ["listener"])
+        connectionTimeouts = define(.counter, "agw_http_connection_timeouts_total",
+                                    "Client connections ended by a timeout: request_head and request_body (answered 408), idle, tls_handshake, http2_idle, http2_ping",
+                                    ["listener", "timeout"])
+        connectionsRefused = define(.counter, "agw_http_connections_refused_total",
+                                    "Client connections refused at accept because a limit was reached (max_connections, max_connections_per_client)",
+                                    ["listener", "limit"])
+        acceptErrors = define(.counter, "agw_http_accept_errors_total", "Errors accepting client connections (EMFILE: out of file descriptors)",
+                              ["listener", "error"])
         upstreamDuration = define(.histogram, "agw_upstream_request_duration_seconds",
                                   "Proxied requests: time from sending the request to the end of the upstream's response", ["route", "backend"])
         upstreamConnectFailures = define(.counter, "agw_upstream_connect_failures_total", "Proxied requests that could not connect to the upstream",
@@ -85,13 +96,41 @@ final class ListenerMetrics: Sendable {
     let active: (h1: Gauge, h2: Gauge)
     let accepted: (h1: Counter, h2: Counter)
     let tlsHandshakeFailures: Counter
+    private let timeoutCounters: [Counter]
+    private let refusals: (listener: Counter, client: Counter)
+    private let acceptErrorFamily: (catalog: MetricCatalog, family: MetricCatalog.Family, listener: String)
 
     init(metrics: GatewayMetrics, listener: String) {
         let catalog = metrics.catalog
         active = (catalog.gauge(metrics.connectionsActive, listener, "h1"), catalog.gauge(metrics.connectionsActive, listener, "h2"))
         accepted = (catalog.counter(metrics.connections, listener, "h1"), catalog.counter(metrics.connections, listener, "h2"))
         tlsHandshakeFailures = catalog.counter(metrics.tlsHandshakeFailures, listener)
+        timeoutCounters = ConnectionTimeoutKind.allCases.map { catalog.counter(metrics.connectionTimeouts, listener, $0.rawValue) }
+        refusals = (catalog.counter(metrics.connectionsRefused, listener, "max_connections"),
+                    catalog.counter(metrics.connectionsRefused, listener, "max_connections_per_client"))
+        acceptErrorFamily = (catalog, metrics.acceptErrors, listener)
     }
+
+    func timeout(_ kind: ConnectionTimeoutKind) -> Counter { timeoutCounters[ConnectionTimeoutKind.allCases.firstIndex(of: kind)!] }
+
+    func refused(_ refusal: ConnectionGate.Refusal) -> Counter {
+        if case .listenerFull = refusal { return refusals.listener }
+        return refusals.client
+    }
+
+    func acceptError(_ reason: String) -> Counter {
+        acceptErrorFamily.catalog.counter(acceptErrorFamily.family, acceptErrorFamily.listener, reason)
+    }
+}
+
+/// What a client connection timed out on (the `timeout` label).
+enum ConnectionTimeoutKind: String, CaseIterable, Sendable {
+    case requestHead = "request_head"
+    case requestBody = "request_body"
+    case idle
+    case tlsHandshake = "tls_handshake"
+    case http2Idle = "http2_idle"
+    case http2Ping = "http2_ping"
 }
 
 /// One backend endpoint's series on one route.
