@@ -70,26 +70,22 @@ public struct HTTP1Scan: Sendable {
     }
 }
 
-/// The character classes of RFC 9110 and RFC 9112.
-enum HTTP1Characters {
-    /// `tchar`: what methods and field names are made of.
-    @inline(__always)
-    static func isToken(_ byte: UInt8) -> Bool { table[Int(byte)] & 1 != 0 }
+/// The character classes of RFC 9110 and RFC 9112 (the host also checks what plugins hand it
+/// with these). Constants, not tables: no lazy global to initialize on each use.
+package enum HTTP1Characters {
+    /// `tchar`: what methods and field names are made of. One bit per ASCII byte: digits,
+    /// letters and ``!#$%&'*+-.^_`|~``.
+    @inlinable @inline(__always)
+    package static func isToken(_ byte: UInt8) -> Bool {
+        let low: UInt64 = 0x03FF_6CFA_0000_0000, high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        return byte < 64 ? (low >> UInt64(byte)) & 1 != 0 : byte < 128 && (high >> UInt64(byte - 64)) & 1 != 0
+    }
 
-    /// A byte a field value may hold: VCHAR, obs-text, SP and HTAB.
-    @inline(__always)
-    static func isFieldValue(_ byte: UInt8) -> Bool { table[Int(byte)] & 2 != 0 }
+    /// A byte a field value may hold: VCHAR, obs-text, SP and HTAB (no CR, LF, NUL, DEL or other controls).
+    @inlinable @inline(__always)
+    package static func isFieldValue(_ byte: UInt8) -> Bool { byte >= 0x20 ? byte != 0x7F : byte == 0x09 }
 
     /// A byte a request target may hold: VCHAR (no spaces, no controls, ASCII only).
-    @inline(__always)
-    static func isTarget(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
-
-    private static let table: [UInt8] = (0..<256).map { value in
-        let byte = UInt8(value)
-        var flags: UInt8 = 0
-        let isAlphaNumeric = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-        if isAlphaNumeric || Array("!#$%&'*+-.^_`|~".utf8).contains(byte) { flags |= 1 }
-        if byte == 0x09 || (byte >= 0x20 && byte != 0x7F) { flags |= 2 }
-        return flags
-    }
+    @inlinable @inline(__always)
+    package static func isTarget(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 }

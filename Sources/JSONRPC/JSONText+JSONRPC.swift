@@ -4,12 +4,20 @@ import JSON
 extension JSONText {
     /// A JSON-RPC response carrying `result` (raw JSON) for the request with `id` (raw JSON).
     public static func response(id: String, result: some Collection<UInt8>) -> [UInt8] {
-        var out = Array("{\"jsonrpc\":\"2.0\",\"id\":\(id),\"result\":".utf8)
+        var out = responseHead(id: id)
         out.reserveCapacity(out.count + result.count + 1)
         out.append(contentsOf: result)
         out.append(UInt8(ascii: "}"))
         return out
     }
+
+    /// What precedes the result in ``response(id:result:)`` (for a response sent in parts).
+    public static func responseHead(id: String) -> [UInt8] {
+        Array("{\"jsonrpc\":\"2.0\",\"id\":\(id),\"result\":".utf8)
+    }
+
+    /// What follows the result in ``response(id:result:)``.
+    public static let responseTail: [UInt8] = [UInt8(ascii: "}")]
 
     /// A JSON-RPC error response; `data` is raw JSON.
     public static func errorResponse(id: String?, code: Int, message: String, data: String? = nil) -> [UInt8] {

@@ -161,6 +161,12 @@ public struct FilterStream {
         bytes.withAGWString { host.pointee.respond_body(handle, $0, endOfStream ? 1 : 0) } == AGW_OK
     }
 
+    /// Sends part of a byte array without copying it first (the host copies it once).
+    @discardableResult
+    public func respondBody(_ bytes: ArraySlice<UInt8>, endOfStream: Bool = false) -> Bool {
+        bytes.withUnsafeBytes { host.pointee.respond_body(handle, agw_str(viewing: $0), endOfStream ? 1 : 0) } == AGW_OK
+    }
+
     @discardableResult
     public func respondBody(_ text: String, endOfStream: Bool = false) -> Bool {
         respondBody(Array(text.utf8), endOfStream: endOfStream)

@@ -1,7 +1,10 @@
 import ABIInterop
 import PluginABI
+import Synchronization
 
-/// An async result, copied out of the host's `agw_event`.
+/// An async result, read out of the host's `agw_event`. A small payload is copied when the event
+/// is made; a large one (an HTTP body chunk) is read in place while the callback runs and copied
+/// only if the event outlives it (``withUnsafeData(_:)`` reads it without a copy).
 public struct PluginEvent: Sendable {
     /// What happened.
     public enum Kind: Sendable, Equatable {
@@ -51,10 +54,43 @@ public struct PluginEvent: Sendable {
     public var code: Int32
     /// The last chunk of a streamed HTTP body, or the whole body of a buffered one.
     public var endOfStream: Bool
-    /// The body chunk, the process's output line, or a failure's message.
-    public var data: [UInt8]
+    /// The body chunk, the process's output line, or a failure's message (a copy; see
+    /// ``withUnsafeData(_:)``).
+    public var data: [UInt8] {
+        get {
+            switch payload {
+            case .owned(let bytes): bytes
+            case .lent(let lent): lent.withBytes { Array($0) }
+            }
+        }
+        set { payload = .owned(newValue) }
+    }
     /// ``data`` as text (invalid UTF-8 repaired).
-    public var text: String { String(decoding: data, as: UTF8.self) }
+    public var text: String { withUnsafeData { String(decoding: $0, as: UTF8.self) } }
+    /// How many bytes ``data`` holds.
+    public var dataCount: Int {
+        switch payload {
+        case .owned(let bytes): bytes.count
+        case .lent(let lent): lent.count
+        }
+    }
+
+    /// Reads ``data`` in place: no copy while the event's callback runs. The pointer is valid only
+    /// inside `body`.
+    public func withUnsafeData<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch payload {
+        case .owned(let bytes): bytes.withUnsafeBytes(body)
+        case .lent(let lent): lent.withBytes(body)
+        }
+    }
+
+    /// Payloads up to this size are copied when the event is made.
+    static let copiedPayloadLimit = 4096
+    private var payload: Payload
+    private enum Payload: Sendable {
+        case owned([UInt8])
+        case lent(LentBytes)
+    }
 
     /// Why an HTTP call failed (`.httpFailed`); nil for other events.
     public var httpFailure: HTTPCallFailure? { kind == .httpFailed ? HTTPCallFailure(code) : nil }
@@ -71,14 +107,28 @@ public struct PluginEvent: Sendable {
 
     /// The first value of a response header (ASCII case-insensitive name).
     public func header(_ name: String) -> String? {
-        let wanted = Array(name.utf8)
-        for range in headerRanges where range.name.count == wanted.count {
-            let matches = zip(headerBytes[range.name], wanted).allSatisfy { a, b in
-                a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7A)
+        var name = name
+        return name.withUTF8 { wanted in
+            headerBytes.withUnsafeBufferPointer { bytes in
+                for range in headerRanges where range.name.count == wanted.count && Self.equalIgnoringCase(bytes[range.name], wanted) {
+                    return String(decoding: UnsafeBufferPointer(rebasing: bytes[range.value]), as: UTF8.self)
+                }
+                return nil
             }
-            if matches { return String(decoding: headerBytes[range.value], as: UTF8.self) }
         }
-        return nil
+    }
+
+    private static func equalIgnoringCase(_ a: Slice<UnsafeBufferPointer<UInt8>>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = a.startIndex
+        for wanted in b {
+            let byte = a[index]
+            if byte != wanted {
+                let lower = byte | 0x20
+                guard lower == wanted | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
+            }
+            index += 1
+        }
+        return true
     }
 
     init(_ event: UnsafePointer<agw_event>) {
@@ -87,13 +137,18 @@ public struct PluginEvent: Sendable {
         id = event.id
         code = event.code
         endOfStream = event.end_of_stream != 0
-        data = event.data.bytes
+        if event.data.len > Self.copiedPayloadLimit, let start = event.data.ptr {
+            payload = .lent(LentBytes(UnsafeRawBufferPointer(start: start, count: event.data.len)))
+        } else {
+            payload = .owned(event.data.bytes)
+        }
         guard event.header_count > 0, let headers = event.headers else {
             headerBytes = []
             headerRanges = []
             return
         }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity((0..<event.header_count).reduce(0) { $0 + headers[$1].name.len + headers[$1].value.len })
         var ranges: [(name: Range<Int>, value: Range<Int>)] = []
         ranges.reserveCapacity(event.header_count)
         for index in 0..<event.header_count {
@@ -129,6 +184,51 @@ public enum HTTPCallFailure: Sendable, Equatable {
         case AGW_CALL_FAILED_PROTOCOL: self = .protocol
         case AGW_CALL_FAILED_LIMIT: self = .limit
         default: self = .other(code)
+        }
+    }
+}
+
+extension PluginEvent {
+    /// Called when the event's callback returns: a payload read in place is copied if the event
+    /// was kept (stored, or sent to another thread), and never read in place again.
+    mutating func callbackReturned() {
+        guard case .lent(var lent) = payload else { return }
+        payload = .owned([]) // drop this reference, so a kept copy shows as another one
+        if !isKnownUniquelyReferenced(&lent) { lent.keepCopy() }
+    }
+}
+
+/// Bytes the host lends for the duration of an event callback, copied when the callback returns
+/// if anything still holds them. The lock orders a reader on another thread with that copy.
+final class LentBytes: Sendable {
+    private let state: Mutex<State>
+    let count: Int
+
+    private enum State: @unchecked Sendable { // the pointer is read only under the lock, while valid
+        case lent(UnsafeRawBufferPointer)
+        case copied([UInt8])
+    }
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        state = Mutex(.lent(bytes))
+        count = bytes.count
+    }
+
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var result: R?
+        state.withLock { state in
+            switch state {
+            case .lent(let pointer): result = body(pointer)
+            case .copied(let bytes): result = bytes.withUnsafeBytes(body)
+            }
+        }
+        return result!
+    }
+
+    /// The callback returned and the host will reuse the memory: keep a copy.
+    func keepCopy() {
+        state.withLock { state in
+            if case .lent(let pointer) = state { state = .copied(Array(pointer)) }
         }
     }
 }

@@ -73,7 +73,9 @@ public enum PluginExport {
         type.on_config_event = { context, config, event in
             guard let context, let event else { return }
             let box = Unmanaged<AnyFilterBox>.fromOpaque(context).takeUnretainedValue()
-            box.configurationEvent(PluginEvent(event), scope: Scope(host: box.host, handle: box.host.pointee.config_scope(config)))
+            var delivered = PluginEvent(event)
+            box.configurationEvent(delivered, scope: Scope(host: box.host, handle: box.host.pointee.config_scope(config)))
+            delivered.callbackReturned()
         }
         type.stream_new = { context, _ in
             guard let context else { return nil }
@@ -111,7 +113,9 @@ public enum PluginExport {
         type.on_event = { context, stream, event in
             guard let event else { return }
             _ = PluginExport.withStream(context, stream) { box, stream in
-                box.filter.event(PluginEvent(event), stream: stream)
+                var delivered = PluginEvent(event)
+                box.filter.event(delivered, stream: stream)
+                delivered.callbackReturned()
                 return AGW_STATUS_CONTINUE
             }
         }

@@ -155,8 +155,9 @@ struct ViewStorage {
 
     mutating func store(_ text: String) -> agw_str { store(Array(text.utf8)) }
 
+    /// Overwrites, then frees: a plugin that kept a pointer past the callback reads 0xEE, not its data.
     mutating func free() {
-        blocks.forEach { $0.deallocate() }
+        blocks.forEach { $0.initializeMemory(as: UInt8.self, repeating: 0xEE); $0.deallocate() }
         blocks.removeAll()
     }
 }

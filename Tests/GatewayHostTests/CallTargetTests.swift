@@ -1,3 +1,5 @@
+import ABIInterop
+import PluginABI
 import XCTest
 @testable import GatewayHost
 
@@ -15,8 +17,41 @@ final class CallTargetTests: XCTestCase {
         XCTAssertEqual(ipv6.pathAndQuery, "/")
         XCTAssertEqual(CallTarget(url: "http://h?q")?.pathAndQuery, "/?q")
         XCTAssertEqual(CallTarget(url: "http://[::1]")?.origin.port, 80)
-        for bad in ["ftp://h/", "http:/h", "http://", "http://h:0/", "http://h:70000/", "http://h:x/", "http://[::1]x/", "nourl", "http://:80/"] {
+        for bad in ["ftp://h/", "http:/h", "http://", "http://h:0/", "http://h:70000/", "http://h:x/", "http://[::1]x/", "nourl", "http://:80/",
+                    "http://h/a b", "http://h/a\r\nx-injected: 1", "http://h/\u{7F}"] {
             XCTAssertNil(CallTarget(url: bad), bad)
+        }
+    }
+
+    /// The head written from the plugin's bytes: hop-by-hop fields and its content-length
+    /// dropped, host added, the length of the body the host sends.
+    func testACallsHeadIsWrittenFromThePluginsBytes() throws {
+        let target = try XCTUnwrap(CallTarget(url: "http://127.0.0.1:8001/mcp?x=1"))
+        let head = try encode(method: "POST", headers: [("Content-Type", "application/json"), ("Connection", "close"), ("TE", "trailers"),
+                                                       ("Content-Length", "99"), ("Transfer-Encoding", "chunked"), ("x-a", "1")],
+                              body: "{}", target: target)
+        XCTAssertEqual(head, "POST /mcp?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nx-a: 1\r\nhost: 127.0.0.1:8001\r\ncontent-length: 2\r\n\r\n")
+        XCTAssertEqual(try encode(method: "", headers: [("Host", "other")], body: "", target: target), "GET /mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\n")
+        XCTAssertEqual(try encode(method: "PUT", headers: [], body: "", target: target),
+                       "PUT /mcp?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8001\r\ncontent-length: 0\r\n\r\n")
+        XCTAssertNil(try encode(method: "GET /x HTTP/1.1\r\nx:", headers: [], body: "", target: target), "a method that is not a token")
+    }
+
+    private func encode(method: String, headers: [(String, String)], body: String, target: CallTarget) throws -> String? {
+        let strings = [method, body] + headers.flatMap { [$0.0, $0.1] }
+        let views = strings.map { Array($0.utf8) }
+        return views.withAGWStrings { views in
+            var fields = (0..<headers.count).map { agw_header(name: views[2 + 2 * $0], value: views[3 + 2 * $0]) }
+            return fields.withUnsafeMutableBufferPointer { fields in
+                var request = agw_http_call_request()
+                request.method = views[0]
+                request.body = views[1]
+                request.headers = UnsafePointer(fields.baseAddress)
+                request.header_count = headers.count
+                guard var head = CallRequestHead(request: request, target: target) else { return nil }
+                head.finish()
+                return String(buffer: head.bytes)
+            }
         }
     }
 }

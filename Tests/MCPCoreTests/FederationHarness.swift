@@ -133,7 +133,7 @@ struct FederationHarness {
         guard let call = openCall(method) else { return XCTFail("no open call for \(method)") }
         openCalls[call.id] = nil
         take(federation.httpEvent(call.key, .response(status: status, contentType: "application/json", sessionID: sessionID, end: false), now: now))
-        take(federation.httpEvent(call.key, .body(Array(json.utf8), end: true), now: now))
+        take(federation.httpEvent(call.key, body: Array(json.utf8), end: true, now: now))
     }
 
     /// Answers an open HTTP call's JSON-RPC request with a result.
@@ -213,5 +213,24 @@ enum Configs {
 
     static func http(_ name: String, protocolChoice: String = "auto", options: String = "") -> String {
         #"{\#(options)"targets":[{"name":"\#(name)","type":"http","url":"http://127.0.0.1:9/mcp","protocol":"\#(protocolChoice)"}]}"#
+    }
+}
+
+extension Federation {
+    /// A body chunk from an array (the host lends its bytes in place).
+    mutating func httpEvent(_ key: HostCallKey, body: [UInt8], end: Bool, now: Double) -> [FederationAction] {
+        body.withUnsafeBytes { httpEvent(key, .body($0, end: end), now: now) }
+    }
+}
+
+extension StreamableHTTPTransport {
+    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+        bytes.withUnsafeBytes { body(call, $0, end: end) }
+    }
+}
+
+extension LegacySSETransport {
+    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+        bytes.withUnsafeBytes { body(call, $0, end: end) }
     }
 }

@@ -150,7 +150,7 @@ final class FederationServerMessagesTests: XCTestCase {
         let bobsCall = try XCTUnwrap(harness.openCalls.sorted { $0.key.value < $1.key.value }.last)
         XCTAssertEqual(bobsCall.value.request.headers.first { $0.name == "mcp-session-id" }?.value, "up-1")
         harness.take(harness.federation.httpEvent(bobsCall.value.key, .response(status: 200, contentType: "text/event-stream", sessionID: nil, end: false), now: harness.now))
-        harness.take(harness.federation.httpEvent(bobsCall.value.key, .body(Array("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"elicitation/create\",\"params\":{}}\n\n".utf8), end: false), now: harness.now))
+        harness.take(harness.federation.httpEvent(bobsCall.value.key, body: Array("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"elicitation/create\",\"params\":{}}\n\n".utf8), end: false, now: harness.now))
         XCTAssertTrue(harness.deliveries(to: ExchangeID(1)).isEmpty)
         XCTAssertTrue(harness.lastText(to: ExchangeID(2))?.contains("elicitation/create") ?? false)
         XCTAssertEqual(harness.refusals, 0)

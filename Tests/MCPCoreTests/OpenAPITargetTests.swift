@@ -98,7 +98,7 @@ final class OpenAPITargetTests: XCTestCase {
         harness.take(harness.federation.restartDue(targetIndex: 0, now: harness.now + 1))
         guard let call = harness.openCall("GET") else { return XCTFail("not fetched again") }
         harness.take(harness.federation.httpEvent(call.key, .response(status: 200, contentType: "application/yaml", sessionID: nil, end: false), now: harness.now))
-        harness.take(harness.federation.httpEvent(call.key, .body(Array(text.utf8), end: true), now: harness.now))
+        harness.take(harness.federation.httpEvent(call.key, body: Array(text.utf8), end: true, now: harness.now))
         harness.take(harness.federation.list(.tools, exchange: ExchangeID(2), owner: Owner(sessionID: nil, caller: nil), now: harness.now))
         guard case .list(let list)? = harness.deliveries(to: ExchangeID(2)).last else { return XCTFail("no list") }
         XCTAssertEqual(list.items.count, 18)

@@ -38,6 +38,29 @@ private struct Lookup: Filter {
     }
 }
 
+/// Keeps every event it gets, and what it read of each body while the callback ran.
+private final class Keeper: Filter, @unchecked Sendable {
+    static let name = "keeper"
+    var kept: [PluginEvent] = []
+    var readInCallback: [[UInt8]] = []
+    init(configuration: FilterConfiguration) throws {}
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        _ = stream.scope.httpCall(url: "http://big/x", streamBody: true)
+        return .stop
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        readInCallback.append(event.withUnsafeData { Array($0) })
+        kept.append(event)
+        guard event.endOfStream else { return }
+        // Read after the callbacks that delivered them (the host reused that memory since).
+        let later = kept.map { String(decoding: $0.data, as: UTF8.self) + "(\($0.dataCount))" }.joined()
+        let then = readInCallback.map { String(decoding: $0, as: UTF8.self) }.joined()
+        stream.sendLocalReply(status: 200, body: later + "|" + then)
+    }
+}
+
 final class FakeHostTests: XCTestCase {
     func testAFilterPausesForItsHTTPCallAndResumesWithTheAnswer() throws {
         let host = FakeHost()
@@ -66,6 +89,20 @@ final class FakeHostTests: XCTestCase {
         gone.complete()
         host.advance(milliseconds: 1000)
         XCTAssertNil(gone.localReply, "the stream's timers went with it")
+    }
+
+    func testABodyChunkIsReadInPlaceAndAKeptEventKeepsItsBytes() throws {
+        let host = FakeHost()
+        let filter = try host.configure(Keeper.self, config: "{}")
+        let stream = host.stream(filter)
+        XCTAssertEqual(stream.runRequestHeaders(), .stop)
+        let call = try XCTUnwrap(host.httpCall(to: "http://big/x"))
+        let large = String((0..<10_000).map { Character(Unicode.Scalar(UInt8(65 + $0 % 26))) })
+        call.respondHead(status: 200)
+        call.send(Array(large.utf8)) // over the size copied up front: lent, read in place
+        call.send(Array("short".utf8), end: true)
+        // The fake host overwrites an event's memory after its callback, as the real one reuses it.
+        XCTAssertEqual(stream.localReply?.body, "(0)\(large)(10000)short(5)|\(large)short")
     }
 
     func testARefusedConfigSaysWhy() {

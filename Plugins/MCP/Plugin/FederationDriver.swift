@@ -141,8 +141,19 @@ final class FederationDriver: @unchecked Sendable {
         switch event.kind {
         case .httpResponse:
             callEvent = .response(status: Int(event.code), contentType: event.header("content-type"),
-                                  sessionID: event.header("mcp-session-id"), end: event.endOfStream)
-        case .httpBody: callEvent = .body(event.data, end: event.endOfStream)
+                                  sessionID: event.header("mcp-session-id"), contentLength: event.header("content-length").flatMap { Int($0) },
+                                  end: event.endOfStream)
+        case .httpBody:
+            // Read in place: the chunk is copied once, into the answer being gathered.
+            let actions: [FederationAction]? = event.withUnsafeData { bytes in
+                state.withLock { state in
+                    guard state.federation.isFederationCall(key) else { return nil }
+                    return state.federation.httpEvent(key, .body(bytes, end: event.endOfStream), now: Self.now())
+                }
+            }
+            guard let actions else { return false }
+            perform(actions, &context)
+            return true
         case .httpFailed: callEvent = .failed(event.text)
         default: return false
         }

@@ -84,7 +84,7 @@ extension MCPHandler {
             stream.respondBody(ClientAnswer.sseEvent(message))
         case .result(let result):
             request.settle(request.tool != nil && ClientAnswer.isToolError(result) ? .toolError : .ok)
-            finish(stream, request, response: JSONText.response(id: request.clientID, result: ClientAnswer.result(result, era: request.era, method: request.method)))
+            finish(stream, request, result: ClientAnswer.result(result, era: request.era, method: request.method))
         case .error(let error):
             request.errorCode = JSONValue(error)["code"]?.int
             request.settle(MCPMetrics.Outcome(code: request.errorCode))
@@ -137,19 +137,43 @@ extension MCPHandler {
 
     /// Sends the final answer: as the last SSE event when a stream was started, else as JSON.
     func finish(_ stream: FilterStream, _ request: MCPClientRequest, response: [UInt8], headers: [(String, String)] = []) {
-        guard !request.finished else { return }
-        request.finished = true
-        request.settle(.ok)
-        if let leg = request.legSpan {
-            request.legSpan = nil
-            stream.endSpan(leg, error: request.outcome == .ok ? nil : request.outcome?.label)
-        }
+        guard ended(stream, request) else { return }
         if request.streaming {
             stream.respondBody(ClientAnswer.sseEvent(response), endOfStream: true)
         } else {
             stream.respond(status: 200, headers: [("content-type", "application/json")] + headers)
             stream.respondBody(response, endOfStream: true)
         }
+    }
+
+    /// A result answered as JSON. A large one is sent in three parts, the envelope's head, the
+    /// result as the target sent it, and the closing brace: the host copies its bytes once, and
+    /// the plugin not at all.
+    func finish(_ stream: FilterStream, _ request: MCPClientRequest, result: ArraySlice<UInt8>) {
+        guard !request.streaming, result.count >= Self.resultPartsThreshold else {
+            return finish(stream, request, response: JSONText.response(id: request.clientID, result: result))
+        }
+        guard ended(stream, request) else { return }
+        let head = JSONText.responseHead(id: request.clientID)
+        stream.respond(status: 200, headers: [("content-type", "application/json"), ("content-length", String(head.count + result.count + 1))])
+        stream.respondBody(head)
+        stream.respondBody(result)
+        stream.respondBody(JSONText.responseTail, endOfStream: true)
+    }
+
+    /// Results from this size go out in parts (below it, one buffer costs less than two more crossings).
+    static let resultPartsThreshold = 8192
+
+    /// Marks the request answered and ends its span; false when it already was.
+    private func ended(_ stream: FilterStream, _ request: MCPClientRequest) -> Bool {
+        guard !request.finished else { return false }
+        request.finished = true
+        request.settle(.ok)
+        if let leg = request.legSpan {
+            request.legSpan = nil
+            stream.endSpan(leg, error: request.outcome == .ok ? nil : request.outcome?.label)
+        }
+        return true
     }
 
     func reply(_ stream: FilterStream, result: [UInt8], _ request: MCPClientRequest) -> FilterStatus {

@@ -178,12 +178,13 @@ final class BackendCall: ResponseReceiver {
 
     // MARK: from the connection
 
-    func receive(_ part: HTTPClientResponsePart) {
+    func receive(_ part: UpstreamPart) {
         guard !isDone else { return }
         switch part {
-        case .head(let upstreamHead) where upstreamHead.status.code < 200 && upstreamHead.status != .switchingProtocols:
+        case .head(let upstream) where upstream.status < 200 && upstream.status != 101:
             break // an informational response (100 Continue, 103 Early Hints): the final one follows
-        case .head(let upstreamHead):
+        case .head(let upstream):
+            let upstreamHead = upstream.nioHead
             cancelHeadTimeout()
             responseStarted = true
             responseStatus = Int(upstreamHead.status.code)

@@ -7,7 +7,7 @@ import NIOSSL
 /// Whoever uses an upstream connection for one request: the proxy (`BackendCall`) or a plugin's
 /// `http_call` (`HTTPCall`).
 protocol ResponseReceiver: AnyObject {
-    func receive(_ part: HTTPClientResponsePart)
+    func receive(_ part: UpstreamPart)
     /// One read from the upstream was processed.
     func readBatchComplete()
     func connectionClosed(error: Error?)
@@ -230,16 +230,15 @@ final class PooledConnection {
                 switch step {
                 case .needMore(let progress):
                     if !progress { return }
-                case .head(let head, let headers, _, _):
+                case .head(let head, let bytes):
                     if head.status >= 200 { responseKeepsConnection = head.keepAlive }
-                    call.receive(.head(HTTPResponseHead(version: head.minorVersion == 1 ? .http1_1 : .http1_0,
-                                                        status: HTTPResponseStatus(statusCode: head.status), headers: headers)))
+                    call.receive(.head(UpstreamHead(head: head, bytes: bytes)))
                 case .body(let chunk):
                     call.receive(.body(chunk))
                 case .end:
                     awaitingResponse = false
                     if unread.readableBytes > 0 { responseKeepsConnection = false } // bytes after the response: not reusable
-                    call.receive(.end(nil))
+                    call.receive(.end)
                     return
                 }
                 guard self.call === call else { return } // the call let go of the connection meanwhile
@@ -258,7 +257,7 @@ final class PooledConnection {
                 // (the call says "closed mid-response", or retries when nothing came yet).
                 if awaitingResponse, (try? parser.connectionClosed()) == .end {
                     awaitingResponse = false
-                    call.receive(.end(nil))
+                    call.receive(.end)
                 } else {
                     call.connectionClosed(error: nil)
                 }

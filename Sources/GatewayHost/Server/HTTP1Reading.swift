@@ -10,9 +10,8 @@ extension HTTP1Parser {
     enum Step {
         /// Nothing complete; `progress`: bytes were used (framing), so there may be more to read.
         case needMore(progress: Bool)
-        /// A head, its fields as NIO's type (the exchange and plugins read them); a request's
-        /// method and target (a response's are `.GET` and "").
-        case head(HTTP1Head, HTTPHeaders, method: HTTPMethod, target: String)
+        /// A head, and its bytes (a slice, no copy: the head's ranges index them).
+        case head(HTTP1Head, bytes: ByteBuffer)
         /// Body data: a slice of the buffer (no copy).
         case body(ByteBuffer)
         case end
@@ -20,26 +19,26 @@ extension HTTP1Parser {
 
     /// One step over `buffer`'s readable bytes; what it used is consumed.
     mutating func step(_ buffer: inout ByteBuffer) throws(HTTP1Error) -> Step {
-        let role = self.role
-        let result: Result<(part: Part, consumed: Int, head: Step?), HTTP1Error> = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1Error) in
-                let (part, consumed) = try parse(bytes)
-                guard case .head(let head) = part else { return (part, consumed, nil) }
-                // Copied out while the bytes are at hand: the fields, and a request's method and target.
-                let headers = Self.headers(head, in: bytes)
-                guard role == .request else { return (part, consumed, .head(head, headers, method: .GET, target: "")) }
-                let method = HTTPMethodBytes.method(UnsafeRawBufferPointer(rebasing: bytes[head.method]))
-                let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
-                return (part, consumed, .head(head, headers, method: method, target: target))
-            }
+        let result: Result<(part: Part, consumed: Int), HTTP1Error> = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1Error) in try parse(bytes) }
         }
-        let (part, consumed, head) = try result.get()
+        let (part, consumed) = try result.get()
         defer { buffer.moveReaderIndex(forwardBy: consumed) }
         switch part {
         case .needMore: return .needMore(progress: consumed > 0)
-        case .head: return head!
+        case .head(let head): return .head(head, bytes: buffer.getSlice(at: buffer.readerIndex, length: consumed)!)
         case .body(let range): return .body(buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)!)
         case .end: return .end
+        }
+    }
+
+    /// A request head as NIO's type (the exchange and plugins read it): a `String` per name and value.
+    static func requestHead(_ head: HTTP1Head, in buffer: ByteBuffer) -> HTTPRequestHead {
+        buffer.withUnsafeReadableBytes { bytes in
+            HTTPRequestHead(version: head.minorVersion == 1 ? .http1_1 : .http1_0,
+                            method: HTTPMethodBytes.method(UnsafeRawBufferPointer(rebasing: bytes[head.method])),
+                            uri: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self),
+                            headers: headers(head, in: bytes))
         }
     }
 

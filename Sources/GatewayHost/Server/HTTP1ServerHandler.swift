@@ -119,9 +119,8 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
             switch step {
             case .needMore(let progress):
                 if !progress { return }
-            case .head(let head, let headers, let method, let target):
-                let request = HTTPRequestHead(version: head.minorVersion == 1 ? .http1_1 : .http1_0, method: method, uri: target, headers: headers)
-                receive(request, framing: head.framing, keepAlive: head.keepAlive, expectsContinue: head.expectsContinue, context: context)
+            case .head(let head, let bytes):
+                receive(HTTP1Parser.requestHead(head, in: bytes), framing: head.framing, keepAlive: head.keepAlive, expectsContinue: head.expectsContinue, context: context)
             case .body(let chunk):
                 timeouts.bodyArrived()
                 if !discarding { exchange?.receiveRequestBody(chunk) }

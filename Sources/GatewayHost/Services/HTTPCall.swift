@@ -5,6 +5,7 @@ import NIOSSL
 import ABIInterop
 import PluginABI
 import Tracing
+import HTTP1
 
 /// An HTTP call a plugin asked for (`http_call`). The response comes back as events on the
 /// calling scope: one `HTTP_RESPONSE` with the whole body, or, when streamed, `HTTP_RESPONSE`
@@ -20,10 +21,10 @@ final class HTTPCall: ResponseReceiver {
     private let id: UInt64
     private let streaming: Bool
     private let pool: ConnectionPool
-    private let head: HTTPRequestHead
+    private let head: CallRequestHead
     private let body: ByteBuffer?
     private var connection: PooledConnection?
-    private var responseHead: HTTPResponseHead?
+    private var responseHead: UpstreamHead?
     private var received: ByteBuffer?
     private var timeout: Scheduled<Void>?
     private var isDone = false
@@ -31,7 +32,7 @@ final class HTTPCall: ResponseReceiver {
     /// The client span when the calling stream's request is traced.
     private var span: (any Span)?
 
-    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: ConnectionPool, head: HTTPRequestHead, body: ByteBuffer?) {
+    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: ConnectionPool, head: CallRequestHead, body: ByteBuffer?) {
         self.scope = scope
         self.id = id
         self.streaming = streaming
@@ -41,28 +42,21 @@ final class HTTPCall: ResponseReceiver {
     }
 
     static func start(scope: AsyncScope, request: agw_http_call_request, callID: UnsafeMutablePointer<UInt64>) -> agw_result {
-        guard let target = CallTarget(url: request.url.string), HeaderValidation.areValid(request.headers, request.header_count) else {
+        guard let target = CallTarget(url: request.url.rawBuffer), HeaderValidation.areValid(request.headers, request.header_count),
+              var head = CallRequestHead(request: request, target: target) else {
             return AGW_ERR_INVALID_ARGUMENT
         }
-        let method = HTTPMethod(rawValue: request.method.len == 0 ? "GET" : request.method.string)
-        var headers = HTTPHeaders()
-        var hasHost = false
-        for (name, value) in HostAPI.pairs(request.headers, request.header_count) {
-            if BackendCall.name(name, isIn: BackendCall.hopByHop) || BackendCall.name(name, isIn: ["content-length"]) { continue }
-            if BackendCall.name(name, isIn: ["host"]) { hasHost = true }
-            headers.add(name: name, value: value)
-        }
-        if !hasHost { headers.add(name: "host", value: target.hostHeader) }
         // A call made for a traced request carries its trace: a child span when it is sampled,
         // else the client's trace as it came (unless the plugin set its own headers).
         var span: (any Span)?
-        if case .stream(let exchange, let stage)? = scope.owner, let trace = exchange.trace, !headers.contains(name: "traceparent") {
-            if let child = exchange.services.tracer?.child(of: trace, "\(method.rawValue) \(target.origin.scheme)://\(target.hostHeader)") {
-                headers.add(name: "traceparent", value: child.traceparent)
-                if let state = child.tracestate { headers.add(name: "tracestate", value: state) }
+        if case .stream(let exchange, let stage)? = scope.owner, let trace = exchange.trace, !head.hasTraceparent {
+            let method = request.method.len == 0 ? "GET" : request.method.string
+            if let child = exchange.services.tracer?.child(of: trace, "\(method) \(target.origin.scheme)://\(target.hostHeader)") {
+                head.add("traceparent", child.traceparent)
+                if let state = child.tracestate { head.add("tracestate", state) }
                 let caller = exchange.stage(stage).instanceName
                 child.span.updateAttributes { attributes in // one update (see Exchange.endSpan)
-                    attributes["http.request.method"] = method.rawValue
+                    attributes["http.request.method"] = method
                     attributes["server.address"] = target.origin.host
                     attributes["server.port"] = target.origin.port
                     attributes["url.full"] = request.url.string
@@ -70,17 +64,16 @@ final class HTTPCall: ResponseReceiver {
                 }
                 span = child.span
             } else if !trace.sampled, let outgoing = trace.outgoing {
-                headers.add(name: "traceparent", value: outgoing.traceparent)
-                if let state = outgoing.tracestate { headers.add(name: "tracestate", value: state) }
+                head.add("traceparent", outgoing.traceparent)
+                if let state = outgoing.tracestate { head.add("tracestate", state) }
             }
         }
+        head.finish()
         let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
-        if body != nil || [.POST, .PUT, .PATCH].contains(method) { headers.add(name: "content-length", value: String(body?.readableBytes ?? 0)) }
         guard let pool = ProcessWide.httpCallPools.pool(for: target.origin, on: scope.eventLoop) else { return AGW_ERR_INVALID_ARGUMENT }
 
         let id = scope.makeID()
-        let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool,
-                            head: HTTPRequestHead(version: .http1_1, method: method, uri: target.pathAndQuery, headers: headers), body: body)
+        let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool, head: head, body: body)
         call.span = span
         scope.register(call: call, id: id)
         let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
@@ -95,7 +88,7 @@ final class HTTPCall: ResponseReceiver {
     private func use(_ connection: PooledConnection) {
         self.connection = connection
         connection.handler.call = self
-        connection.sendRequest(head, body: body, end: true)
+        connection.sendRequest(encodedHead: head.bytes, chunked: false, toHEAD: head.isHEAD, body: body, end: true)
     }
 
     private func connect(_ future: EventLoopFuture<PooledConnection>) {
@@ -125,7 +118,7 @@ final class HTTPCall: ResponseReceiver {
         timeout?.cancel()
         if let span {
             self.span = nil
-            if let status = responseHead?.status.code {
+            if let status = responseHead?.status {
                 span.attributes["http.response.status_code"] = Int(status)
                 if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
             }
@@ -140,16 +133,16 @@ final class HTTPCall: ResponseReceiver {
 
     private func responseEvent(endOfStream: Bool, body: ByteBuffer?) -> HostEvent {
         let head = responseHead!
-        return HostEvent(type: AGW_EVENT_HTTP_RESPONSE, id: id, code: Int32(head.status.code), endOfStream: endOfStream,
-                           headers: head.headers.map { ($0.name, $0.value) }, data: body)
+        return HostEvent(type: AGW_EVENT_HTTP_RESPONSE, id: id, code: Int32(head.status), endOfStream: endOfStream,
+                         upstreamHead: head, data: body)
     }
 
     // MARK: from the connection
 
-    func receive(_ part: HTTPClientResponsePart) {
+    func receive(_ part: UpstreamPart) {
         guard !isDone else { return }
         switch part {
-        case .head(let head) where head.status.code < 200:
+        case .head(let head) where head.status < 200:
             break // informational; the final head follows
         case .head(let head):
             responseHead = head
@@ -203,8 +196,14 @@ struct CallTarget {
 
     /// Parses `scheme://[userinfo@]host[:port][/path][?query]` byte by byte (plugins call with
     /// the same few URLs over and over; `String.Index` arithmetic cost ~30k instructions a call).
+    /// The path and query may hold only request-target bytes (no spaces or controls).
     init?(url: String) {
-        let bytes = Array(url.utf8)
+        var url = url
+        guard let parsed = url.withUTF8({ CallTarget(url: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = parsed
+    }
+
+    init?(url bytes: UnsafeRawBufferPointer) {
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon + 2 < bytes.count,
               bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/") else { return nil }
         let scheme = String(decoding: bytes[..<colon].map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
@@ -216,6 +215,7 @@ struct CallTarget {
         let authority = bytes[hostStart..<pathStart]
         guard !authority.isEmpty else { return nil }
         let path = bytes[pathStart...]
+        guard path.allSatisfy(HTTP1Characters.isTarget) else { return nil }
         if path.isEmpty {
             pathAndQuery = "/"
         } else if path.first == UInt8(ascii: "?") {
@@ -225,7 +225,7 @@ struct CallTarget {
         }
         var host = authority
         var port = scheme == "https" ? 443 : 80
-        var portDigits: ArraySlice<UInt8>?
+        var portDigits: Slice<UnsafeRawBufferPointer>?
         if authority.first == UInt8(ascii: "["), let close = authority.firstIndex(of: UInt8(ascii: "]")) {
             host = authority[(authority.startIndex + 1)..<close]
             if close + 1 < authority.endIndex {

@@ -220,8 +220,8 @@ public struct Federation: @unchecked Sendable {
         var outputs: [TransportOutput]
         var finished: Bool
         switch (connection.transport, event) {
-        case (.http(let transport), .response(let status, let contentType, let sessionID, let end)):
-            outputs = transport.response(use, status: status, contentType: contentType, sessionID: sessionID)
+        case (.http(let transport), .response(let status, let contentType, let sessionID, let contentLength, let end)):
+            outputs = transport.response(use, status: status, contentType: contentType, sessionID: sessionID, contentLength: contentLength)
             if end { outputs += transport.ended(use) }
             finished = end
         case (.http(let transport), .body(let bytes, let end)):
@@ -230,7 +230,7 @@ public struct Federation: @unchecked Sendable {
         case (.http(let transport), .failed(let reason)):
             outputs = transport.failed(use, reason: reason)
             finished = true
-        case (.sse(let transport), .response(let status, _, _, let end)):
+        case (.sse(let transport), .response(let status, _, _, _, let end)):
             outputs = transport.response(use, status: status)
             finished = end || use.kind != .sseStream
         case (.sse(let transport), .body(let bytes, let end)):
@@ -257,7 +257,7 @@ public struct Federation: @unchecked Sendable {
     mutating func agentEvent(_ use: HTTPCallUse, _ event: HTTPCallEvent, _ transport: A2AAgentTransport) -> ([TransportOutput], Bool) {
         guard case .agent(let purpose) = use.kind else { return ([], true) }
         switch event {
-        case .response(let status, let contentType, _, let end):
+        case .response(let status, let contentType, _, _, let end):
             use.answer.status = status
             use.answer.isEventStream = contentType.map { Array($0.utf8).hasPrefixIgnoringCase("text/event-stream") } ?? false
             guard end else { return ([], false) }
@@ -272,7 +272,7 @@ public struct Federation: @unchecked Sendable {
                 }
                 if end { outputs += transport.ended(purpose, failure: nil) }
             } else {
-                use.answer.body += bytes
+                use.answer.body.append(contentsOf: bytes)
                 if end { outputs += transport.answered(purpose, status: use.answer.status, body: use.answer.body, now: now) + transport.ended(purpose, failure: nil) }
             }
             return (outputs, end)
@@ -297,12 +297,12 @@ public struct Federation: @unchecked Sendable {
             }
         }
         switch event {
-        case .response(let status, let contentType, _, let end):
+        case .response(let status, let contentType, _, _, let end):
             use.answer.status = status
             use.answer.contentType = contentType
             return end ? (done(), true) : ([], false)
         case .body(let bytes, let end):
-            use.answer.body += bytes
+            use.answer.body.append(contentsOf: bytes)
             if use.answer.body.count > OpenAPITransport.maxResponseBytes {
                 cancelHTTPCall(use.id)
                 return (failure("the answer is larger than \(OpenAPITransport.maxResponseBytes) bytes"), true)

@@ -7,10 +7,12 @@ public enum ProcessOutput: Sendable {
 }
 
 
-/// An HTTP call's event, as the host delivers it.
-public enum HTTPCallEvent: Sendable {
-    /// The head; `end`: no body follows.
-    case response(status: Int, contentType: String?, sessionID: String?, end: Bool)
-    case body([UInt8], end: Bool)
+/// An HTTP call's event, as the host delivers it. Used only during the `httpEvent` call that
+/// carries it: a body chunk is read in place from the host's memory (no copy on the way in).
+public enum HTTPCallEvent {
+    /// The head; `contentLength` when the server sent one; `end`: no body follows.
+    case response(status: Int, contentType: String?, sessionID: String?, contentLength: Int? = nil, end: Bool)
+    /// A chunk of the body, valid only during the call that carries it.
+    case body(UnsafeRawBufferPointer, end: Bool)
     case failed(String)
 }

@@ -48,7 +48,7 @@ final class LegacySSETransport: @unchecked Sendable {
         return []
     }
 
-    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+    func body(_ call: HTTPCallUse, _ bytes: UnsafeRawBufferPointer, end: Bool) -> [TransportOutput] {
         guard call.kind == .sseStream, call.id == streamCall else { return [] }
         var outputs: [TransportOutput] = []
         do {

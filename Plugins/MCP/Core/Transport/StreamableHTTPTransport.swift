@@ -25,10 +25,14 @@ final class StreamableHTTPTransport: @unchecked Sendable {
         var isEventStream = false
         var decoder = SSEDecoder()
         var body: [UInt8] = []
+        /// The head's `Content-Length`: the body's room is reserved once.
+        var expectedLength: Int?
     }
 
     /// The bytes of an error body kept (a JSON-RPC error response is passed on; more is cut).
     static let maxErrorBody = 65_536
+    /// The most room reserved ahead from a `Content-Length` (a larger body grows as it comes).
+    static let maxReservedBody = 16 << 20
 
     init(url: String, headers: [String: String], timeoutMilliseconds: Int) {
         self.url = url
@@ -69,7 +73,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
     }
 
     /// The response head of `call`.
-    func response(_ call: HTTPCallUse, status: Int, contentType: String?, sessionID session: String?) -> [TransportOutput] {
+    func response(_ call: HTTPCallUse, status: Int, contentType: String?, sessionID session: String?, contentLength: Int? = nil) -> [TransportOutput] {
         if call.kind == .listen {
             guard call.id == listenCall else { return [] }
             guard status == 200 else {
@@ -79,6 +83,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
             return []
         }
         call.answer.status = status
+        call.answer.expectedLength = contentLength
         if let session { sessionID = session }
         if let contentType { call.answer.isEventStream = Array(contentType.utf8).hasPrefixIgnoringCase("text/event-stream") }
         if status == 404, sessionID != nil, let requestID = call.requestID {
@@ -88,8 +93,8 @@ final class StreamableHTTPTransport: @unchecked Sendable {
         return []
     }
 
-    /// A chunk of `call`'s body (`end`: the last).
-    func body(_ call: HTTPCallUse, _ bytes: [UInt8], end: Bool) -> [TransportOutput] {
+    /// A chunk of `call`'s body (`end`: the last), read in place.
+    func body(_ call: HTTPCallUse, _ bytes: UnsafeRawBufferPointer, end: Bool) -> [TransportOutput] {
         if call.kind == .listen {
             guard call.id == listenCall else { return [] }
             let events = (try? listenDecoder.feed(bytes)) ?? []
@@ -99,7 +104,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
         var outputs: [TransportOutput] = []
         if call.answer.status >= 300 || call.answer.status < 200 {
             // Kept for the error: a JSON-RPC error response passes through to the client.
-            if call.answer.body.count < Self.maxErrorBody { call.answer.body += bytes.prefix(Self.maxErrorBody - call.answer.body.count) }
+            if call.answer.body.count < Self.maxErrorBody { call.answer.body.append(contentsOf: bytes.prefix(Self.maxErrorBody - call.answer.body.count)) }
         } else if call.answer.isEventStream {
             do {
                 for event in try call.answer.decoder.feed(bytes) where event.event == "message" && !event.data.isEmpty {
@@ -108,10 +113,12 @@ final class StreamableHTTPTransport: @unchecked Sendable {
             } catch {
                 return outputs + failure(call, reason: "an SSE event was larger than \(call.answer.decoder.maxEventBytes) bytes")
             }
-        } else if call.answer.body.isEmpty {
-            call.answer.body = bytes // one chunk: no copy
         } else {
-            call.answer.body += bytes
+            // The one copy of a JSON answer: into room reserved for the whole body when its length is known.
+            if call.answer.body.isEmpty, let expected = call.answer.expectedLength, expected > bytes.count, expected <= Self.maxReservedBody {
+                call.answer.body.reserveCapacity(expected)
+            }
+            call.answer.body.append(contentsOf: bytes)
         }
         if end { outputs += finish(call) }
         return outputs
