@@ -4,11 +4,32 @@ import JSON
 extension JSONText {
     /// A JSON-RPC response carrying `result` (raw JSON) for the request with `id` (raw JSON).
     public static func response(id: String, result: some Collection<UInt8>) -> [UInt8] {
-        var out = responseHead(id: id)
-        out.reserveCapacity(out.count + result.count + 1)
-        out.append(contentsOf: result)
-        out.append(UInt8(ascii: "}"))
-        return out
+        if let out = result.withContiguousStorageIfAvailable({ response(id: id, result: UnsafeRawBufferPointer($0)) }) { return out }
+        return response(id: id, result: Array(result))
+    }
+
+    /// The same over contiguous bytes: one allocation of the exact size, three copies.
+    public static func response(id: String, result: UnsafeRawBufferPointer) -> [UInt8] {
+        let head: StaticString = "{\"jsonrpc\":\"2.0\",\"id\":", middle: StaticString = ",\"result\":"
+        var id = id
+        return id.withUTF8 { id in
+            let count = head.utf8CodeUnitCount + id.count + middle.utf8CodeUnitCount + result.count + 1
+            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+                // Bounds: the pieces written add up to `count`, the capacity.
+                var at = 0
+                func put(_ bytes: UnsafeRawBufferPointer) {
+                    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
+                    at += bytes.count
+                }
+                put(UnsafeRawBufferPointer(start: head.utf8Start, count: head.utf8CodeUnitCount))
+                put(UnsafeRawBufferPointer(id))
+                put(UnsafeRawBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
+                put(result)
+                out[at] = UInt8(ascii: "}")
+                initialized = at + 1
+            }
+        }
     }
 
     /// What precedes the result in ``response(id:result:)`` (for a response sent in parts).
