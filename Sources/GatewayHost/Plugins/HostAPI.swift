@@ -158,14 +158,14 @@ enum HostAPI {
         api.resume = { stream in HostAPI.withExchange(stream) { $0.resume() } }
         api.kv_set = { stream, key, value in
             HostAPI.withExchange(stream) { exchange in
-                exchange.setValue(Array(value.rawBuffer), forKey: key.string)
+                exchange.keyValues.set(value.rawBuffer, forKey: key.rawBuffer)
                 return AGW_OK
             }
         }
         api.kv_get = { stream, key, value in
             HostAPI.withExchange(stream) { exchange in
                 guard let value else { return AGW_ERR_INVALID_ARGUMENT }
-                guard let stored = exchange.value(forKey: key.string) else { return AGW_ERR_NOT_FOUND }
+                guard let stored = exchange.keyValues.value(forKey: key.rawBuffer) else { return AGW_ERR_NOT_FOUND }
                 value.pointee = exchange.scratch.store(bytes: stored)
                 return AGW_OK
             }

@@ -27,8 +27,6 @@ extension Exchange {
         }
     }
 
-    func setValue(_ value: [UInt8], forKey key: String) { keyValues[key] = value }
-    func value(forKey key: String) -> [UInt8]? { keyValues[key] }
 
     func stage(_ index: Int) -> FilterInstance { stages[index] }
 

@@ -136,8 +136,8 @@ extension Exchange {
             method: requestHead.method.rawValue, uri: requestHead.uri, status: status, durationNanoseconds: elapsed,
             requestBytes: requestBodyBytes, responseBytes: responseBodyBytes, peer: connection.peerAddress,
             userAgent: requestHead.headers.first(name: "user-agent"),
-            subject: keyValues.isEmpty ? nil : keyValues[IdentityKey.subject],
-            authMethod: keyValues.isEmpty ? nil : keyValues[IdentityKey.method],
+            subject: keyValues.isEmpty ? nil : keyValues.value(forKey: IdentityKey.subject),
+            authMethod: keyValues.isEmpty ? nil : keyValues.value(forKey: IdentityKey.method),
             upstream: upstreamName,
             decidedBy: decider.flatMap { $0 < stages.count ? stages[$0].instanceName : nil },
             annotations: annotations)

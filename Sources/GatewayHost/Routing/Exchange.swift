@@ -93,7 +93,7 @@ final class Exchange {
 
     // Plugin services.
     var scopes: [AsyncScope?] = []
-    var keyValues: [String: [UInt8]] = [:]
+    var keyValues = StreamValues()
     var scratch = ScratchArena()
     var rpc: RPCBus
 
