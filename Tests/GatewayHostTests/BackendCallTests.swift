@@ -1,4 +1,6 @@
 @testable import GatewayHost
+import HTTP1
+import NIOCore
 import XCTest
 
 /// The proxy's header rules.
@@ -15,5 +17,17 @@ final class BackendCallTests: XCTestCase {
         XCTAssertTrue(BackendCall.name("X_Hop", isIn: ["x_hop"]))
         XCTAssertFalse(BackendCall.name("x\u{7f}hop", isIn: ["x_hop"]))
         XCTAssertFalse(BackendCall.name("tf", isIn: BackendCall.hopByHop))
+    }
+
+    /// The response head forwarded to the client: hop-by-hop fields and the fields the upstream's
+    /// `Connection` names are dropped, the rest kept in order with their case.
+    func testAnUpstreamResponseLosesItsHopByHopFields() throws {
+        var parser = HTTP1Parser(role: .response)
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Private\r\n"
+                                    + "x-private: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Kept: 1\r\nContent-Length: 2\r\n\r\nok")
+        guard case .head(let head, let bytes) = try parser.step(&buffer) else { return XCTFail("no head") }
+        let forwarded = UpstreamHead(head: head, bytes: bytes).forwardedHead
+        XCTAssertEqual(forwarded.status.code, 200)
+        XCTAssertEqual(forwarded.headers.map { "\($0.name): \($0.value)" }, ["Content-Type: text/plain", "X-Kept: 1", "Content-Length: 2"])
     }
 }

@@ -98,7 +98,7 @@ final class BackendCall: ResponseReceiver {
             if child != nil, HeadBytes.nameIs(name, "traceparent") || HeadBytes.nameIs(name, "tracestate") { continue }
             HeadBytes.writeField(name, value, into: &out)
         }
-        let peerIP = Self.ipOnly(exchange.connection.peerAddress)
+        let peerIP = exchange.connection.peerIP
         HeadBytes.writeField("x-forwarded-for", forwardedFor.map { "\($0), \(peerIP)" } ?? peerIP, into: &out)
         out.writeStaticString(exchange.connection.isTLS ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
         if let child {
@@ -184,17 +184,10 @@ final class BackendCall: ResponseReceiver {
         case .head(let upstream) where upstream.status < 200 && upstream.status != 101:
             break // an informational response (100 Continue, 103 Early Hints): the final one follows
         case .head(let upstream):
-            let upstreamHead = upstream.nioHead
             cancelHeadTimeout()
             responseStarted = true
-            responseStatus = Int(upstreamHead.status.code)
-            var response = HTTPResponseHead(version: upstreamHead.version, status: upstreamHead.status)
-            let connectionTokens = upstreamHead.headers.contains(name: "connection")
-                ? upstreamHead.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
-            for (name, value) in upstreamHead.headers {
-                if Self.name(name, isIn: Self.hopByHop) || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
-                response.headers.add(name: name, value: value)
-            }
+            responseStatus = upstream.status
+            let response = upstream.forwardedHead
             if let pending = exchange.beginResponse(response, endOfStream: false) { pauseReadsUntil(pending) }
         case .body(let chunk):
             if let pending = exchange.receiveResponseBody(chunk) { pauseReadsUntil(pending) }

@@ -11,7 +11,7 @@ enum UpstreamPart {
 }
 
 /// A response head as read: the parsed ranges over the head's bytes (a slice of the read, no
-/// copy). A call reads fields as bytes; ``nioHead`` makes NIO's type for the exchange.
+/// copy). A call reads fields as bytes; ``forwardedHead`` makes NIO's type for the exchange.
 struct UpstreamHead {
     let head: HTTP1Head
     let bytes: ByteBuffer
@@ -19,10 +19,34 @@ struct UpstreamHead {
     var status: Int { head.status }
     var version: HTTPVersion { head.minorVersion == 1 ? .http1_1 : .http1_0 }
 
-    /// NIO's head (a `String` per name and value), for what reads `HTTPHeaders`.
-    var nioHead: HTTPResponseHead {
-        HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: head.status),
-                         headers: bytes.withUnsafeReadableBytes { HTTP1Parser.headers(head, in: $0) })
+    /// The head to forward: hop-by-hop fields and those the `Connection` field names left out,
+    /// a `String` made only for what is kept.
+    var forwardedHead: HTTPResponseHead {
+        let headers = bytes.withUnsafeReadableBytes { bytes -> HTTPHeaders in
+            func view(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+            var connectionTokens: [UnsafeRawBufferPointer] = []
+            for field in head.fields where FieldName.bytes(view(field.name), are: "connection") {
+                for token in view(field.value).split(separator: UInt8(ascii: ",")) {
+                    var token = token
+                    while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
+                    while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
+                    if !token.isEmpty { connectionTokens.append(UnsafeRawBufferPointer(rebasing: token)) }
+                }
+            }
+            var kept: [(String, String)] = []
+            kept.reserveCapacity(head.fields.count)
+            for field in head.fields {
+                let name = view(field.name)
+                if FieldName.isHopByHop(name) || connectionTokens.contains(where: { Self.equalIgnoringCase($0, name) }) { continue }
+                kept.append((String(decoding: name, as: UTF8.self), String(decoding: view(field.value), as: UTF8.self)))
+            }
+            return HTTPHeaders(kept)
+        }
+        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: head.status), headers: headers)
+    }
+
+    private static func equalIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in (x >= 0x41 && x <= 0x5A ? x | 0x20 : x) == (y >= 0x41 && y <= 0x5A ? y | 0x20 : y) }
     }
 
     /// Calls `body` with each field's name and value in place, valid during the call.

@@ -104,7 +104,7 @@ extension Exchange {
             attributes["http.request.method"] = requestHead.method.rawValue
             attributes["url.path"] = String(requestHead.uri.prefix { $0 != "?" })
             attributes["network.protocol.version"] = connection.httpVersion == "HTTP/2" ? "2" : "1.1"
-            attributes["client.address"] = BackendCall.ipOnly(connection.peerAddress)
+            attributes["client.address"] = connection.peerIP
             attributes["agw.listener"] = connection.listenerName
             attributes["agw.route"] = route.name
             attributes["agw.request_id"] = String(id, radix: 16)

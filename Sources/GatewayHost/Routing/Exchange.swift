@@ -24,10 +24,23 @@ protocol ExchangeResponder: AnyObject {
 struct ConnectionInfo {
     var listenerName: String
     var peerAddress: String
+    /// The peer's address without its port (for `x-forwarded-for` and `client.address`), worked
+    /// out once per connection.
+    var peerIP: String
     var isTLS: Bool
     var serverName: String?
     var peerSubject: String?
     var httpVersion: String
+
+    init(listenerName: String, peerAddress: String, isTLS: Bool, serverName: String? = nil, peerSubject: String? = nil, httpVersion: String) {
+        self.listenerName = listenerName
+        self.peerAddress = peerAddress
+        peerIP = BackendCall.ipOnly(peerAddress)
+        self.isTLS = isTLS
+        self.serverName = serverName
+        self.peerSubject = peerSubject
+        self.httpVersion = httpVersion
+    }
 }
 
 /// One request/response through a route: it drives the route's ``FilterChain`` (calling the hooks

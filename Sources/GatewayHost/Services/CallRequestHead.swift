@@ -38,8 +38,8 @@ struct CallRequestHead {
             for index in 0..<request.header_count {
                 let name = request.headers[index].name.rawBuffer
                 if Self.isDropped(name) { continue }
-                if Self.name(name, is: "host") { hasHost = true }
-                if Self.name(name, is: "traceparent") { hasTraceparent = true }
+                if FieldName.bytes(name, are: "host") { hasHost = true }
+                if FieldName.bytes(name, are: "traceparent") { hasTraceparent = true }
                 at += Self.copy(name, to: room, at: at)
                 room[at] = UInt8(ascii: ":")
                 room[at + 1] = UInt8(ascii: " ")
@@ -76,26 +76,7 @@ struct CallRequestHead {
     /// The fields a plugin may not set on a call: hop-by-hop ones and `content-length` (the host
     /// frames the message).
     private static func isDropped(_ name: UnsafeRawBufferPointer) -> Bool {
-        switch name.count {
-        case 2: Self.name(name, is: "te")
-        case 7: Self.name(name, is: "trailer") || Self.name(name, is: "upgrade")
-        case 10: Self.name(name, is: "connection") || Self.name(name, is: "keep-alive")
-        case 14: Self.name(name, is: "content-length")
-        case 16: Self.name(name, is: "proxy-connection")
-        case 17: Self.name(name, is: "transfer-encoding")
-        default: false
-        }
-    }
-
-    /// ASCII case-insensitive equality with a lowercase name.
-    private static func name(_ bytes: UnsafeRawBufferPointer, is lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = lowercase.utf8Start
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            if (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) != expected[index] { return false }
-        }
-        return true
+        FieldName.isHopByHop(name) || FieldName.bytes(name, are: "content-length")
     }
 
     /// Methods are case-sensitive.
