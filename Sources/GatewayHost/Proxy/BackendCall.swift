@@ -9,7 +9,7 @@ import Tracing
 /// Sends the upstream's own Host, drops hop-by-hop headers, appends X-Forwarded-For/Proto.
 /// Connect failure → 502; no response head within the request timeout → 504; an idle keep-alive
 /// connection that turns out closed is retried once on a fresh one when the body can be resent.
-final class BackendCall: ResponseReceiver {
+final class BackendCall: ResponseReceiver, TimedCall {
     private unowned let exchange: Exchange
     private let backend: BackendPool
     private let eventLoop: EventLoop

@@ -1,8 +1,14 @@
 import NIOCore
 
-/// Response-head deadlines of one backend's calls on one event loop.
+/// What a ``HeadTimeouts`` table times out.
+protocol TimedCall: AnyObject {
+    func headTimedOut()
+}
+
+/// Response deadlines of calls with one timeout on one event loop: a backend's calls, or plugins'
+/// `http_call`s that ask for the same timeout.
 ///
-/// Every call of a backend has the same timeout, so deadlines arrive in order: a FIFO with one
+/// Every call in a table has the same timeout, so deadlines arrive in order: a FIFO with one
 /// scheduled wake-up replaces a timer per request (NIO cancels a scheduled task with a linear
 /// search of the loop's timer heap, which grows with in-flight requests). A finished call simply
 /// leaves the table; its entry is skipped when it comes up.
@@ -10,7 +16,7 @@ final class HeadTimeouts {
     private let eventLoop: EventLoop
     private let timeout: TimeAmount
     private var deadlines = CircularBuffer<(deadline: NIODeadline, id: UInt64)>()
-    private var waiting: [UInt64: BackendCall] = [:]
+    private var waiting: [UInt64: any TimedCall] = [:]
     private var nextID: UInt64 = 1
     private var wakeUp: Scheduled<Void>?
 
@@ -20,7 +26,7 @@ final class HeadTimeouts {
     }
 
     /// Starts the clock for a call; returns the token to `cancel` it with.
-    func start(_ call: BackendCall) -> UInt64 {
+    func start(_ call: any TimedCall) -> UInt64 {
         let id = nextID
         nextID += 1
         deadlines.append((.now() + timeout, id))

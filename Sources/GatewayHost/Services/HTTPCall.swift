@@ -13,7 +13,7 @@ import HTTP1
 ///
 /// Runs on the scope's event loop over the same loop-local keep-alive pools as the proxy
 /// (`HTTPCallPools`), so a call costs no thread hop and reuses connections.
-final class HTTPCall: ResponseReceiver {
+final class HTTPCall: ResponseReceiver, TimedCall {
     /// A buffered call's body beyond this fails with AGW_CALL_FAILED_LIMIT.
     static let maxBufferedBytes = 16 * 1024 * 1024
 
@@ -26,7 +26,9 @@ final class HTTPCall: ResponseReceiver {
     private var connection: PooledConnection?
     private var responseHead: UpstreamHead?
     private var received: ByteBuffer?
-    private var timeout: Scheduled<Void>?
+    /// The call's place in its loop's table of calls with its timeout (no timer per call).
+    private var timeout: (table: HeadTimeouts, id: UInt64)?
+    private var timeoutMilliseconds: Int64 = 0
     private var isDone = false
     private var retried = false
     /// The client span when the calling stream's request is traced.
@@ -70,16 +72,17 @@ final class HTTPCall: ResponseReceiver {
         }
         head.finish()
         let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
-        guard let pool = ProcessWide.httpCallPools.pool(for: target.origin, on: scope.eventLoop) else { return AGW_ERR_INVALID_ARGUMENT }
+        let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
+        guard let (pool, timeouts) = ProcessWide.httpCallPools.pool(for: target.origin, timeoutMilliseconds: timeoutMilliseconds, on: scope.eventLoop) else {
+            return AGW_ERR_INVALID_ARGUMENT
+        }
 
         let id = scope.makeID()
         let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool, head: head, body: body)
         call.span = span
         scope.register(call: call, id: id)
-        let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
-        call.timeout = scope.eventLoop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) { [weak call] in
-            call?.fail(code: AGW_CALL_FAILED_TIMEOUT, message: "no response within \(timeoutMilliseconds) ms")
-        }
+        call.timeoutMilliseconds = timeoutMilliseconds
+        call.timeout = (timeouts, timeouts.start(call))
         if let idle = pool.takeIdle() { call.use(idle) } else { call.connect(pool.connect()) }
         callID.pointee = id
         return AGW_OK
@@ -100,6 +103,17 @@ final class HTTPCall: ResponseReceiver {
         })
     }
 
+    func headTimedOut() {
+        timeout = nil
+        fail(code: AGW_CALL_FAILED_TIMEOUT, message: "no response within \(timeoutMilliseconds) ms")
+    }
+
+    private func cancelTimeout() {
+        guard let timeout else { return }
+        self.timeout = nil
+        timeout.table.cancel(timeout.id)
+    }
+
     /// Cancelled by the plugin or with its scope: no further events.
     func cancel() {
         guard !isDone else { return }
@@ -115,7 +129,7 @@ final class HTTPCall: ResponseReceiver {
 
     private func finish(keepConnection: Bool) {
         isDone = true
-        timeout?.cancel()
+        cancelTimeout()
         if let span {
             self.span = nil
             if let status = responseHead?.status {
@@ -147,7 +161,7 @@ final class HTTPCall: ResponseReceiver {
         case .head(let head):
             responseHead = head
             if streaming {
-                timeout?.cancel()
+                cancelTimeout()
                 scope?.deliver(responseEvent(endOfStream: false, body: nil))
             }
         case .body(var chunk):
@@ -251,6 +265,8 @@ struct CallTarget {
 final class HTTPCallPools: Sendable {
     private final class LoopPools: @unchecked Sendable {
         var pools: [ConnectionPool.Origin: ConnectionPool] = [:]
+        /// Deadline tables by timeout in milliseconds (plugins use a few timeouts over and over).
+        var timeouts: [Int64: HeadTimeouts] = [:]
     }
 
     private let loops = Mutex<[ObjectIdentifier: LoopPools]>([:])
@@ -260,8 +276,9 @@ final class HTTPCallPools: Sendable {
         tls = try? NIOSSLContext(configuration: .makeClientConfiguration())
     }
 
-    /// The pool for `origin` on `loop` (call on `loop`); nil for https when TLS is unavailable.
-    func pool(for origin: ConnectionPool.Origin, on loop: EventLoop) -> ConnectionPool? {
+    /// The pool for `origin` on `loop`, and the deadline table for `timeoutMilliseconds` there
+    /// (call on `loop`); nil for https when TLS is unavailable.
+    func pool(for origin: ConnectionPool.Origin, timeoutMilliseconds: Int64, on loop: EventLoop) -> (ConnectionPool, HeadTimeouts)? {
         let key = ObjectIdentifier(loop)
         let local = loops.withLock { loops in
             if let existing = loops[key] { return existing }
@@ -269,6 +286,14 @@ final class HTTPCallPools: Sendable {
             loops[key] = created
             return created
         }
+        guard let pool = pool(for: origin, in: local, on: loop) else { return nil }
+        if let table = local.timeouts[timeoutMilliseconds] { return (pool, table) }
+        let table = HeadTimeouts(eventLoop: loop, timeout: .milliseconds(timeoutMilliseconds))
+        local.timeouts[timeoutMilliseconds] = table
+        return (pool, table)
+    }
+
+    private func pool(for origin: ConnectionPool.Origin, in local: LoopPools, on loop: EventLoop) -> ConnectionPool? {
         if let pool = local.pools[origin] { return pool }
         if origin.scheme == "https", tls == nil { return nil }
         let pool = ConnectionPool(origin: origin, eventLoop: loop, connectTimeout: .seconds(5), requestTimeout: nil,
