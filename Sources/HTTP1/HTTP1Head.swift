@@ -30,6 +30,11 @@ public struct HTTP1Head: Sendable, Equatable {
 public struct HTTP1Field: Sendable, Equatable {
     public var name: Range<Int>
     public var value: Range<Int>
+
+    public init(name: Range<Int>, value: Range<Int>) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// How a message's body ends.

@@ -41,12 +41,14 @@ struct HTTP1HeadReader {
             case 6 where equalsLowercase(field.name, "expect"):
                 head.expectsContinue = equalsLowercase(field.value, "100-continue")
             case 10 where equalsLowercase(field.name, "connection"):
-                for token in list(field.value) {
+                var cursor = field.value.lowerBound
+                while let token = nextElement(of: field.value, at: &cursor) {
                     if equalsLowercase(token, "close") { connectionClose = true }
                     if equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
                 }
             case 14 where equalsLowercase(field.name, "content-length"):
-                for element in list(field.value) {
+                var cursor = field.value.lowerBound
+                while let element = nextElement(of: field.value, at: &cursor) {
                     let value = try decimal(element)
                     guard contentLength == nil || contentLength == value else {
                         throw HTTP1Error(.malformed, "Content-Length values disagree")
@@ -142,8 +144,8 @@ struct HTTP1HeadReader {
 
     /// `HTTP/1.0` or `HTTP/1.1` at `index`; 505 for other versions.
     private func version(at index: Int, lineEnd: Int) throws(HTTP1Error) -> Int {
-        let prefix: [UInt8] = Array("HTTP/".utf8)
-        guard index + 8 <= lineEnd, (0..<5).allSatisfy({ bytes[index + $0] == prefix[$0] }),
+        guard index + 8 <= lineEnd, bytes[index] == UInt8(ascii: "H"), bytes[index + 1] == UInt8(ascii: "T"),
+              bytes[index + 2] == UInt8(ascii: "T"), bytes[index + 3] == UInt8(ascii: "P"), bytes[index + 4] == UInt8(ascii: "/"),
               bytes[index + 6] == UInt8(ascii: "."),
               let major = HTTP1Scan.hexValue(bytes[index + 5]), major < 10, let minor = HTTP1Scan.hexValue(bytes[index + 7]), minor < 10 else {
             throw HTTP1Error(.malformed, "no HTTP version where the start line needs one")
@@ -198,6 +200,21 @@ struct HTTP1HeadReader {
     }
 
     // MARK: - Values
+
+    /// The next comma-separated element of a list field at or after `cursor`, trimmed, empty
+    /// ones skipped; nil after the last. Moves `cursor` past it (no array, as ``list(_:)`` makes).
+    private func nextElement(of value: Range<Int>, at cursor: inout Int) -> Range<Int>? {
+        while cursor <= value.upperBound {
+            var end = cursor
+            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var lower = cursor, upper = end
+            while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
+            while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+            cursor = end + 1
+            if lower < upper { return lower..<upper }
+        }
+        return nil
+    }
 
     /// The comma-separated elements of a list field, trimmed, empty ones skipped.
     private func list(_ value: Range<Int>) -> [Range<Int>] {

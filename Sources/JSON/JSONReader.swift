@@ -79,6 +79,48 @@ package struct JSONReader {
         }
     }
 
+    /// Calls body for each member of the object at the cursor with the member's name as UTF-8
+    /// bytes (in place; decoded into a temporary only when it has escapes) and the cursor on its
+    /// value. Body consumes the value and returns false to go on, or returns true to stop there
+    /// (the cursor is then wherever body left it). Returns whether body stopped.
+    package mutating func forEachMemberName(_ body: (UnsafeRawBufferPointer, inout JSONReader) throws(JSONError) -> Bool) throws(JSONError) -> Bool {
+        skipWhitespace()
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return false
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw .syntax("expected a member name at byte \(index)") }
+            let nameStart = index
+            let hasEscapes = try skipString()
+            let nameEnd = index
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            let stop: Bool
+            if hasEscapes {
+                var nameReader = JSONReader(bytes, range: nameStart..<nameEnd)
+                var decoded = try nameReader.readString() ?? ""
+                var failure: JSONError?
+                stop = decoded.withUTF8 { name in
+                    do throws(JSONError) { return try body(UnsafeRawBufferPointer(name), &self) } catch { failure = error; return true }
+                }
+                if let failure { throw failure }
+            } else {
+                stop = try body(UnsafeRawBufferPointer(rebasing: bytes[(nameStart + 1)..<(nameEnd - 1)]), &self)
+            }
+            if stop { return true }
+            skipWhitespace()
+            guard let next = peek() else { throw .syntax("unterminated object") }
+            index += 1
+            if next == UInt8(ascii: "}") { return false }
+            guard next == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at byte \(index - 1)") }
+        }
+    }
+
     /// The value of the first member named `key` in the object at the cursor, nil when there is
     /// none. Names without escapes are compared as bytes (no `String` is made); the scan stops at
     /// the match, so the members after it are not read.

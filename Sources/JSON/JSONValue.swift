@@ -35,6 +35,33 @@ public struct JSONValue: Sendable {
         }
     }
 
+    /// Whether some member satisfies `predicate`, which gets the member's name as UTF-8 bytes and
+    /// its value, in order, until it returns true; nil when this is not an object. No `String` is
+    /// made for a name (``members`` makes one per member).
+    public func containsMember(where predicate: (UnsafeRawBufferPointer, JSONValue) -> Bool) -> Bool? {
+        let bytes = bytes
+        return bytes.withUnsafeBytes { buffer -> Bool? in
+            var reader = JSONReader(buffer, range: trimmed)
+            do {
+                return try reader.forEachMemberName { name, reader throws(JSONError) in
+                    predicate(name, JSONValue(bytes, range: try reader.skipValue()))
+                }
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    /// Whether this is a JSON string whose decoded text is `text`. A string without escapes is
+    /// compared as bytes, with no `String` made.
+    public func isString(_ text: String) -> Bool {
+        let literal = trimmed
+        guard literal.count >= 2, bytes[literal.lowerBound] == UInt8(ascii: "\"") else { return false }
+        let inner = bytes[(literal.lowerBound + 1)..<(literal.upperBound - 1)]
+        if !inner.contains(UInt8(ascii: "\\")) { return inner.elementsEqual(text.utf8) }
+        return bytes.withUnsafeBytes { JSONObjectFields.string(at: literal, of: $0) } == text
+    }
+
     /// The array's elements, or nil when this is not an array.
     public var elements: [JSONValue]? {
         bytes.withUnsafeBytes { buffer in
@@ -57,9 +84,32 @@ public struct JSONValue: Sendable {
         }
     }
 
-    /// The integer, when this is one.
-    public var int: Int? { Int(text.trimmingWhitespace) }
-    public var isNull: Bool { text.trimmingWhitespace == "null" }
+    /// The integer, when this is one (an optional `-` and decimal digits that fit in an `Int`;
+    /// no fraction or exponent). Read from the bytes, with no `String` made.
+    public var int: Int? {
+        let digits = trimmed
+        guard !digits.isEmpty else { return nil }
+        let negative = bytes[digits.lowerBound] == UInt8(ascii: "-")
+        let start = negative ? digits.lowerBound + 1 : digits.lowerBound
+        guard start < digits.upperBound else { return nil }
+        var value = 0
+        for index in start..<digits.upperBound {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            // Accumulated negatively so that Int.min fits.
+            let (shifted, overflowShift) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdd) = shifted.subtractingReportingOverflow(Int(digit))
+            guard !overflowShift, !overflowAdd else { return nil }
+            value = next
+        }
+        if negative { return value }
+        return value == .min ? nil : -value
+    }
+
+    public var isNull: Bool {
+        let literal = trimmed
+        return literal.count == 4 && bytes[literal].elementsEqual("null".utf8)
+    }
 
     private var trimmed: Range<Int> {
         var lower = range.lowerBound, upper = range.upperBound

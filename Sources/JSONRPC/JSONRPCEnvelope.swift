@@ -49,28 +49,29 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
         var params: Range<Int>?
         var result: Range<Int>?
         var error: Range<Int>?
-        try reader.forEachMember { key, reader throws(JSONError) in
-            switch key {
-            case "jsonrpc": version = try reader.skipValue()
-            case "id": id = try reader.skipValue()
-            case "method":
+        _ = try reader.forEachMemberName { key, reader throws(JSONError) in
+            switch Member(key) {
+            case .jsonrpc: version = try reader.skipValue()
+            case .id: id = try reader.skipValue()
+            case .method:
                 guard let name = try reader.readString() else {
                     try reader.skipValue() // malformed JSON is reported as such first (-32700)
                     throw .structure("\"method\" must be a string")
                 }
                 method = name
-            case "params": params = try reader.skipValue()
-            case "result": result = try reader.skipValue()
-            case "error": error = try reader.skipValue()
-            default: try reader.skipValue()
+            case .params: params = try reader.skipValue()
+            case .result: result = try reader.skipValue()
+            case .error: error = try reader.skipValue()
+            case nil: try reader.skipValue()
             }
+            return false
         }
         try reader.expectEnd()
-        guard let version, reader.text(version) == "\"2.0\"" else { throw .structure("\"jsonrpc\" must be \"2.0\"") }
+        guard let version, Self.bytes(version, of: bytes, are: "\"2.0\"") else { throw .structure("\"jsonrpc\" must be \"2.0\"") }
         if let id {
             let first = bytes[id.lowerBound]
             guard first == UInt8(ascii: "\"") || first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
-                || reader.text(id) == "null" else { throw .structure("\"id\" must be a string or a number") }
+                || Self.bytes(id, of: bytes, are: "null") else { throw .structure("\"id\" must be a string or a number") }
         }
         if let params {
             let first = bytes[params.lowerBound]
@@ -84,6 +85,28 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
         default: throw .structure("a message has a method, a result or an error (exactly one)")
         }
         return JSONRPCEnvelope(kind: kind, id: id, method: method, params: params, result: result, error: error)
+    }
+
+    /// The members routing reads, recognized from a name's bytes (no `String` per name).
+    private enum Member {
+        case jsonrpc, id, method, params, result, error
+
+        init?(_ name: UnsafeRawBufferPointer) {
+            switch name.count {
+            case 2 where name.elementsEqual("id".utf8): self = .id
+            case 5 where name.elementsEqual("error".utf8): self = .error
+            case 6 where name.elementsEqual("method".utf8): self = .method
+            case 6 where name.elementsEqual("params".utf8): self = .params
+            case 6 where name.elementsEqual("result".utf8): self = .result
+            case 7 where name.elementsEqual("jsonrpc".utf8): self = .jsonrpc
+            default: return nil
+            }
+        }
+    }
+
+    private static func bytes(_ range: Range<Int>, of bytes: UnsafeRawBufferPointer, are text: StaticString) -> Bool {
+        range.count == text.utf8CodeUnitCount
+            && UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     static let batchReason = "batches are not supported"

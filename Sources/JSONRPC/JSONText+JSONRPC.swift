@@ -58,14 +58,50 @@ extension JSONText {
 
     /// A request or notification (`id` nil) with raw JSON params.
     public static func request(id: String?, method: String, params: (some Collection<UInt8>)?) -> [UInt8] {
-        var out = Array("{\"jsonrpc\":\"2.0\",".utf8)
-        if let id { out += Array("\"id\":\(id),".utf8) }
-        out += Array("\"method\":\(quoted(method))".utf8)
-        if let params {
-            out += Array(",\"params\":".utf8)
-            out.append(contentsOf: params)
+        guard let params else { return request(id: id, method: method, params: UnsafeRawBufferPointer?.none) }
+        if let out = params.withContiguousStorageIfAvailable({ request(id: id, method: method, params: UnsafeRawBufferPointer($0)) }) { return out }
+        return Array(params).withUnsafeBytes { request(id: id, method: method, params: $0) }
+    }
+
+    /// The same over contiguous bytes: one allocation (room for the method fully escaped), each
+    /// piece copied once.
+    public static func request(id: String?, method: String, params: UnsafeRawBufferPointer?) -> [UInt8] {
+        let head: StaticString = "{\"jsonrpc\":\"2.0\",", idKey: StaticString = "\"id\":", methodKey: StaticString = "\"method\":"
+        let paramsKey: StaticString = ",\"params\":"
+        var id = id ?? "", method = method
+        let hasID = !id.isEmpty
+        return id.withUTF8 { id in
+            method.withUTF8 { method in
+                let capacity = head.utf8CodeUnitCount + (hasID ? idKey.utf8CodeUnitCount + id.count + 1 : 0) + methodKey.utf8CodeUnitCount
+                    + quotedCapacity(method.count) + (params.map { paramsKey.utf8CodeUnitCount + $0.count } ?? 0) + 1
+                return [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
+                    // Bounds: every piece below is counted in `capacity` (the method at its most
+                    // escaped size).
+                    let base = UnsafeMutableRawPointer(out.baseAddress!)
+                    var at = 0
+                    func put(_ bytes: UnsafeRawBufferPointer) {
+                        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+                        (base + at).copyMemory(from: source, byteCount: bytes.count)
+                        at += bytes.count
+                    }
+                    func put(_ text: StaticString) { put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+                    put(head)
+                    if hasID {
+                        put(idKey)
+                        put(UnsafeRawBufferPointer(id))
+                        base.storeBytes(of: UInt8(ascii: ","), toByteOffset: at, as: UInt8.self)
+                        at += 1
+                    }
+                    put(methodKey)
+                    at += writeQuoted(bytes: UnsafeRawBufferPointer(method), to: base + at)
+                    if let params {
+                        put(paramsKey)
+                        put(params)
+                    }
+                    base.storeBytes(of: UInt8(ascii: "}"), toByteOffset: at, as: UInt8.self)
+                    initialized = at + 1
+                }
+            }
         }
-        out.append(UInt8(ascii: "}"))
-        return out
     }
 }

@@ -18,7 +18,7 @@ final class ExchangeTests: XCTestCase {
 
     private func exchange(_ route: Route, method: HTTPMethod = .POST, headers: [(String, String)] = [],
                           responder: RecordingResponder) -> Exchange {
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: route.match.path ?? "/", headers: HTTPHeaders(headers))
+        let head = RequestHead(method: method, uri: route.match.path ?? "/", headers: RequestFields(headers))
         let connection = ConnectionInfo(listenerName: "main", peerAddress: "127.0.0.1:1", isTLS: false, httpVersion: "HTTP/1.1")
         return Exchange(id: 1, route: route, head: head, connection: connection, eventLoop: loop, services: services, responder: responder)
     }

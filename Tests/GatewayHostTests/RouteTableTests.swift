@@ -3,8 +3,8 @@ import XCTest
 @testable import GatewayHost
 
 final class RouteTableTests: XCTestCase {
-    private func head(_ method: HTTPMethod = .GET, _ uri: String, host: String = "api.test", headers: [(String, String)] = []) -> HTTPRequestHead {
-        HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders([("host", host)] + headers))
+    private func head(_ method: HTTPMethod = .GET, _ uri: String, host: String = "api.test", headers: [(String, String)] = []) -> RequestHead {
+        RequestHead(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders([("host", host)] + headers)))
     }
 
     func testPathPrefixMatchesWholeSegments() {

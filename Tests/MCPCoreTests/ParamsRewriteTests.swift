@@ -17,6 +17,34 @@ final class ParamsRewriteTests: XCTestCase {
         XCTAssertEqual(String(decoding: rewritten, as: UTF8.self), #"{"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"x","value":"y"}}"#)
     }
 
+    func testLeavesParamsThatNeedNoChangeAsTheyCame() {
+        let raw = #"{ "name" : "read", "arguments":{"name":"other"} }"#
+        let rewritten = ParamsRewrite(member: ("name", "read")).apply(to: JSONValue(Array(raw.utf8)))
+        XCTAssertEqual(String(decoding: rewritten, as: UTF8.self), raw)
+    }
+
+    /// An upstream may read the last of two equal names: both are rewritten, so the one the
+    /// gateway routed (and authorized) is the only one the upstream can see.
+    func testRewritesEveryDuplicateOfTheRoutedName() {
+        let params = JSONValue(Array(#"{"name":"read","name":"delete_all","arguments":{}}"#.utf8))
+        let rewritten = ParamsRewrite(member: ("name", "read")).apply(to: params)
+        XCTAssertEqual(String(decoding: rewritten, as: UTF8.self), #"{"name":"read","name":"read","arguments":{}}"#)
+    }
+
+    /// Names and values are compared decoded: an escaped name is the same member, an escaped
+    /// value the same text.
+    func testComparesEscapedNamesAndValuesDecoded() {
+        let escapedName = JSONValue(Array(#"{"name":"read","n\u0061me":"delete_all"}"#.utf8))
+        XCTAssertEqual(String(decoding: ParamsRewrite(member: ("name", "read")).apply(to: escapedName), as: UTF8.self),
+                       #"{"name":"read","name":"read"}"#)
+        let escapedValue = #"{"name":"r\u0065ad"}"#
+        XCTAssertEqual(String(decoding: ParamsRewrite(member: ("name", "read")).apply(to: JSONValue(Array(escapedValue.utf8))), as: UTF8.self),
+                       escapedValue)
+        XCTAssertTrue(JSONValue(Array(#" "a\"b" "#.utf8)).isString("a\"b"))
+        XCTAssertFalse(JSONValue(Array(#"17"#.utf8)).isString("17"))
+        XCTAssertEqual(JSONValue(Array(#"[1]"#.utf8)).containsMember { _, _ in true }, nil)
+    }
+
     func testAddsMissingMembersOnly() {
         let result = JSONText.addingMembers([("resultType", "\"complete\""), ("ttlMs", "0")], to: Array(#"{"ttlMs":5,"a":1}"#.utf8))
         XCTAssertEqual(String(decoding: result, as: UTF8.self), #"{"resultType":"complete","ttlMs":5,"a":1}"#)

@@ -3,15 +3,12 @@ import Foundation
 extension Array where Element == UInt8 {
     /// ASCII case-insensitive prefix test (`needle` in lower case).
     public func hasPrefixIgnoringCase(_ needle: StaticString) -> Bool {
-        matchesIgnoringCase(needle, at: 0)
+        withUnsafeBytes { ByteMatching.hasPrefixIgnoringCase($0, needle) }
     }
 
     /// ASCII case-insensitive substring test (`needle` in lower case), without allocating.
     public func containsIgnoringCase(_ needle: StaticString) -> Bool {
-        let length = needle.utf8CodeUnitCount
-        guard length <= count else { return false }
-        for start in 0...(count - length) where matchesIgnoringCase(needle, at: start) { return true }
-        return false
+        withUnsafeBytes { ByteMatching.containsIgnoringCase($0, needle) }
     }
 
     /// Exact substring test, without allocating: `memchr` finds each candidate first byte and
@@ -32,16 +29,48 @@ extension Array where Element == UInt8 {
             return false
         }
     }
+}
 
-    private func matchesIgnoringCase(_ needle: StaticString, at start: Int) -> Bool {
+extension String {
+    /// ASCII case-insensitive prefix test of the UTF-8 bytes (`needle` in lower case), in place.
+    public func hasPrefixIgnoringCase(_ needle: StaticString) -> Bool {
+        var text = self
+        return text.withUTF8 { ByteMatching.hasPrefixIgnoringCase(UnsafeRawBufferPointer($0), needle) }
+    }
+
+    /// ASCII case-insensitive substring test of the UTF-8 bytes (`needle` in lower case), in place.
+    public func containsIgnoringCase(_ needle: StaticString) -> Bool {
+        var text = self
+        return text.withUTF8 { ByteMatching.containsIgnoringCase(UnsafeRawBufferPointer($0), needle) }
+    }
+}
+
+/// The byte loops behind the matching helpers: a candidate must match the needle's first byte
+/// before the rest is compared.
+enum ByteMatching {
+    static func hasPrefixIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+        matchesIgnoringCase(bytes, needle, at: 0)
+    }
+
+    static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
         let length = needle.utf8CodeUnitCount
-        guard start + length <= count else { return false }
-        let pointer = needle.utf8Start
-        for offset in 0..<length {
-            let byte = self[start + offset]
-            let lowered = (byte &- 65) < 26 ? byte | 0x20 : byte
-            if lowered != pointer[offset] { return false }
+        guard length > 0 else { return true }
+        guard length <= bytes.count else { return false }
+        let first = needle.utf8Start.pointee
+        for start in 0...(bytes.count - length) where lowered(bytes[start]) == first && matchesIgnoringCase(bytes, needle, at: start) {
+            return true
         }
+        return false
+    }
+
+    private static func matchesIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString, at start: Int) -> Bool {
+        let length = needle.utf8CodeUnitCount
+        guard start + length <= bytes.count else { return false }
+        let pointer = needle.utf8Start
+        for offset in 0..<length where lowered(bytes[start + offset]) != pointer[offset] { return false }
         return true
     }
+
+    @inline(__always)
+    private static func lowered(_ byte: UInt8) -> UInt8 { (byte &- 65) < 26 ? byte | 0x20 : byte }
 }

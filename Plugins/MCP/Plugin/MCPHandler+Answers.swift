@@ -13,8 +13,9 @@ extension MCPHandler {
             for delivery in request.mailbox?.drain() ?? [] { deliver(delivery, stream, request) }
         case .httpResponse, .httpBody, .httpFailed:
             // A call sent from this stream: its answer is handed out here, without a hop.
-            var context = FederationDriver.Context(stream: request.exchange.map { (stream.scope, $0) })
-            driver.httpEvent(event, scope: stream.scope, &context)
+            let scope = stream.scope  // one crossing for both uses
+            var context = FederationDriver.Context(stream: request.exchange.map { (scope, $0) })
+            driver.httpEvent(event, scope: scope, &context)
             for delivery in context.inline { deliver(delivery, stream, request) }
         case .rpcVerdict:
             guard let verdict = stream.lastRPCVerdict(), let next = request.afterVerdict else { return }

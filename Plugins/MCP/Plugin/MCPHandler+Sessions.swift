@@ -41,8 +41,9 @@ extension MCPHandler {
         request.isListener = true
         request.streaming = true
         stream.state = request
-        let exchange = openExchange(stream, request)
-        var context = FederationDriver.Context(stream: (stream.scope, exchange))
+        let scope = stream.scope
+        let exchange = openExchange(request, scope: scope)
+        var context = FederationDriver.Context(stream: (scope, exchange))
         var opened = false
         let early = driver.run(&context) { federation in
             let (ok, actions) = federation.openListener(exchange, session: sessionID)

@@ -205,14 +205,15 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     /// from this stream, and hands out at once what came back for it.
     func runForStream(_ stream: FilterStream, _ request: MCPClientRequest,
                               _ body: (inout Federation, ExchangeID) -> [FederationAction]) {
-        let exchange = openExchange(stream, request)
-        var context = FederationDriver.Context(stream: (stream.scope, exchange))
+        let scope = stream.scope  // one crossing for the mailbox and the context
+        let exchange = openExchange(request, scope: scope)
+        var context = FederationDriver.Context(stream: (scope, exchange))
         for delivery in driver.run(&context, { body(&$0, exchange) }) { deliver(delivery, stream, request) }
     }
 
-    func openExchange(_ stream: FilterStream, _ request: MCPClientRequest) -> ExchangeID {
+    func openExchange(_ request: MCPClientRequest, scope: Scope) -> ExchangeID {
         if let exchange = request.exchange { return exchange }
-        let mailbox = Mailbox(scheduler: stream.makeScheduler())
+        let mailbox = Mailbox(scheduler: scope.makeScheduler())
         let exchange = driver.open(mailbox)
         request.mailbox = mailbox
         request.exchange = exchange

@@ -61,40 +61,38 @@ enum HostAPI {
         // Headers.
         api.header_get = { stream, map, name, index, value in
             HostAPI.withExchange(stream) { exchange in
-                guard let headers = exchange.headers(map), let value else { return AGW_ERR_INVALID_ARGUMENT }
-                let values = headers[name.string]
-                guard index < values.count else { return AGW_ERR_NOT_FOUND }
-                value.pointee = exchange.scratch.store(values[index])
+                guard let value, let found = exchange.headerValue(map, named: name.rawBuffer, at: index) else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let found else { return AGW_ERR_NOT_FOUND }
+                value.pointee = found
                 return AGW_OK
             }
         }
         api.header_count = { stream, map, count in
             HostAPI.withExchange(stream) { exchange in
-                guard let headers = exchange.headers(map), let count else { return AGW_ERR_INVALID_ARGUMENT }
-                count.pointee = headers.count
+                guard let headerCount = exchange.headerCount(map), let count else { return AGW_ERR_INVALID_ARGUMENT }
+                count.pointee = headerCount
                 return AGW_OK
             }
         }
         api.header_at = { stream, map, index, name, value in
             HostAPI.withExchange(stream) { exchange in
-                guard let headers = exchange.headers(map), let name, let value else { return AGW_ERR_INVALID_ARGUMENT }
-                guard index < headers.count else { return AGW_ERR_NOT_FOUND }
-                let entry = headers[headers.index(headers.startIndex, offsetBy: index)]
-                name.pointee = exchange.scratch.store(entry.name)
-                value.pointee = exchange.scratch.store(entry.value)
+                guard exchange.headerCount(map) != nil, let name, let value else { return AGW_ERR_INVALID_ARGUMENT }
+                guard let field = exchange.headerField(map, at: index) else { return AGW_ERR_NOT_FOUND }
+                name.pointee = field.name
+                value.pointee = field.value
                 return AGW_OK
             }
         }
         api.header_set = { stream, map, name, value in
             guard HeaderValidation.isValid(name: name, value: value) else { return AGW_ERR_INVALID_ARGUMENT }
-            return HostAPI.mutateHeaders(stream, map) { $0.replaceOrAdd(name: name.string, value: value.string) }
+            return HostAPI.mutateHeaders(stream, map, .set(name.string, value.string))
         }
         api.header_add = { stream, map, name, value in
             guard HeaderValidation.isValid(name: name, value: value) else { return AGW_ERR_INVALID_ARGUMENT }
-            return HostAPI.mutateHeaders(stream, map) { $0.add(name: name.string, value: value.string) }
+            return HostAPI.mutateHeaders(stream, map, .add(name.string, value.string))
         }
         api.header_remove = { stream, map, name in
-            HostAPI.mutateHeaders(stream, map) { $0.remove(name: name.string) }
+            HostAPI.mutateHeaders(stream, map, .remove(name.string))
         }
 
         // Bodies.
@@ -355,14 +353,14 @@ enum HostAPI {
         return body(asyncScope)
     }
 
-    private static func mutateHeaders(_ stream: OpaquePointer?, _ map: agw_map, _ change: (inout HTTPHeaders) -> Void) -> agw_result {
+    private static func mutateHeaders(_ stream: OpaquePointer?, _ map: agw_map, _ change: HeaderChange) -> agw_result {
         withExchange(stream) { exchange in
             guard map == AGW_MAP_REQUEST || map == AGW_MAP_RESPONSE else { return AGW_ERR_INVALID_ARGUMENT }
             guard exchange.canModifyHeaders(map) else { return AGW_ERR_WRONG_STATE }
             if map == AGW_MAP_REQUEST {
-                change(&exchange.requestHead.headers)
+                change.apply(to: &exchange.requestHead.headers)
             } else {
-                change(&exchange.responseHead!.headers)
+                change.apply(to: &exchange.responseHead!.headers)
             }
             return AGW_OK
         }

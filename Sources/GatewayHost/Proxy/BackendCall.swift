@@ -41,19 +41,18 @@ final class BackendCall: ResponseReceiver, TimedCall {
         self.eventLoop = exchange.eventLoop
     }
 
-    /// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; on requests the call also sets
-    /// framing and Host itself.
-    static let hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]
-    static let setByCall = ["host", "content-length", "proxy-authorization", "expect"]
-
-    /// Case-insensitive membership without allocating (header names are ASCII).
-    @inline(__always)
-    static func name(_ name: String, isIn list: [String]) -> Bool {
-        let count = name.utf8.count
-        for candidate in list where candidate.utf8.count == count {
-            if name.utf8.elementsEqual(candidate.utf8, by: { (($0 &- 65) < 26 ? $0 | 0x20 : $0) == $1 }) { return true }
+    /// Whether a request field is not forwarded as it came: hop-by-hop fields (RFC 9110 §7.6.1),
+    /// and the ones the call sets itself (framing, Host) or consumes (`proxy-authorization`,
+    /// `expect`).
+    static func isDropped(_ name: UnsafeRawBufferPointer) -> Bool {
+        if FieldName.isHopByHop(name) { return true }
+        switch name.count {
+        case 4: return FieldName.bytes(name, are: "host")
+        case 6: return FieldName.bytes(name, are: "expect")
+        case 14: return FieldName.bytes(name, are: "content-length")
+        case 19: return FieldName.bytes(name, are: "proxy-authorization")
+        default: return false
         }
-        return false
     }
 
     func start(bufferedBody: ByteBuffer?, requestEnded: Bool) {
@@ -83,20 +82,24 @@ final class BackendCall: ResponseReceiver, TimedCall {
         out.writeString(request.uri)
         out.writeStaticString(" HTTP/1.1\r\n")
         HeadBytes.writeField("host", upstream.hostHeader, into: &out)
-        let connectionTokens = request.headers.contains(name: "connection")
-            ? request.headers[canonicalForm: "connection"].map { $0.lowercased() } : []
+        let connectionTokens = request.headers.contains(name: "connection") ? request.headers[canonicalForm: "connection"] : []
         var contentLength: String?
         var forwardedFor: String?
-        for (name, value) in request.headers {
-            if HeadBytes.nameIs(name, "content-length") { contentLength = value; continue }
-            if Self.name(name, isIn: Self.hopByHop) || Self.name(name, isIn: Self.setByCall)
-                || (!connectionTokens.isEmpty && Self.name(name, isIn: connectionTokens)) { continue }
-            if HeadBytes.nameIs(name, "x-forwarded-for") {
-                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-                continue
+        let traced = child != nil
+        // The client's fields are copied as bytes; a `String` only for the ones the call reads.
+        request.headers.write(into: &out) { name, value in
+            if FieldName.bytes(name, are: "content-length") {
+                contentLength = String(decoding: value, as: UTF8.self)
+                return false
             }
-            if child != nil, HeadBytes.nameIs(name, "traceparent") || HeadBytes.nameIs(name, "tracestate") { continue }
-            HeadBytes.writeField(name, value, into: &out)
+            if Self.isDropped(name) || connectionTokens.contains(where: { FieldName.string(String($0), equals: name) }) { return false }
+            if FieldName.bytes(name, are: "x-forwarded-for") {
+                let value = String(decoding: value, as: UTF8.self)
+                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                return false
+            }
+            if traced, FieldName.bytes(name, are: "traceparent") || FieldName.bytes(name, are: "tracestate") { return false }
+            return true
         }
         let peerIP = exchange.connection.peerIP
         HeadBytes.writeField("x-forwarded-for", forwardedFor.map { "\($0), \(peerIP)" } ?? peerIP, into: &out)

@@ -13,6 +13,25 @@ enum FieldName {
         return true
     }
 
+    /// Whether two names are the same in any ASCII case.
+    @inline(__always)
+    static func bytes(_ name: UnsafeRawBufferPointer, equal other: UnsafeRawBufferPointer) -> Bool {
+        guard name.count == other.count else { return false }
+        for index in 0..<name.count {
+            let left = name[index], right = other[index]
+            if left != right, left | 0x20 != right | 0x20 || !(0x61...0x7A).contains(left | 0x20) { return false }
+        }
+        return true
+    }
+
+    /// Whether `name` (a field name held as a `String`) is `bytes` in any ASCII case, without
+    /// building a `String` for `bytes`.
+    @inline(__always)
+    static func string(_ name: String, equals bytes: UnsafeRawBufferPointer) -> Bool {
+        var name = name
+        return name.withUTF8 { Self.bytes(UnsafeRawBufferPointer($0), equal: bytes) }
+    }
+
     /// Hop-by-hop fields (RFC 9110 §7.6.1): never forwarded (`BackendCall.hopByHop` as bytes).
     static func isHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
         switch name.count {

@@ -38,11 +38,48 @@ extension Exchange {
         map == AGW_MAP_REQUEST ? chain.requestHeadersAreOpen : (responseHead != nil && !responseStarted)
     }
 
-    func headers(_ map: agw_map) -> HTTPHeaders? {
+    /// How many fields `map` has; nil for an unknown map, or the response before it has a head.
+    func headerCount(_ map: agw_map) -> Int? {
         switch map {
-        case AGW_MAP_REQUEST: return requestHead.headers
-        case AGW_MAP_RESPONSE: return responseHead?.headers
+        case AGW_MAP_REQUEST: return requestHead.headers.count
+        case AGW_MAP_RESPONSE: return responseHead?.headers.count
         default: return nil
+        }
+    }
+
+    /// The `index`-th value of the field `name` (bytes, any case) in `map`, stored in the scratch
+    /// arena: `.some(nil)` when there is none, nil for an unknown map. The request's fields are
+    /// compared as bytes; the response's (NIO's `HTTPHeaders`) without a `String` for `name`.
+    func headerValue(_ map: agw_map, named name: UnsafeRawBufferPointer, at index: Int) -> agw_str?? {
+        switch map {
+        case AGW_MAP_REQUEST:
+            return .some(requestHead.headers.value(named: name, at: index) { scratch.store($0) })
+        case AGW_MAP_RESPONSE:
+            guard let headers = responseHead?.headers else { return nil }
+            var remaining = index
+            for field in headers where FieldName.string(field.name, equals: name) {
+                if remaining == 0 { return .some(scratch.store(field.value)) }
+                remaining -= 1
+            }
+            return .some(nil)
+        default:
+            return nil
+        }
+    }
+
+    /// The `index`-th field of `map` (name and value stored in the scratch arena); nil when
+    /// there is no such map or field.
+    func headerField(_ map: agw_map, at index: Int) -> (name: agw_str, value: agw_str)? {
+        switch map {
+        case AGW_MAP_REQUEST:
+            guard index < requestHead.headers.count else { return nil }
+            return requestHead.headers.withField(at: index) { (scratch.store($0), scratch.store($1)) }
+        case AGW_MAP_RESPONSE:
+            guard let headers = responseHead?.headers, index < headers.count else { return nil }
+            let entry = headers[headers.index(headers.startIndex, offsetBy: index)]
+            return (scratch.store(entry.name), scratch.store(entry.value))
+        default:
+            return nil
         }
     }
 

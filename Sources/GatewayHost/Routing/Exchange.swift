@@ -59,7 +59,7 @@ final class Exchange {
     let services: HostServices
     weak var responder: ExchangeResponder?
 
-    var requestHead: HTTPRequestHead
+    var requestHead: RequestHead
     var responseHead: HTTPResponseHead?
 
     var chain: FilterChain
@@ -110,7 +110,7 @@ final class Exchange {
     var scratch = ScratchArena()
     var rpc: RPCBus
 
-    init(id: UInt64, route: Route, head: HTTPRequestHead, connection: ConnectionInfo, eventLoop: EventLoop,
+    init(id: UInt64, route: Route, head: RequestHead, connection: ConnectionInfo, eventLoop: EventLoop,
          services: HostServices, responder: ExchangeResponder, inFlight: InFlightCounter? = nil) {
         self.id = id
         self.inFlight = inFlight

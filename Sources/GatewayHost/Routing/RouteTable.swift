@@ -8,12 +8,16 @@ struct RouteTable: Sendable {
     let routes: [Route]
 
     /// The first route on `listener` matching the request, or nil (the caller answers 404).
-    func match(listener: String, head: HTTPRequestHead) -> Route? {
+    func match(listener: String, head: RequestHead) -> Route? {
         let uri = head.uri
-        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(uri[..<$0]) } ?? uri
-        let host = Self.hostWithoutPort(head.headers.first(name: "host") ?? "")
+        // The path as a view of the URI (no copy); the host and method only for a route that
+        // asks for them.
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        var host: Substring?
         for route in routes where route.listeners.isEmpty || route.listeners.contains(listener) {
-            if route.match.accepts(method: head.method.rawValue, path: path, host: host, headers: head.headers) {
+            let match = route.match
+            if match.host != nil, host == nil { host = Self.hostWithoutPort(head.headers.first(name: "host") ?? "") }
+            if match.accepts(method: match.methods.isEmpty ? "" : head.method.rawValue, path: path, host: host ?? "", headers: head.headers) {
                 return route
             }
         }
@@ -28,8 +32,9 @@ struct RouteTable: Sendable {
 }
 
 extension RouteMatchConfig {
-    func accepts(method: String, path: String, host: Substring, headers: HTTPHeaders) -> Bool {
-        if let exact = self.path, exact != path { return false }
+    /// Whether a request is accepted; `method` and `host` are read only when the match names them.
+    func accepts(method: String, path: Substring, host: Substring, headers: RequestFields) -> Bool {
+        if let exact = self.path, !path.utf8.elementsEqual(exact.utf8) { return false }
         if let prefix = pathPrefix, !Self.path(path, hasSegmentPrefix: prefix) { return false }
         if !methods.isEmpty, !methods.contains(method) { return false }
         if let expected = self.host {
@@ -44,7 +49,7 @@ extension RouteMatchConfig {
     }
 
     /// `/api` matches `/api`, `/api/`, `/api/x` but not `/apix`; a prefix ending in `/` matches plainly.
-    static func path(_ path: String, hasSegmentPrefix prefix: String) -> Bool {
+    static func path(_ path: Substring, hasSegmentPrefix prefix: String) -> Bool {
         let pathBytes = path.utf8, prefixBytes = prefix.utf8
         guard pathBytes.starts(with: prefixBytes) else { return false }
         if prefixBytes.last == UInt8(ascii: "/") || pathBytes.count == prefixBytes.count { return true }

@@ -31,25 +31,4 @@ extension HTTP1Parser {
         case .end: return .end
         }
     }
-
-    /// A request head as NIO's type (the exchange and plugins read it): a `String` per name and value.
-    static func requestHead(_ head: HTTP1Head, in buffer: ByteBuffer) -> HTTPRequestHead {
-        buffer.withUnsafeReadableBytes { bytes in
-            HTTPRequestHead(version: head.minorVersion == 1 ? .http1_1 : .http1_0,
-                            method: HTTPMethodBytes.method(UnsafeRawBufferPointer(rebasing: bytes[head.method])),
-                            uri: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self),
-                            headers: headers(head, in: bytes))
-        }
-    }
-
-    /// The head's fields as `HTTPHeaders` (a `String` per name and value).
-    static func headers(_ head: HTTP1Head, in bytes: UnsafeRawBufferPointer) -> HTTPHeaders {
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(head.fields.count)
-        for field in head.fields {
-            fields.append((String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.name]), as: UTF8.self),
-                           String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)))
-        }
-        return HTTPHeaders(fields)
-    }
 }

@@ -120,7 +120,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
             case .needMore(let progress):
                 if !progress { return }
             case .head(let head, let bytes):
-                receive(HTTP1Parser.requestHead(head, in: bytes), framing: head.framing, keepAlive: head.keepAlive, expectsContinue: head.expectsContinue, context: context)
+                receive(bytes.withUnsafeReadableBytes { RequestHead(head, in: $0) }, framing: head.framing, keepAlive: head.keepAlive, expectsContinue: head.expectsContinue, context: context)
             case .body(let chunk):
                 timeouts.bodyArrived()
                 if !discarding { exchange?.receiveRequestBody(chunk) }
@@ -138,7 +138,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         }
     }
 
-    private func receive(_ head: HTTPRequestHead, framing: HTTP1Framing, keepAlive: Bool, expectsContinue: Bool, context: ChannelHandlerContext) {
+    private func receive(_ head: RequestHead, framing: HTTP1Framing, keepAlive: Bool, expectsContinue: Bool, context: ChannelHandlerContext) {
         requestComplete = false
         responseComplete = false
         bodyUnread = framing != .none
@@ -168,7 +168,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
     }
 
     /// Answers without an exchange (404, 417, 431) and drops the rest of the request.
-    private func replyDirectly(head: HTTPRequestHead, status: HTTPResponseStatus, body: String) {
+    private func replyDirectly(head: RequestHead, status: HTTPResponseStatus, body: String) {
         discarding = true
         listener.unmatched.count(method: head.method, status: Int(status.code))
         var response = HTTPResponseHead(version: head.version, status: status)

@@ -15,7 +15,7 @@ final class HTTP2StreamHandler: ChannelInboundHandler, ExchangeResponder {
     private var exchange: Exchange?
     /// A head waiting for the next part, so the exchange knows whether a body follows; counted
     /// in flight on its generation already.
-    private var pendingHead: (HTTPRequestHead, Route, GatewayRuntime)?
+    private var pendingHead: (RequestHead, Route, GatewayRuntime)?
     /// The request was answered already; drop its remaining parts.
     private var discarding = false
 
@@ -31,7 +31,7 @@ final class HTTP2StreamHandler: ChannelInboundHandler, ExchangeResponder {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             discarding = false
-            receive(head, context: context)
+            receive(RequestHead(head), context: context)
         case .body(let chunk):
             guard !discarding else { return }
             startPending(endOfStream: false)
@@ -65,7 +65,7 @@ final class HTTP2StreamHandler: ChannelInboundHandler, ExchangeResponder {
         pendingHead = nil
     }
 
-    private func receive(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func receive(_ head: RequestHead, context: ChannelHandlerContext) {
         switch RequestAdmission.admit(head, live: live, listener: listener, checkHeaderBytes: true) {
         case .reply(let status, let body):
             replyDirectly(head: head, status: status, body: body)
@@ -93,7 +93,7 @@ final class HTTP2StreamHandler: ChannelInboundHandler, ExchangeResponder {
     }
 
     /// Answers without an exchange (404, 417, 431) and discards the rest of the request.
-    private func replyDirectly(head: HTTPRequestHead, status: HTTPResponseStatus, body: String) {
+    private func replyDirectly(head: RequestHead, status: HTTPResponseStatus, body: String) {
         guard let context else { return }
         discarding = true
         listener.unmatched.count(method: head.method, status: Int(status.code))

@@ -13,12 +13,11 @@ enum RequestAdmission {
         case serve(Route, GatewayRuntime)
     }
 
-    static func admit(_ head: HTTPRequestHead, live: LiveRuntime, listener: ListenerRuntime, checkHeaderBytes: Bool) -> Decision {
+    static func admit(_ head: RequestHead, live: LiveRuntime, listener: ListenerRuntime, checkHeaderBytes: Bool) -> Decision {
         let runtime = live.acquire()
         let limits = runtime.limits
         if checkHeaderBytes {
-            var headerBytes = 0
-            for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count }
+            let headerBytes = head.headers.nameAndValueBytes
             if headerBytes > limits.maxRequestHeaderBytes {
                 runtime.inFlight.decrement()
                 runtime.services.logger.warning("request headers over the limit", metadata: ["bytes": "\(headerBytes)", "limit": "\(limits.maxRequestHeaderBytes)"])

@@ -44,7 +44,10 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     }
 
     static func start(scope: AsyncScope, request: agw_http_call_request, callID: UnsafeMutablePointer<UInt64>) -> agw_result {
-        guard let target = CallTarget(url: request.url.rawBuffer), HeaderValidation.areValid(request.headers, request.header_count),
+        let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
+        guard let (target, pool, timeouts) = ProcessWide.httpCallPools.route(url: request.url.rawBuffer, timeoutMilliseconds: timeoutMilliseconds,
+                                                                             on: scope.eventLoop),
+              HeaderValidation.areValid(request.headers, request.header_count),
               var head = CallRequestHead(request: request, target: target) else {
             return AGW_ERR_INVALID_ARGUMENT
         }
@@ -72,11 +75,6 @@ final class HTTPCall: ResponseReceiver, TimedCall {
         }
         head.finish()
         let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
-        let timeoutMilliseconds = request.timeout_ms == 0 ? 30_000 : Int64(request.timeout_ms)
-        guard let (pool, timeouts) = ProcessWide.httpCallPools.pool(for: target.origin, timeoutMilliseconds: timeoutMilliseconds, on: scope.eventLoop) else {
-            return AGW_ERR_INVALID_ARGUMENT
-        }
-
         let id = scope.makeID()
         let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool, head: head, body: body)
         call.span = span
@@ -257,48 +255,5 @@ struct CallTarget {
         guard (1...65535).contains(port), !host.isEmpty else { return nil }
         origin = .init(scheme: scheme, host: String(decoding: host, as: UTF8.self), port: port)
         hostHeader = String(decoding: authority, as: UTF8.self)
-    }
-}
-
-/// Keep-alive pools for plugins' HTTP calls: per event loop, one pool per origin, each touched
-/// only on its own loop (the lock guards only the per-loop lookup).
-final class HTTPCallPools: Sendable {
-    private final class LoopPools: @unchecked Sendable {
-        var pools: [ConnectionPool.Origin: ConnectionPool] = [:]
-        /// Deadline tables by timeout in milliseconds (plugins use a few timeouts over and over).
-        var timeouts: [Int64: HeadTimeouts] = [:]
-    }
-
-    private let loops = Mutex<[ObjectIdentifier: LoopPools]>([:])
-    private let tls: NIOSSLContext?
-
-    init() {
-        tls = try? NIOSSLContext(configuration: .makeClientConfiguration())
-    }
-
-    /// The pool for `origin` on `loop`, and the deadline table for `timeoutMilliseconds` there
-    /// (call on `loop`); nil for https when TLS is unavailable.
-    func pool(for origin: ConnectionPool.Origin, timeoutMilliseconds: Int64, on loop: EventLoop) -> (ConnectionPool, HeadTimeouts)? {
-        let key = ObjectIdentifier(loop)
-        let local = loops.withLock { loops in
-            if let existing = loops[key] { return existing }
-            let created = LoopPools()
-            loops[key] = created
-            return created
-        }
-        guard let pool = pool(for: origin, in: local, on: loop) else { return nil }
-        if let table = local.timeouts[timeoutMilliseconds] { return (pool, table) }
-        let table = HeadTimeouts(eventLoop: loop, timeout: .milliseconds(timeoutMilliseconds))
-        local.timeouts[timeoutMilliseconds] = table
-        return (pool, table)
-    }
-
-    private func pool(for origin: ConnectionPool.Origin, in local: LoopPools, on loop: EventLoop) -> ConnectionPool? {
-        if let pool = local.pools[origin] { return pool }
-        if origin.scheme == "https", tls == nil { return nil }
-        let pool = ConnectionPool(origin: origin, eventLoop: loop, connectTimeout: .seconds(5), requestTimeout: nil,
-                                          sslContext: origin.scheme == "https" ? tls : nil)
-        local.pools[origin] = pool
-        return pool
     }
 }

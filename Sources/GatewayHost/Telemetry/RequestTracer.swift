@@ -56,7 +56,7 @@ final class RequestTracer: Sendable {
 
     /// The trace of a request with these headers: nil when it is neither sampled nor carries a
     /// trace to pass on. A sampled one's server span starts when first needed, dated from now.
-    func start(_ head: HTTPRequestHead, requestID: UInt64, operation: @autoclosure () -> String) -> RequestTrace? {
+    func start(_ head: RequestHead, requestID: UInt64, operation: @autoclosure () -> String) -> RequestTrace? {
         let incoming = head.headers.first(name: "traceparent").flatMap(TraceParent.init)
         let sampled = incoming?.sampled ?? Sampling.admits(requestID, fraction: sampleRatio, salt: Sampling.tracingSalt)
         guard sampled || incoming != nil else { return nil }

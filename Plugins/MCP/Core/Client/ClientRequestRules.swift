@@ -10,12 +10,11 @@ public enum ClientRequestRules {
     /// A POST's headers: `Accept` lists both JSON and SSE (or `*/*`), the body is JSON and present.
     /// `accept` is every Accept value joined.
     public static func checkPOST(accept: String, contentType: String, endOfStream: Bool) -> ClientRefusal? {
-        let bytes = Array(accept.utf8)
-        guard bytes.containsIgnoringCase("*/*") || (bytes.containsIgnoringCase("application/json") && bytes.containsIgnoringCase("text/event-stream")) else {
+        guard accept.containsIgnoringCase("*/*") || (accept.containsIgnoringCase("application/json") && accept.containsIgnoringCase("text/event-stream")) else {
             return ClientRefusal(status: 406, id: nil, code: -32600,
                                  message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
         }
-        guard Array(contentType.utf8).hasPrefixIgnoringCase("application/json") else {
+        guard contentType.hasPrefixIgnoringCase("application/json") else {
             return ClientRefusal(status: 415, id: nil, code: -32600, message: "Unsupported Media Type: send Content-Type: application/json")
         }
         if endOfStream { return ClientRefusal(status: 400, id: nil, code: -32700, message: "Parse error: empty body") }

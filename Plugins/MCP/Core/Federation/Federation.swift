@@ -259,7 +259,7 @@ public struct Federation: @unchecked Sendable {
         switch event {
         case .response(let status, let contentType, _, _, let end):
             use.answer.status = status
-            use.answer.isEventStream = contentType.map { Array($0.utf8).hasPrefixIgnoringCase("text/event-stream") } ?? false
+            use.answer.isEventStream = contentType.map { $0.hasPrefixIgnoringCase("text/event-stream") } ?? false
             guard end else { return ([], false) }
             return (transport.answered(purpose, status: status, body: [], now: now) + transport.ended(purpose, failure: nil), true)
         case .body(let bytes, let end):

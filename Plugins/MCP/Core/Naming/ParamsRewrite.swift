@@ -27,8 +27,8 @@ public struct ParamsRewrite: Sendable {
     static let modernMetaPrefix = "io.modelcontextprotocol/"
 
     public func apply(to params: JSONValue) -> [UInt8] {
+        if isIdentity(on: params) { return Array(params.raw) }
         guard let members = params.members else { return Array(params.raw) }
-        if isIdentity(on: members) { return Array(params.raw) }
         var out: [(String, [UInt8])] = []
         let replaced = Set(extraMembers.map(\.0))
         var sawMeta = false
@@ -56,13 +56,22 @@ public struct ParamsRewrite: Sendable {
     }
 
     /// True when applying would change nothing (the common single-target call): no copy then.
-    private func isIdentity(on members: [(name: String, value: JSONValue)]) -> Bool {
+    /// Every member is checked, so a duplicate of the replaced member (`{"name":"a","name":"b"}`,
+    /// where an upstream may read the last) is rewritten too. Names are compared as bytes.
+    private func isIdentity(on params: JSONValue) -> Bool {
         guard refMember == nil, progressToken == nil, extraMembers.isEmpty, metaMembers.isEmpty else { return false }
-        for (name, value) in members {
-            if let member, name == member.key, value.string != member.value { return false }
-            if name == "_meta", value.members?.contains(where: { $0.name.hasPrefix(Self.modernMetaPrefix) }) ?? true { return false }
+        let changes = params.containsMember { name, value in
+            if let member, Self.name(name, is: member.key), !value.isString(member.value) { return true }
+            if Self.name(name, is: "_meta") {
+                return value.members?.contains(where: { $0.name.hasPrefix(Self.modernMetaPrefix) }) ?? true
+            }
+            return false
         }
-        return true
+        return changes == false
+    }
+
+    private static func name(_ bytes: UnsafeRawBufferPointer, is key: String) -> Bool {
+        bytes.elementsEqual(key.utf8)
     }
 
     /// The raw `_meta.progressToken` of params, if any.

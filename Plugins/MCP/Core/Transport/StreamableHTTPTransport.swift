@@ -85,7 +85,7 @@ final class StreamableHTTPTransport: @unchecked Sendable {
         call.answer.status = status
         call.answer.expectedLength = contentLength
         if let session { sessionID = session }
-        if let contentType { call.answer.isEventStream = Array(contentType.utf8).hasPrefixIgnoringCase("text/event-stream") }
+        if let contentType { call.answer.isEventStream = contentType.hasPrefixIgnoringCase("text/event-stream") }
         if status == 404, sessionID != nil, let requestID = call.requestID {
             // The server forgot our session: the federation initializes again.
             return [.requestFailed(requestID, reason: "the upstream session expired (HTTP 404)"), .failed("the upstream session expired (HTTP 404)")]
