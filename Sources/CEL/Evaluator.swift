@@ -4,11 +4,13 @@ import Foundation
 ///
 /// `&&` and `||` follow CEL's commutative rules: `false && <error>` is false and `true || <error>`
 /// is true, whichever side failed, so a rule reading a claim that one caller lacks still decides.
-struct Evaluator<A: Activation> {
-    let activation: A
+struct Evaluator {
+    /// An existential, not a generic parameter: callers in other modules would otherwise run
+    /// the evaluator unspecialized, instantiating its generic metadata on every evaluation.
+    let activation: any Activation
     private var locals: [(String, Value)] = []
 
-    init(activation: A) { self.activation = activation }
+    init(activation: any Activation) { self.activation = activation }
 
     private typealias Failure = CELEvaluationError
 

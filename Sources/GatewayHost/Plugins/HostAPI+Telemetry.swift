@@ -102,8 +102,10 @@ extension HostAPI {
         }
         api.trace_event_add = { stream, name, attributes, count in
             HostAPI.withExchange(stream) { exchange in
-                guard name.len > 0, HeaderValidation.areValid(attributes, count) || count == 0 else { return AGW_ERR_INVALID_ARGUMENT }
+                guard name.len > 0 else { return AGW_ERR_INVALID_ARGUMENT }
+                // Most requests are not sampled: that is checked before the attributes are.
                 guard exchange.trace?.sampled == true, let span = exchange.trace?.span else { return AGW_ERR_NOT_FOUND }
+                guard HeaderValidation.areValid(attributes, count) || count == 0 else { return AGW_ERR_INVALID_ARGUMENT }
                 var event = SpanEvent(name: name.string)
                 for (key, value) in HostAPI.pairs(attributes, count) { event.attributes[key] = value }
                 span.addEvent(event)
