@@ -111,4 +111,14 @@ final class ExchangeTests: XCTestCase {
         XCTAssertNil(responder.head)
         XCTAssertEqual(responder.finished, 1)
     }
+
+    /// Streamed responses are recognized by `Content-Type` prefix and `X-Accel-Buffering: no`, in
+    /// any case.
+    func testStreamedContentTypesMatchByPrefixInAnyCase() {
+        XCTAssertTrue(Exchange.value("Text/Event-Stream; charset=utf-8", hasLowercasePrefix: "text/event-stream"))
+        XCTAssertTrue(Exchange.value("NO", hasLowercasePrefix: "no"))
+        XCTAssertFalse(Exchange.value("text/event", hasLowercasePrefix: "text/event-stream"))
+        XCTAssertFalse(Exchange.value("application/json", hasLowercasePrefix: "text/event-stream"))
+        XCTAssertFalse(Exchange.value("text/event@stream", hasLowercasePrefix: "text/event`stream"))
+    }
 }

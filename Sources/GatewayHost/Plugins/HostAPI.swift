@@ -135,8 +135,10 @@ enum HostAPI {
                 guard exchange.isHandlerCalling, exchange.chain.canBeginResponse else {
                     return exchange.isComplete ? AGW_ERR_GONE : AGW_ERR_WRONG_STATE
                 }
-                var head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)))
-                for (name, value) in HostAPI.pairs(headers, count) { head.headers.add(name: name, value: value) }
+                var fields = HTTPHeaders()
+                fields.reserveCapacity(count)
+                if let headers { for index in 0..<count { fields.add(name: headers[index].name.string, value: headers[index].value.string) } }
+                let head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)), headers: fields)
                 exchange.beginResponse(head, endOfStream: endOfStream != 0)
                 if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK

@@ -23,10 +23,30 @@ extension Exchange {
 
     /// Whether a response goes to the client as it comes (`stream_content_types`, or it says
     /// `x-accel-buffering: no`), never buffered for body hooks.
+    /// Names and values are compared as bytes, in any case (no lowercased copies).
     private func isStreamed(_ head: HTTPResponseHead) -> Bool {
-        if let type = head.headers.first(name: "content-type")?.lowercased(),
-           route.limits.streamedContentTypes.contains(where: { type.hasPrefix($0) }) { return true }
-        return head.headers.first(name: "x-accel-buffering")?.lowercased() == "no"
+        for (name, value) in head.headers {
+            if HeadBytes.nameIs(name, "content-type") {
+                if route.limits.streamedContentTypes.contains(where: { Self.value(value, hasLowercasePrefix: $0) }) { return true }
+            } else if HeadBytes.nameIs(name, "x-accel-buffering"), value.utf8.count == 2, Self.value(value, hasLowercasePrefix: "no") {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Whether `value` starts with `prefix` (given in lower case), in any ASCII case.
+    static func value(_ value: String, hasLowercasePrefix prefix: String) -> Bool {
+        var value = value, prefix = prefix
+        return value.withUTF8 { value in
+            prefix.withUTF8 { prefix in
+                guard value.count >= prefix.count else { return false }
+                for index in 0..<prefix.count where ((value[index] &- 65) < 26 ? value[index] | 0x20 : value[index]) != prefix[index] {
+                    return false
+                }
+                return true
+            }
+        }
     }
 
     /// A response body chunk. Returns a future when the client is behind (completes when it took
@@ -108,7 +128,9 @@ extension Exchange {
     private func writeResponseHead() {
         guard var head = responseHead, !responseStarted else { return }
         responseStarted = true
-        head.version = requestHead.version
+        // Set only when it differs: the head's storage is shared with `responseHead`, so a write
+        // would copy it.
+        if head.version != requestHead.version { head.version = requestHead.version }
         responder?.writeHead(head)
     }
 
