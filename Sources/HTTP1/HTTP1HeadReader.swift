@@ -202,7 +202,7 @@ struct HTTP1HeadReader {
     // MARK: - Values
 
     /// The next comma-separated element of a list field at or after `cursor`, trimmed, empty
-    /// ones skipped; nil after the last. Moves `cursor` past it (no array, as ``list(_:)`` makes).
+    /// ones skipped; nil after the last. Moves `cursor` past it (no array).
     private func nextElement(of value: Range<Int>, at cursor: inout Int) -> Range<Int>? {
         while cursor <= value.upperBound {
             var end = cursor
@@ -219,14 +219,8 @@ struct HTTP1HeadReader {
     /// The comma-separated elements of a list field, trimmed, empty ones skipped.
     private func list(_ value: Range<Int>) -> [Range<Int>] {
         var elements: [Range<Int>] = []
-        var start = value.lowerBound
-        for index in value.lowerBound...value.upperBound where index == value.upperBound || bytes[index] == UInt8(ascii: ",") {
-            var lower = start, upper = index
-            while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-            while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-            if lower < upper { elements.append(lower..<upper) }
-            start = index + 1
-        }
+        var cursor = value.lowerBound
+        while let element = nextElement(of: value, at: &cursor) { elements.append(element) }
         return elements
     }
 

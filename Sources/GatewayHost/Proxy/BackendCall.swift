@@ -82,7 +82,7 @@ final class BackendCall: ResponseReceiver, TimedCall {
         out.writeString(request.uri)
         out.writeStaticString(" HTTP/1.1\r\n")
         HeadBytes.writeField("host", upstream.hostHeader, into: &out)
-        let connectionTokens = request.headers.contains(name: "connection") ? request.headers[canonicalForm: "connection"] : []
+        let connectionTokens = request.headers[canonicalForm: "connection"].map(String.init)
         var contentLength: String?
         var forwardedFor: String?
         let traced = child != nil
@@ -92,7 +92,7 @@ final class BackendCall: ResponseReceiver, TimedCall {
                 contentLength = String(decoding: value, as: UTF8.self)
                 return false
             }
-            if Self.isDropped(name) || connectionTokens.contains(where: { FieldName.string(String($0), equals: name) }) { return false }
+            if Self.isDropped(name) || connectionTokens.contains(where: { FieldName.string($0, equals: name) }) { return false }
             if FieldName.bytes(name, are: "x-forwarded-for") {
                 let value = String(decoding: value, as: UTF8.self)
                 forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value

@@ -32,7 +32,7 @@ enum FieldName {
         return name.withUTF8 { Self.bytes(UnsafeRawBufferPointer($0), equal: bytes) }
     }
 
-    /// Hop-by-hop fields (RFC 9110 §7.6.1): never forwarded (`BackendCall.hopByHop` as bytes).
+    /// Hop-by-hop fields (RFC 9110 §7.6.1): never forwarded.
     static func isHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
         switch name.count {
         case 2: bytes(name, are: "te")

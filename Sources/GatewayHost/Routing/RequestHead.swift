@@ -30,11 +30,6 @@ struct RequestHead {
                   uri: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self),
                   headers: RequestFields(bytes: Array(bytes), fields: head.fields))
     }
-
-    /// The head as NIO's type (a `String` per field), for code that speaks NIO's HTTP types.
-    var httpRequestHead: HTTPRequestHead {
-        HTTPRequestHead(version: version, method: method, uri: uri, headers: headers.httpHeaders)
-    }
 }
 
 /// Header fields held as one byte array and the ranges of each name and value in it: the head's
@@ -112,7 +107,10 @@ struct RequestFields: Sequence {
         }
     }
 
-    func contains(name: String) -> Bool { first(name: name) != nil }
+    func contains(name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { wanted in value(named: UnsafeRawBufferPointer(wanted), at: 0) { _ in () } != nil }
+    }
 
     /// Bytes of names and values (what `max_request_header_bytes` counts).
     var nameAndValueBytes: Int { fields.reduce(0) { $0 + $1.name.count + $1.value.count } }
@@ -168,9 +166,6 @@ struct RequestFields: Sequence {
             }
         }
     }
-
-    /// The fields as NIO's type (a `String` per name and value).
-    var httpHeaders: HTTPHeaders { HTTPHeaders(map { ($0.name, $0.value) }) }
 
     func makeIterator() -> Iterator { Iterator(fields: self, index: 0) }
 
