@@ -170,7 +170,7 @@ struct HTTP1HeadReader {
         while index < lineEnd, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
         var valueEnd = lineEnd
         while valueEnd > index, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-        for position in index..<valueEnd where !HTTP1Characters.isFieldValue(bytes[position]) {
+        guard HTTP1Characters.areFieldValue(UnsafeRawBufferPointer(rebasing: bytes[index..<valueEnd])) else {
             throw HTTP1Error(.malformed, "a field value holds a control character")
         }
         return HTTP1Field(name: name, value: index..<valueEnd)

@@ -85,6 +85,32 @@ package enum HTTP1Characters {
     @inlinable @inline(__always)
     package static func isFieldValue(_ byte: UInt8) -> Bool { byte >= 0x20 ? byte != 0x7F : byte == 0x09 }
 
+    /// Whether every byte is a field-value byte (``isFieldValue(_:)``), eight at a time: a word
+    /// with no byte below 0x20 and none equal to 0x7F is valid whole (the SWAR tests below are
+    /// exact as yes/no answers; bytes of 0x80 and up never match). A word that might hold a
+    /// control byte, or HTAB, is checked byte by byte.
+    @inlinable
+    package static func areFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        // Bounds: each load reads bytes[index..<index + 8], inside the buffer by the loop's test.
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let below20 = (word &- ones &* 0x20) & ~word & highs
+            let del = word ^ (ones &* 0x7F)
+            let hasDEL = (del &- ones) & ~del & highs
+            if below20 | hasDEL != 0 {
+                for position in index..<(index + 8) where !isFieldValue(bytes[position]) { return false }
+            }
+            index += 8
+        }
+        while index < bytes.count {
+            if !isFieldValue(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// A byte a request target may hold: VCHAR (no spaces, no controls, ASCII only).
     @inlinable @inline(__always)
     package static func isTarget(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }

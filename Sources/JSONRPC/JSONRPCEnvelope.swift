@@ -93,20 +93,19 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
 
         init?(_ name: UnsafeRawBufferPointer) {
             switch name.count {
-            case 2 where name.elementsEqual("id".utf8): self = .id
-            case 5 where name.elementsEqual("error".utf8): self = .error
-            case 6 where name.elementsEqual("method".utf8): self = .method
-            case 6 where name.elementsEqual("params".utf8): self = .params
-            case 6 where name.elementsEqual("result".utf8): self = .result
-            case 7 where name.elementsEqual("jsonrpc".utf8): self = .jsonrpc
+            case 2 where name.isExactly("id"): self = .id
+            case 5 where name.isExactly("error"): self = .error
+            case 6 where name.isExactly("method"): self = .method
+            case 6 where name.isExactly("params"): self = .params
+            case 6 where name.isExactly("result"): self = .result
+            case 7 where name.isExactly("jsonrpc"): self = .jsonrpc
             default: return nil
             }
         }
     }
 
     private static func bytes(_ range: Range<Int>, of bytes: UnsafeRawBufferPointer, are text: StaticString) -> Bool {
-        range.count == text.utf8CodeUnitCount
-            && UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        UnsafeRawBufferPointer(rebasing: bytes[range]).isExactly(text)
     }
 
     static let batchReason = "batches are not supported"

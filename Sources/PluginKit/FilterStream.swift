@@ -96,6 +96,16 @@ public struct FilterStream {
         return values
     }
 
+    /// Reads the `index`th value of a header (case-insensitive name) in place, without a
+    /// `String`: body gets its bytes, valid only during the call. Nil when there is no such value.
+    public func withHeader<R>(_ name: StaticString, at index: Int = 0, in part: Part = .request,
+                              _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        var value = agw_str()
+        let name = agw_str(viewing: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        guard host.pointee.header_get(handle, part.raw, name, index, &value) == AGW_OK else { return nil }
+        return try body(value.rawBuffer)
+    }
+
     /// Every header, in order.
     public func headers(in part: Part = .request) -> [(name: String, value: String)] {
         var count = 0
@@ -270,6 +280,14 @@ public struct FilterStream {
     public func attribute(_ attribute: Attribute) -> String? {
         var value = agw_str()
         return host.pointee.attribute_get(handle, attribute.raw, &value) == AGW_OK ? value.string : nil
+    }
+
+    /// Reads a request attribute in place, without a `String`: body gets its bytes, valid only
+    /// during the call. Nil when the attribute does not apply.
+    public func withAttribute<R>(_ attribute: Attribute, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        var value = agw_str()
+        guard host.pointee.attribute_get(handle, attribute.raw, &value) == AGW_OK else { return nil }
+        return try body(value.rawBuffer)
     }
 
     // MARK: async

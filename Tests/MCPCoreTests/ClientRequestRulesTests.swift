@@ -5,10 +5,25 @@ import XCTest
 /// What the route demands of a client's request in each era, and how it names its target.
 final class ClientRequestRulesTests: XCTestCase {
     func testAPostMustAcceptJSONAndSSEAndCarryJSON() {
-        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "application/json", contentType: "application/json", endOfStream: false)?.status, 406)
-        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "text/event-stream, APPLICATION/JSON", contentType: "text/plain", endOfStream: false)?.status, 415)
-        XCTAssertEqual(ClientRequestRules.checkPOST(accept: "*/*", contentType: "application/json; charset=utf-8", endOfStream: true)?.code, -32700)
-        XCTAssertNil(ClientRequestRules.checkPOST(accept: "*/*", contentType: "application/json", endOfStream: false))
+        XCTAssertEqual(checkPOST(accept: ["application/json"], contentType: "application/json", endOfStream: false)?.status, 406)
+        XCTAssertEqual(checkPOST(accept: ["text/event-stream, APPLICATION/JSON"], contentType: "text/plain", endOfStream: false)?.status, 415)
+        XCTAssertEqual(checkPOST(accept: ["text/event-stream", "application/json"], contentType: nil, endOfStream: false)?.status, 415,
+                       "Accept may repeat; a POST without Content-Type is refused")
+        XCTAssertEqual(checkPOST(accept: [], contentType: "application/json", endOfStream: false)?.status, 406)
+        XCTAssertEqual(checkPOST(accept: ["*/*"], contentType: "application/json; charset=utf-8", endOfStream: true)?.code, -32700)
+        XCTAssertNil(checkPOST(accept: ["*/*"], contentType: "Application/JSON", endOfStream: false))
+        XCTAssertNil(checkPOST(accept: ["text/event-stream", "application/json"], contentType: "application/json", endOfStream: false))
+        XCTAssertNil(checkPOST(accept: ["Application/JSON;q=0.9 ,\ttext/event-stream ; q=1"], contentType: "application/json", endOfStream: false),
+                     "media ranges with parameters and whitespace")
+        XCTAssertEqual(checkPOST(accept: ["application/json-seq, text/event-stream"], contentType: "application/json", endOfStream: false)?.status, 406,
+                       "a range that only starts like JSON is not JSON")
+    }
+
+    private func checkPOST(accept values: [String], contentType: String?, endOfStream: Bool) -> ClientRefusal? {
+        var accept = AcceptHeader()
+        for value in values { Array(value.utf8).withUnsafeBytes { accept.add($0) } }
+        guard let contentType else { return ClientRequestRules.checkPOST(accept: accept, contentType: nil, endOfStream: endOfStream) }
+        return Array(contentType.utf8).withUnsafeBytes { ClientRequestRules.checkPOST(accept: accept, contentType: $0, endOfStream: endOfStream) }
     }
 
     func testTheEraComesFromMetaOrTheVersionHeader() {

@@ -52,6 +52,10 @@ enum ByteMatching {
         matchesIgnoringCase(bytes, needle, at: 0)
     }
 
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+        bytes.count == needle.utf8CodeUnitCount && matchesIgnoringCase(bytes, needle, at: 0)
+    }
+
     static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
         let length = needle.utf8CodeUnitCount
         guard length > 0 else { return true }

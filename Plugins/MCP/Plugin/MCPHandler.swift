@@ -38,20 +38,36 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
     // MARK: - HTTP
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
-        switch stream.attribute(.method) ?? "" {
-        case "POST":
-            let accept = stream.headerValues("accept").joined(separator: ",")
-            if let refusal = ClientRequestRules.checkPOST(accept: accept, contentType: stream.header("content-type") ?? "", endOfStream: endOfStream) {
-                return reply(stream, refusal)
-            }
+        switch stream.withAttribute(.method, HTTPVerb.init) ?? .other {
+        case .post:
+            var accept = AcceptHeader()
+            var index = 0
+            while stream.withHeader("accept", at: index, { accept.add($0) }) != nil { index += 1 }
+            let refusal = stream.withHeader("content-type") { ClientRequestRules.checkPOST(accept: accept, contentType: $0, endOfStream: endOfStream) }
+                ?? ClientRequestRules.checkPOST(accept: accept, contentType: nil, endOfStream: endOfStream)
+            if let refusal { return reply(stream, refusal) }
             return .continue
-        case "GET":
+        case .get:
             return openListener(stream)
-        case "DELETE":
+        case .delete:
             return closeSession(stream)
-        default:
+        case .other:
             stream.sendLocalReply(status: 405, headers: [("allow", "GET, POST, DELETE")])
             return .replied
+        }
+    }
+
+    /// The methods the MCP endpoint answers, from the method's bytes.
+    private enum HTTPVerb {
+        case post, get, delete, other
+
+        init(_ bytes: UnsafeRawBufferPointer) {
+            switch bytes.count {
+            case 4 where bytes.isExactly("POST"): self = .post
+            case 3 where bytes.isExactly("GET"): self = .get
+            case 6 where bytes.isExactly("DELETE"): self = .delete
+            default: self = .other
+            }
         }
     }
 

@@ -12,7 +12,7 @@ enum HeaderValidation {
     }
 
     static func isValidValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        bytes.allSatisfy(HTTP1Characters.isFieldValue)
+        HTTP1Characters.areFieldValue(bytes)
     }
 
     static func isValid(name: agw_str, value: agw_str) -> Bool {

@@ -39,17 +39,12 @@ struct HTTP1ResponseWriter {
             framing = hasLength ? .length : (isChunked ? .chunked : .untilClose)
         }
         let keepOpen = !closing && framing != .untilClose
-        Self.writeStatusLine(head, into: &pending)
         // The writer frames the body itself: the handler's or upstream's coding never goes out
         // (a length and a coding at once would be smuggling bait), nor a length where no body may be.
-        HeadBytes.writeFields(head.headers, into: &pending) { name in
+        Self.write(head, into: &pending, addChunked: isChunked, addClose: !keepOpen) { name in
             !HeadBytes.nameIs(name, "transfer-encoding") && (mayHaveBody || !HeadBytes.nameIs(name, "content-length"))
                 && (keepOpen || !HeadBytes.nameIs(name, "connection"))
         }
-        // A HEAD response says what the GET's framing would be.
-        if isChunked { pending.writeStaticString("transfer-encoding: chunked\r\n") }
-        if !keepOpen { pending.writeStaticString("connection: close\r\n") }
-        pending.writeStaticString("\r\n")
         return keepOpen
     }
 
@@ -90,15 +85,44 @@ struct HTTP1ResponseWriter {
 
     // MARK: - Bytes
 
-    static func writeStatusLine(_ head: HTTPResponseHead, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+    /// The whole head in one reservation: the status line, the fields `keep` accepts, the framing
+    /// fields the writer adds (a HEAD response says what the GET's framing would be), the blank line.
+    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer, addChunked: Bool, addClose: Bool,
+                      keep: (String) -> Bool) {
+        let chunked: StaticString = "transfer-encoding: chunked\r\n", close: StaticString = "connection: close\r\n"
+        var reason = head.status.reasonPhrase
         let code = Int(head.status.code)
-        buffer.writeInteger(UInt8(48 + code / 100 % 10))
-        buffer.writeInteger(UInt8(48 + code / 10 % 10))
-        buffer.writeInteger(UInt8(48 + code % 10))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
+        reason.withUTF8 { reason in
+            var total = 13 + reason.count + 2 + chunked.utf8CodeUnitCount + close.utf8CodeUnitCount + 2
+            for (name, value) in head.headers { total += name.utf8.count + value.utf8.count + 4 }
+            // Bounds: `total` counts every byte below (the fields written are a subset of those counted).
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
+                var at = copy("HTTP/1.1 ", to: room, at: 0)
+                if head.version.minor == 0 { room[7] = UInt8(ascii: "0") }
+                room[at] = UInt8(truncatingIfNeeded: 48 + code / 100 % 10)
+                room[at + 1] = UInt8(truncatingIfNeeded: 48 + code / 10 % 10)
+                room[at + 2] = UInt8(truncatingIfNeeded: 48 + code % 10)
+                room[at + 3] = UInt8(ascii: " ")
+                at += 4
+                if reason.count > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + reason.count)]).copyMemory(from: UnsafeRawBufferPointer(reason))
+                    at += reason.count
+                }
+                at += copy("\r\n", to: room, at: at)
+                at += HeadBytes.writeFields(head.headers, into: UnsafeMutableRawBufferPointer(rebasing: room[at...]), keep: keep)
+                if addChunked { at += copy(chunked, to: room, at: at) }
+                if addClose { at += copy(close, to: room, at: at) }
+                at += copy("\r\n", to: room, at: at)
+                return at
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func copy(_ text: StaticString, to room: UnsafeMutableRawBufferPointer, at: Int) -> Int {
+        let count = text.utf8CodeUnitCount
+        UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + count)]).copyMemory(from: UnsafeRawBufferPointer(start: text.utf8Start, count: count))
+        return count
     }
 
     static func writeChunkSize(_ count: Int, into buffer: inout ByteBuffer) {

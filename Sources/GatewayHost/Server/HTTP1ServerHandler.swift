@@ -1,4 +1,5 @@
 import HTTP1
+import JSON
 import NIOCore
 import NIOHTTP1
 
@@ -46,6 +47,9 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
     private var readsPaused = false
     /// A parse error: the connection closes once its answer is out.
     private var failed = false
+    /// Bytes were written since the last flush (a flush with nothing to send still costs a trip
+    /// through the channel, and a response is flushed from several places).
+    private var hasUnflushedWrites = false
 
     private var isBusy: Bool { !(requestComplete && responseComplete) }
 
@@ -305,6 +309,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         }
         if let gathered = writer.takePending() { context.write(Self.wrapOutboundOut(gathered), promise: nil) }
         context.write(Self.wrapOutboundOut(large), promise: promise)
+        hasUnflushedWrites = true
         writer.chunkWritten()
     }
 
@@ -312,8 +317,12 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         writer.writeEnd()
         guard let context else { return }
         if keepAlive, !failed {
-            if let gathered = writer.takePending() { context.write(Self.wrapOutboundOut(gathered), promise: nil) }
+            if let gathered = writer.takePending() {
+                context.write(Self.wrapOutboundOut(gathered), promise: nil)
+                hasUnflushedWrites = true
+            }
         } else {
+            hasUnflushedWrites = false
             let gathered = writer.takePending() ?? ByteBuffer()
             context.writeAndFlush(Self.wrapOutboundOut(gathered)).whenComplete { _ in context.close(promise: nil) }
         }
@@ -321,7 +330,12 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
 
     func flush() {
         guard let context else { return }
-        if let gathered = writer.takePending() { context.write(Self.wrapOutboundOut(gathered), promise: nil) }
+        if let gathered = writer.takePending() {
+            context.write(Self.wrapOutboundOut(gathered), promise: nil)
+        } else if !hasUnflushedWrites {
+            return
+        }
+        hasUnflushedWrites = false
         context.flush()
     }
 
@@ -344,13 +358,13 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
 enum HTTPMethodBytes {
     static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
         switch bytes.count {
-        case 3 where bytes.elementsEqual("GET".utf8): return .GET
-        case 3 where bytes.elementsEqual("PUT".utf8): return .PUT
-        case 4 where bytes.elementsEqual("POST".utf8): return .POST
-        case 4 where bytes.elementsEqual("HEAD".utf8): return .HEAD
-        case 5 where bytes.elementsEqual("PATCH".utf8): return .PATCH
-        case 6 where bytes.elementsEqual("DELETE".utf8): return .DELETE
-        case 7 where bytes.elementsEqual("OPTIONS".utf8): return .OPTIONS
+        case 3 where bytes.isExactly("GET"): return .GET
+        case 3 where bytes.isExactly("PUT"): return .PUT
+        case 4 where bytes.isExactly("POST"): return .POST
+        case 4 where bytes.isExactly("HEAD"): return .HEAD
+        case 5 where bytes.isExactly("PATCH"): return .PATCH
+        case 6 where bytes.isExactly("DELETE"): return .DELETE
+        case 7 where bytes.isExactly("OPTIONS"): return .OPTIONS
         default: return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
         }
     }

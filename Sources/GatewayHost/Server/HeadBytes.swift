@@ -9,22 +9,24 @@ enum HeadBytes {
     static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer, keep: (String) -> Bool) {
         var total = 0
         for (name, value) in headers { total += name.utf8.count + value.utf8.count + 4 }
-        // Bounds: `room` holds at least `total` bytes, the size of every field with its ": " and
-        // CRLF; the loop writes a subset of them.
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
-            var at = 0
-            for (name, value) in headers where keep(name) {
-                at += copy(name, to: room, at: at)
-                room[at] = UInt8(ascii: ":")
-                room[at + 1] = UInt8(ascii: " ")
-                at += 2
-                at += copy(value, to: room, at: at)
-                room[at] = 0x0D
-                room[at + 1] = 0x0A
-                at += 2
-            }
-            return at
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in writeFields(headers, into: room, keep: keep) }
+    }
+
+    /// `name: value\r\n` for each field `keep` accepts, into `room`, which holds at least every
+    /// field's size with its ": " and CRLF (the loop writes a subset of them). Returns the bytes written.
+    static func writeFields(_ headers: HTTPHeaders, into room: UnsafeMutableRawBufferPointer, keep: (String) -> Bool) -> Int {
+        var at = 0
+        for (name, value) in headers where keep(name) {
+            at += copy(name, to: room, at: at)
+            room[at] = UInt8(ascii: ":")
+            room[at + 1] = UInt8(ascii: " ")
+            at += 2
+            at += copy(value, to: room, at: at)
+            room[at] = 0x0D
+            room[at + 1] = 0x0A
+            at += 2
         }
+        return at
     }
 
     /// `name: value\r\n`.

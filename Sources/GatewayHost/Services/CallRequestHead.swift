@@ -20,21 +20,25 @@ struct CallRequestHead {
         let get: StaticString = "GET"
         let method = request.method.len == 0 ? UnsafeRawBufferPointer(start: get.utf8Start, count: 3) : request.method.rawBuffer
         guard method.allSatisfy(HTTP1Characters.isToken) else { return nil }
-        var total = method.count + target.pathAndQuery.utf8.count + target.hostHeader.utf8.count + 64
+        let sendsLength = request.body.len > 0 || Self.method(method, is: "POST") || Self.method(method, is: "PUT") || Self.method(method, is: "PATCH")
+        let requestLine: StaticString = " HTTP/1.1\r\n", hostName: StaticString = "host: ", lengthName: StaticString = "content-length: "
+        var total = method.count + 1 + target.pathAndQuery.utf8.count + requestLine.utf8CodeUnitCount
+            + hostName.utf8CodeUnitCount + target.hostHeader.utf8.count + 2 + lengthName.utf8CodeUnitCount + 20 + 2
         for index in 0..<request.header_count {
             total += request.headers[index].name.len + request.headers[index].value.len + 4
         }
-        var out = ByteBufferAllocator().buffer(capacity: total + request.body.len)
-        out.writeBytes(method)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(target.pathAndQuery)
-        out.writeStaticString(" HTTP/1.1\r\n")
-        var hasHost = false
+        var out = ByteBufferAllocator().buffer(capacity: total + 2 + request.body.len)
         var hasTraceparent = false
-        // Bounds: `room` holds every field's name, value, ": " and CRLF (counted in `total`);
-        // the loop writes a subset of them.
+        // One reservation for the whole head. Bounds: `room` holds the request line, every
+        // field's name, value, ": " and CRLF, `host`, and a length of up to 20 digits (all
+        // counted in `total`); what is written is a subset of that.
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
-            var at = 0
+            var at = Self.copy(method, to: room, at: 0)
+            room[at] = UInt8(ascii: " ")
+            at += 1
+            at += HeadBytes.copy(target.pathAndQuery, to: room, at: at)
+            at += Self.copy(requestLine, to: room, at: at)
+            var hasHost = false
             for index in 0..<request.header_count {
                 let name = request.headers[index].name.rawBuffer
                 if Self.isDropped(name) { continue }
@@ -49,14 +53,21 @@ struct CallRequestHead {
                 room[at + 1] = 0x0A
                 at += 2
             }
+            if !hasHost {
+                at += Self.copy(hostName, to: room, at: at)
+                at += HeadBytes.copy(target.hostHeader, to: room, at: at)
+                room[at] = 0x0D
+                room[at + 1] = 0x0A
+                at += 2
+            }
+            if sendsLength {
+                at += Self.copy(lengthName, to: room, at: at)
+                at += Self.writeDecimal(request.body.len, to: room, at: at)
+                room[at] = 0x0D
+                room[at + 1] = 0x0A
+                at += 2
+            }
             return at
-        }
-        if !hasHost { HeadBytes.writeField("host", target.hostHeader, into: &out) }
-        let sendsLength = request.body.len > 0 || Self.method(method, is: "POST") || Self.method(method, is: "PUT") || Self.method(method, is: "PATCH")
-        if sendsLength {
-            out.writeStaticString("content-length: ")
-            out.writeString(String(request.body.len))
-            out.writeStaticString("\r\n")
         }
         bytes = out
         self.hasTraceparent = hasTraceparent
@@ -82,6 +93,25 @@ struct CallRequestHead {
     /// Methods are case-sensitive.
     private static func method(_ bytes: UnsafeRawBufferPointer, is method: StaticString) -> Bool {
         bytes.count == method.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: method.utf8Start, count: method.utf8CodeUnitCount))
+    }
+
+    private static func copy(_ text: StaticString, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        copy(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), to: room, at: offset)
+    }
+
+    /// `value`'s decimal digits (at most 20 for an `Int`) at `offset`; returns how many.
+    private static func writeDecimal(_ value: Int, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var digits = 1, rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var remaining = value
+        for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+            room[position] = UInt8(truncatingIfNeeded: 48 + remaining % 10)
+            remaining /= 10
+        }
+        return digits
     }
 
     private static func copy(_ bytes: UnsafeRawBufferPointer, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {

@@ -7,14 +7,14 @@ public enum ClientRequestRules {
     public static let modernVersions = ["2026-07-28"]
     public static let handshakeVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 
-    /// A POST's headers: `Accept` lists both JSON and SSE (or `*/*`), the body is JSON and present.
-    /// `accept` is every Accept value joined.
-    public static func checkPOST(accept: String, contentType: String, endOfStream: Bool) -> ClientRefusal? {
-        guard accept.containsIgnoringCase("*/*") || (accept.containsIgnoringCase("application/json") && accept.containsIgnoringCase("text/event-stream")) else {
+    /// A POST's headers: `Accept` lists both JSON and SSE (or `*/*`), the body is JSON
+    /// (`contentType`: the `Content-Type` value's bytes, nil when there is none) and present.
+    public static func checkPOST(accept: AcceptHeader, contentType: UnsafeRawBufferPointer?, endOfStream: Bool) -> ClientRefusal? {
+        guard accept.allowsAnAnswer else {
             return ClientRefusal(status: 406, id: nil, code: -32600,
                                  message: "Not Acceptable: the Accept header must list application/json and text/event-stream")
         }
-        guard contentType.hasPrefixIgnoringCase("application/json") else {
+        guard let contentType, ByteMatching.hasPrefixIgnoringCase(contentType, "application/json") else {
             return ClientRefusal(status: 415, id: nil, code: -32600, message: "Unsupported Media Type: send Content-Type: application/json")
         }
         if endOfStream { return ClientRefusal(status: 400, id: nil, code: -32700, message: "Parse error: empty body") }
@@ -81,4 +81,37 @@ public enum MCPEra: Sendable, Equatable {
     case handshake
     /// Stateless, `server/discover`, `_meta` on every request (2026-07-28).
     case modern
+}
+
+/// What a request's `Accept` values allow, read value by value from their bytes (no `String`).
+public struct AcceptHeader: Sendable {
+    private var any = false, json = false, eventStream = false
+
+    public init() {}
+
+    /// Adds one `Accept` value (a header may repeat): a comma-separated list of media ranges,
+    /// each maybe with parameters (`;q=0.9`), compared without case.
+    public mutating func add(_ value: UnsafeRawBufferPointer) {
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
+            var typeEnd = start
+            while typeEnd < end, value[typeEnd] != UInt8(ascii: ";") { typeEnd += 1 }
+            var typeStart = start
+            while typeStart < typeEnd, value[typeStart] == 0x20 || value[typeStart] == 0x09 { typeStart += 1 }
+            while typeEnd > typeStart, value[typeEnd - 1] == 0x20 || value[typeEnd - 1] == 0x09 { typeEnd -= 1 }
+            let type = UnsafeRawBufferPointer(rebasing: value[typeStart..<typeEnd])
+            switch type.count {
+            case 3: any = any || ByteMatching.equalsIgnoringCase(type, "*/*")
+            case 16: json = json || ByteMatching.equalsIgnoringCase(type, "application/json")
+            case 17: eventStream = eventStream || ByteMatching.equalsIgnoringCase(type, "text/event-stream")
+            default: break
+            }
+            start = end + 1
+        }
+    }
+
+    /// Both answer forms (JSON and an SSE stream) may be sent.
+    public var allowsAnAnswer: Bool { any || (json && eventStream) }
 }
