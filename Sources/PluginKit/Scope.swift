@@ -53,8 +53,11 @@ public struct Scope: @unchecked Sendable {
 
     /// Starts an HTTP call; the response arrives as `.httpResponse` (and `.httpBody` chunks when
     /// `streamBody`), or `.httpFailed`. Returns the call id, or nil if the host refused.
+    /// `wholeWhenReady` (with `streamBody`, ABI 1.7): a response that arrived whole by the time
+    /// its head was read comes as one `.httpResponse` with the body and `endOfStream`.
     public func httpCall(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                         timeoutMilliseconds: UInt32 = 0, streamBody: Bool = false) -> UInt64? {
+                         timeoutMilliseconds: UInt32 = 0, streamBody: Bool = false, wholeWhenReady: Bool = false) -> UInt64? {
+        let flags = (streamBody ? AGW_HTTP_CALL_STREAM_BODY : 0) | (streamBody && wholeWhenReady ? AGW_HTTP_CALL_WHOLE_WHEN_READY : 0)
         var callID: UInt64 = 0
         let result = method.withAGWString { m in
             url.withAGWString { u in
@@ -62,7 +65,7 @@ public struct Scope: @unchecked Sendable {
                     headers.withAGWHeaders { pointer, count in
                         var request = agw_http_call_request(
                             struct_size: UInt32(MemoryLayout<agw_http_call_request>.size),
-                            flags: streamBody ? AGW_HTTP_CALL_STREAM_BODY : 0, method: m, url: u,
+                            flags: flags, method: m, url: u,
                             headers: pointer, header_count: count, body: b, timeout_ms: timeoutMilliseconds)
                         return host.pointee.http_call(handle, &request, &callID)
                     }

@@ -182,6 +182,66 @@ def test_streamed_http_call_relays_chunks_as_they_arrive(gateway, backend):
     assert [json.loads(l.split("data: ")[1]) for l in text.splitlines() if l.startswith("data: ")] == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
+def test_a_streamed_call_that_arrives_whole_comes_as_one_event_when_asked(gateway, backend):
+    """AGW_HTTP_CALL_WHOLE_WHEN_READY (ABI 1.7): a small answer read whole with its head is one
+    response event carrying the body; a body still streaming comes as a head and chunks, the last
+    with end_of_stream; without the flag, the head comes alone and the last chunk carries the end."""
+    port = free_port()
+    gw = gateway(f"""
+    [[listeners]]
+    name = "main"
+    address = "127.0.0.1:{port}"
+    [plugins.tf]
+    path = "{BUILD / 'libtest_filters.so'}"
+    [[routes]]
+    name = "events"
+    [routes.match]
+    path = "/events"
+    [routes.handler]
+    plugin = "tf.sse-counter"
+    config = {{ count = 3, interval_ms = 100 }}
+    [[routes]]
+    name = "small"
+    [routes.match]
+    path = "/small"
+    [[routes.filters]]
+    plugin = "tf.local-reply"
+    config = {{ status = 200, body = "a small answer, written in one go" }}
+    [routes.backend]
+    urls = ["{backend}"]
+    [[routes]]
+    name = "whole-small"
+    [routes.match]
+    path = "/whole-small"
+    [routes.handler]
+    plugin = "tf.call-events"
+    config = {{ url = "http://127.0.0.1:{port}/small", whole_when_ready = true }}
+    [[routes]]
+    name = "whole-streaming"
+    [routes.match]
+    path = "/whole-streaming"
+    [routes.handler]
+    plugin = "tf.call-events"
+    config = {{ url = "http://127.0.0.1:{port}/events", whole_when_ready = true }}
+    [[routes]]
+    name = "streamed-small"
+    [routes.match]
+    path = "/streamed-small"
+    [routes.handler]
+    plugin = "tf.call-events"
+    config = {{ url = "http://127.0.0.1:{port}/small", whole_when_ready = false }}
+    """)
+    direct = len(request(gw.url + "/small").body)  # the gateway's own local reply: head and body in one write
+    for _ in range(3):
+        assert request(gw.url + "/whole-small").text.splitlines() == [f"response 200 eos=1 bytes={direct}"]
+    lines = request(gw.url + "/whole-streaming").text.splitlines()
+    assert lines[0] == "response 200 eos=0 bytes=0" and len(lines) >= 4, lines  # three events, 100 ms apart
+    assert all(line.startswith("body eos=0") for line in lines[1:-1]) and lines[-1].startswith("body eos=1"), lines
+    lines = request(gw.url + "/streamed-small").text.splitlines()
+    assert lines[0] == "response 200 eos=0 bytes=0" and lines[-1].startswith("body eos=1"), lines
+    assert sum(int(line.rsplit("bytes=", 1)[1]) for line in lines[1:]) == direct
+
+
 def test_attributes_kv_and_plugin_metrics(gateway, backend):
     admin = f"127.0.0.1:{free_port()}"
     gw = gateway(chain(backend, """

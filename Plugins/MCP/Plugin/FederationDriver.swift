@@ -140,9 +140,22 @@ final class FederationDriver: @unchecked Sendable {
         let callEvent: HTTPCallEvent
         switch event.kind {
         case .httpResponse:
+            let hasBody = event.endOfStream && event.dataCount > 0 // a whole answer in one event (AGW_HTTP_CALL_WHOLE_WHEN_READY)
             callEvent = .response(status: Int(event.code), contentType: event.header("content-type"),
                                   sessionID: event.header("mcp-session-id"), contentLength: event.header("content-length").flatMap { Int($0) },
-                                  end: event.endOfStream)
+                                  end: event.endOfStream && !hasBody)
+            if hasBody {
+                let now = Self.now()
+                let actions: [FederationAction]? = event.withUnsafeData { bytes in
+                    state.withLock { state in
+                        guard state.federation.isFederationCall(key) else { return nil }
+                        return state.federation.httpEvent(key, callEvent, now: now) + state.federation.httpEvent(key, .body(bytes, end: true), now: now)
+                    }
+                }
+                guard let actions else { return false }
+                perform(actions, &context)
+                return true
+            }
         case .httpBody:
             // Read in place: the chunk is copied once, into the answer being gathered.
             let actions: [FederationAction]? = event.withUnsafeData { bytes in
@@ -186,7 +199,8 @@ final class FederationDriver: @unchecked Sendable {
             guard let scope = onStream ? context.stream?.scope : context.home else { return toHome(action) }
             let headers = request.headers.map { ($0.name, $0.value) }
             if let callID = scope.httpCall(method: request.method, url: request.url, headers: headers, body: request.body,
-                                           timeoutMilliseconds: UInt32(request.timeoutMilliseconds), streamBody: request.streamsBody) {
+                                           timeoutMilliseconds: UInt32(request.timeoutMilliseconds), streamBody: request.streamsBody,
+                                           wholeWhenReady: true) {
                 let key = HostCallKey(scope: scope.identity, id: callID)
                 run(&context) { $0.httpCallStarted(id, key: key, onStream: onStream) }
             } else {

@@ -20,12 +20,19 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     private weak var scope: AsyncScope?
     private let id: UInt64
     private let streaming: Bool
+    /// AGW_HTTP_CALL_WHOLE_WHEN_READY: a response whole within the read of its head goes out as one event.
+    private let wholeWhenReady: Bool
     private let pool: ConnectionPool
     private let head: CallRequestHead
     private let body: ByteBuffer?
     private var connection: PooledConnection?
     private var responseHead: UpstreamHead?
     private var received: ByteBuffer?
+    /// Streaming: the last body chunk of the current read, held until the read ends or the
+    /// response does, so the last chunk and the end reach the plugin as one event, not two.
+    private var heldChunk: ByteBuffer?
+    /// The head, held with ``heldChunk`` while the response may still end within this read.
+    private var headHeld = false
     /// The call's place in its loop's table of calls with its timeout (no timer per call).
     private var timeout: (table: HeadTimeouts, id: UInt64)?
     private var timeoutMilliseconds: Int64 = 0
@@ -34,10 +41,11 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     /// The client span when the calling stream's request is traced.
     private var span: (any Span)?
 
-    private init(scope: AsyncScope, id: UInt64, streaming: Bool, pool: ConnectionPool, head: CallRequestHead, body: ByteBuffer?) {
+    private init(scope: AsyncScope, id: UInt64, flags: UInt32, pool: ConnectionPool, head: CallRequestHead, body: ByteBuffer?) {
         self.scope = scope
         self.id = id
-        self.streaming = streaming
+        streaming = flags & AGW_HTTP_CALL_STREAM_BODY != 0
+        wholeWhenReady = streaming && flags & AGW_HTTP_CALL_WHOLE_WHEN_READY != 0
         self.pool = pool
         self.head = head
         self.body = body
@@ -76,7 +84,7 @@ final class HTTPCall: ResponseReceiver, TimedCall {
         head.finish()
         let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
         let id = scope.makeID()
-        let call = HTTPCall(scope: scope, id: id, streaming: request.flags & AGW_HTTP_CALL_STREAM_BODY != 0, pool: pool, head: head, body: body)
+        let call = HTTPCall(scope: scope, id: id, flags: request.flags, pool: pool, head: head, body: body)
         call.span = span
         scope.register(call: call, id: id)
         call.timeoutMilliseconds = timeoutMilliseconds
@@ -115,11 +123,14 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     /// Cancelled by the plugin or with its scope: no further events.
     func cancel() {
         guard !isDone else { return }
+        heldChunk = nil
+        headHeld = false
         finish(keepConnection: false)
     }
 
     private func fail(code: Int32, message: String) {
         guard !isDone else { return }
+        deliverHeld() // what arrived before the failure, in order
         span?.setStatus(SpanStatus(code: .error, message: message))
         finish(keepConnection: false)
         scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
@@ -160,11 +171,12 @@ final class HTTPCall: ResponseReceiver, TimedCall {
             responseHead = head
             if streaming {
                 cancelTimeout()
-                scope?.deliver(responseEvent(endOfStream: false, body: nil))
+                if wholeWhenReady { headHeld = true } else { scope?.deliver(responseEvent(endOfStream: false, body: nil)) }
             }
         case .body(var chunk):
             if streaming {
-                scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: chunk))
+                if !(headHeld && heldChunk == nil) { deliverHeld() }
+                heldChunk = chunk
             } else {
                 if received == nil { received = chunk } else { received!.writeBuffer(&chunk) }
                 if received!.readableBytes > Self.maxBufferedBytes {
@@ -174,14 +186,35 @@ final class HTTPCall: ResponseReceiver, TimedCall {
         case .end:
             finish(keepConnection: connection?.isReusable ?? false)
             if streaming {
-                scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true))
+                let last = heldChunk
+                heldChunk = nil
+                if headHeld {
+                    headHeld = false
+                    scope?.deliver(responseEvent(endOfStream: true, body: last))
+                } else {
+                    scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, endOfStream: true, data: last))
+                }
             } else {
                 scope?.deliver(responseEvent(endOfStream: true, body: received))
             }
         }
     }
 
-    func readBatchComplete() {}
+    func readBatchComplete() {
+        deliverHeld()
+    }
+
+    /// What this read held back (the head, the last chunk), once it is clear the response goes on.
+    private func deliverHeld() {
+        guard !isDone else { return }
+        if headHeld {
+            headHeld = false
+            scope?.deliver(responseEvent(endOfStream: false, body: nil))
+        }
+        guard !isDone, let chunk = heldChunk else { return }
+        heldChunk = nil
+        scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_BODY, id: id, data: chunk))
+    }
 
     func connectionClosed(error: Error?) {
         guard !isDone else { return }

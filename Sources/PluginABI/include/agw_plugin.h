@@ -42,6 +42,12 @@
  *                    child span for upstream work the host does not see (a stdio target's call).
  *   1.6  2026-12-02  annotate_pairs: several annotations in one call (a handler that annotates
  *                    every request crosses once, not once per key).
+ *   1.7  2026-12-07  AGW_HTTP_CALL_WHOLE_WHEN_READY: with AGW_HTTP_CALL_STREAM_BODY, a response
+ *                    that has arrived whole when its head is read comes as one
+ *                    AGW_EVENT_HTTP_RESPONSE carrying the body (end_of_stream = 1), not a head
+ *                    and body events. An older host ignores the flag (the plugin then gets the
+ *                    streamed events). Documented: a streamed body's last chunk may carry
+ *                    end_of_stream = 1 itself (no separate empty event).
  * ---------------------------------------------------------------------------------------------
  *
  * RULES THAT KEEP THE ABI STABLE
@@ -100,7 +106,7 @@ extern "C" {
 #endif
 
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 6
+#define AGW_ABI_MINOR 7
 
 /** The exported entry symbol's name for this major, as a string (for dlsym). */
 #define AGW_PLUGIN_ENTRY_SYMBOL "agw_plugin_entry_v1"
@@ -214,7 +220,8 @@ typedef int32_t agw_event_type;
                                                      * (whole body, end_of_stream = 1, unless the call was
                                                      * made with AGW_HTTP_CALL_STREAM_BODY: then data is empty,
                                                      * end_of_stream = 0 and AGW_EVENT_HTTP_BODY follows) */
-#define AGW_EVENT_HTTP_BODY ((agw_event_type)4)     /* id = call id; data = next chunk; end_of_stream = 1 on the last */
+#define AGW_EVENT_HTTP_BODY ((agw_event_type)4)     /* id = call id; data = next chunk; end_of_stream = 1 on the last
+                                                     * (which may carry the last bytes, or none) */
 #define AGW_EVENT_HTTP_FAILED ((agw_event_type)5)   /* id = call id; code = agw_result-like reason; data = message */
 #define AGW_EVENT_PROCESS_STDOUT ((agw_event_type)6) /* id = process id; data = one line without the newline */
 #define AGW_EVENT_PROCESS_STDERR ((agw_event_type)7) /* id = process id; data = one line without the newline */
@@ -302,6 +309,10 @@ typedef struct agw_rpc_verdict {
 
 /** Flags of agw_http_call_request. */
 #define AGW_HTTP_CALL_STREAM_BODY ((uint32_t)1) /* deliver the response body as AGW_EVENT_HTTP_BODY chunks */
+/* Since 1.7, with AGW_HTTP_CALL_STREAM_BODY: when the whole response is at hand as its head is read
+ * (a small answer in one read), deliver it as one AGW_EVENT_HTTP_RESPONSE with the body in data and
+ * end_of_stream = 1; otherwise stream as usual. Handle both forms (an older host ignores the flag). */
+#define AGW_HTTP_CALL_WHOLE_WHEN_READY ((uint32_t)2)
 
 typedef struct agw_http_call_request {
     uint32_t struct_size;

@@ -334,6 +334,42 @@ struct StreamRelay: Filter {
     }
 }
 
+/// Handler: makes a streamed `http_call` (with `whole_when_ready`, ABI 1.7) and answers with the
+/// events it got, one line each (`response 200 eos=1 bytes=42`, `body eos=0 bytes=7`).
+struct CallEvents: Filter {
+    static let name = "call-events"
+    static let kind = FilterKind.handler
+    struct Config: Decodable {
+        var url: String
+        var whole_when_ready: Bool
+    }
+    final class Log: @unchecked Sendable { var lines: [String] = [] }
+    let config: Config
+    init(configuration: FilterConfiguration) throws { config = try configuration.decode(Config.self) }
+
+    func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        stream.state = Log()
+        guard stream.scope.httpCall(url: config.url, timeoutMilliseconds: 2000, streamBody: true, wholeWhenReady: config.whole_when_ready) != nil else {
+            stream.sendLocalReply(status: 500, body: "http_call refused\n")
+            return .replied
+        }
+        return .continue
+    }
+
+    func event(_ event: PluginEvent, stream: FilterStream) {
+        guard let log = stream.state as? Log else { return }
+        switch event.kind {
+        case .httpResponse: log.lines.append("response \(event.code) eos=\(event.endOfStream ? 1 : 0) bytes=\(event.dataCount)")
+        case .httpBody: log.lines.append("body eos=\(event.endOfStream ? 1 : 0) bytes=\(event.dataCount)")
+        case .httpFailed: log.lines.append("failed \(event.text)")
+        default: return
+        }
+        if event.endOfStream || event.kind == .httpFailed {
+            stream.sendLocalReply(status: 200, body: log.lines.joined(separator: "\n") + "\n")
+        }
+    }
+}
+
 /// Holds every response head for `delay_ms` (a timer), then lets it go with `x-delayed: 1`.
 struct ResponseDelay: Filter {
     static let name = "response-delay"
@@ -392,6 +428,7 @@ final class ConfigScopeProcess: Filter, @unchecked Sendable {
 public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? {
     PluginExport.plugin(name: "test-filters", version: "0.0.1",
                         filters: [AsyncLookup.self, ThreadResume.self, LocalReply.self, BodyRewrite.self, PickyConfig.self,
-                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self, ConfigScopeProcess.self],
+                                  SSECounter.self, ProcessLine.self, RPCEcho.self, RPCGate.self, Inspect.self, StreamRelay.self, ResponseDelay.self, ConfigScopeProcess.self,
+                                  CallEvents.self],
                         host: host)
 }
