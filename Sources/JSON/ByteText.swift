@@ -10,4 +10,41 @@ extension UnsafeRawBufferPointer {
     package func isExactly(_ text: StaticString) -> Bool {
         count == text.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, text.utf8Start, count) == 0)
     }
+
+    /// Whether `byte` occurs (`memchr`).
+    @inlinable
+    package func containsByte(_ byte: UInt8) -> Bool {
+        guard let base = baseAddress, count > 0 else { return false }
+        return memchr(base, Int32(byte), count) != nil
+    }
+
+    /// Whether `needle` occurs with a `"` right before and after it (a JSON string's whole text).
+    @inlinable
+    package func containsQuoted(_ needle: UnsafeRawBufferPointer) -> Bool {
+        quotedOccurrences(of: needle, upTo: 1) > 0
+    }
+
+    /// How many times `needle` occurs with a `"` right before and after it, counting up to
+    /// `limit`. `memchr` finds each candidate first byte, `memcmp` checks the rest. An empty needle
+    /// counts as `limit` whenever a quote is present (look closer).
+    @inlinable
+    package func quotedOccurrences(of needle: UnsafeRawBufferPointer, upTo limit: Int) -> Int {
+        guard !needle.isEmpty else { return count >= 2 && containsByte(UInt8(ascii: "\"")) ? limit : 0 }
+        guard let base = baseAddress, let needleBase = needle.baseAddress, needle.count + 2 <= count else { return 0 }
+        let first = Int32(needleBase.load(as: UInt8.self))
+        var found = 0
+        var offset = 1
+        // Bounds: a candidate at `offset` needs offset - 1 >= 0 and offset + needle.count < count.
+        while offset + needle.count < count {
+            guard let hit = memchr(base + offset, first, count - needle.count - offset) else { break }
+            offset = base.distance(to: UnsafeRawPointer(hit))
+            if self[offset - 1] == UInt8(ascii: "\""), self[offset + needle.count] == UInt8(ascii: "\""),
+               memcmp(base + offset, needleBase, needle.count) == 0 {
+                found += 1
+                if found >= limit { break }
+            }
+            offset += 1
+        }
+        return found
+    }
 }

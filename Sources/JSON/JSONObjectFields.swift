@@ -56,6 +56,11 @@ public enum JSONObjectFields {
     public static func value(_ key: String, in range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> Range<Int>? {
         var key = key
         return key.withUTF8 { key in
+            let text = UnsafeRawBufferPointer(rebasing: bytes[range])
+            // Most lookups are for a member that is not there: a name can only match where its
+            // bytes stand in quotes, or where some name is escaped (a backslash), so when
+            // neither is in the text there is nothing to walk (two `memchr`-driven scans).
+            guard text.containsQuoted(UnsafeRawBufferPointer(key)) || text.containsByte(UInt8(ascii: "\\")) else { return nil }
             var reader = JSONReader(bytes, range: range)
             return (try? reader.findMember(key)) ?? nil
         }

@@ -260,8 +260,9 @@ package struct JSONReader {
     }
 
     /// Skips bytes that need no attention inside a string: anything but `"`, `\\` and control
-    /// characters, sixty-four then sixteen at a time (SIMD compares), then eight (SWAR: a byte-wise zero test on
-    /// the XOR'd word), stopping on the first byte that needs attention. Tool results are mostly
+    /// characters: first one word of eight (SWAR: a byte-wise zero test on the XOR'd word; most
+    /// strings end there), then sixty-four and sixteen at a time (SIMD compares), then eight,
+    /// stopping on the first byte that needs attention. Tool results are mostly
     /// long strings, so this is where a scan spends its time (64 KiB: 18 µs with SWAR alone, 7 µs
     /// with SIMD16, measured on the bench VM); stopping exactly keeps short strings cheap too.
     @inline(__always)
@@ -278,6 +279,23 @@ package struct JSONReader {
             let words = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
             return words[0] | words[1] != 0
         }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        /// The special bytes of a word, flagged in their top bits (exact for the lowest one).
+        @inline(__always) func flags(_ word: UInt64) -> UInt64 {
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            return (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
+        }
+        // Most names and short values end within their first eight bytes: one word test first.
+        if index + 8 <= end {
+            let flagged = flags(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if flagged != 0 {
+                index += flagged.trailingZeroBitCount / 8
+                return
+            }
+            index += 8
+        }
         // Sixty-four bytes per test while nothing is special (one branch, not four), then sixteen.
         while index + 64 <= end {
             let first = special(bytes.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self))
@@ -291,14 +309,8 @@ package struct JSONReader {
             if isSet(special(bytes.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self))) { break }
             index += 16
         }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         while index + 8 <= end {
-            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            let flagged = special & highs
+            let flagged = flags(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
             if flagged != 0 {
                 // The lowest flagged byte is a real hit (a borrow only flags bytes above one), so
                 // stop on it: the caller then looks at one byte, not at every byte before it.

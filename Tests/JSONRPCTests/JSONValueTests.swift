@@ -63,4 +63,31 @@ final class JSONRPCRequestTextTests: XCTestCase {
         let parsed = try JSONSerialization.jsonObject(with: Data(written)) as? [String: Any]
         XCTAssertEqual(parsed?["method"] as? String, method)
     }
+
+    func testMemberLookupFindsEscapedAndNestedNamesAndOnlyMembers() {
+        let value = { (text: String) in JSONValue(Array(text.utf8)) }
+        let params = value(#"{"name":"echo","arguments":{"_meta":1,"text":"\"_meta\""},"x":"_meta"}"#)
+        XCTAssertNil(params["_meta"], "the name stands in a nested object and in values, not as a member")
+        XCTAssertEqual(params["name"]?.string, "echo")
+        XCTAssertEqual(params["arguments"]?["_meta"]?.int, 1)
+        XCTAssertEqual(value(#"{"_m\u0065ta":{"progressToken":7}}"#)["_meta"]?["progressToken"]?.int, 7, "an escaped name is found")
+        XCTAssertEqual(value(#"{"":3}"#)[""]?.int, 3)
+        XCTAssertNil(value(#"{"a":"b"}"#)[""])
+        XCTAssertNil(value(#"{"nam":1}"#)["name"])
+        XCTAssertNil(value("[1,2]")["name"])
+    }
+
+    func testQuotedNeedleSearch() {
+        func has(_ text: String, _ needle: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { text in Array(needle.utf8).withUnsafeBytes { text.containsQuoted($0) } }
+        }
+        XCTAssertTrue(has(#""a""#, "a"))
+        XCTAssertTrue(has(#"{"x":1,"name":2}"#, "name"))
+        XCTAssertFalse(has(#"{"names":1,"aname":2}"#, "name"))
+        XCTAssertFalse(has(#"name""#, "name"), "no quote before")
+        XCTAssertFalse(has(#""name"#, "name"), "no quote after")
+        XCTAssertFalse(has("", "a"))
+        XCTAssertTrue(has(#"nnn"nname"n"#, "nname"), "candidates that start alike")
+        XCTAssertFalse(has(#"nnnname"n"#, "nname"))
+    }
 }

@@ -23,6 +23,18 @@ final class ParamsRewriteTests: XCTestCase {
         XCTAssertEqual(String(decoding: rewritten, as: UTF8.self), raw)
     }
 
+    /// Params without a backslash or `_meta` are decided from the one routed member, without a walk.
+    func testPlainParamsAreRewrittenOnlyWhereTheNameDiffers() {
+        func apply(_ raw: String, _ name: String) -> String {
+            String(decoding: ParamsRewrite(member: ("name", name)).apply(to: JSONValue(Array(raw.utf8))), as: UTF8.self)
+        }
+        XCTAssertEqual(apply(#"{"name":"read","arguments":{"q":1}}"#, "write"), #"{"name":"write","arguments":{"q":1}}"#)
+        XCTAssertEqual(apply(#"{"name":"read","arguments":{"q":1}}"#, "read"), #"{"name":"read","arguments":{"q":1}}"#)
+        XCTAssertEqual(apply(#"{"arguments":{"q":"name"}}"#, "x"), #"{"arguments":{"q":"name"}}"#, "the name only as a value: nothing to replace")
+        XCTAssertEqual(apply(#"{"q":"name","name":"read"}"#, "write"), #"{"q":"name","name":"write"}"#)
+        XCTAssertEqual(apply(#"{"name":7}"#, "read"), #"{"name":"read"}"#, "a name that is not a string is replaced")
+    }
+
     /// An upstream may read the last of two equal names: both are rewritten, so the one the
     /// gateway routed (and authorized) is the only one the upstream can see.
     func testRewritesEveryDuplicateOfTheRoutedName() {

@@ -52,6 +52,8 @@ final class MCPMetrics: Sendable {
         "logging/setLevel", "subscriptions/listen", "notifications/initialized", "notifications/cancelled",
         "notifications/progress", "notifications/roots/list_changed", "response",
     ]
+    /// ``methods`` by name: one hash per count, not a compare per method.
+    private static let methodIndex = Dictionary(uniqueKeysWithValues: methods.enumerated().map { ($0.element, $0.offset) })
 
     private struct ToolKey: Hashable {
         let target: String
@@ -105,7 +107,7 @@ final class MCPMetrics: Sendable {
     /// Counts one finished client message.
     func count(method: String, outcome: Outcome) {
         guard let requests else { return }
-        let methodIndex = Self.methods.firstIndex(of: method) ?? Self.methods.count
+        let methodIndex = Self.methodIndex[method] ?? Self.methods.count
         let key = methodIndex * Outcome.allCases.count + outcome.rawValue
         let counter = resolved.withLock { state -> Counter? in
             if let counter = state.requests[key] { return counter }
@@ -121,6 +123,8 @@ final class MCPMetrics: Sendable {
         guard let toolCalls else { return }
         let (counter, duration) = resolved.withLock { state -> (Counter?, Histogram?) in
             var key = ToolKey(target: target, tool: tool)
+            // A listed tool's series are kept under its key: one lookup for the common call.
+            if let series = state.tools[key], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
             if !state.listed.contains(key) { key = ToolKey(target: target, tool: Self.unlisted) }
             if let series = state.tools[key], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
             let tool = key.tool

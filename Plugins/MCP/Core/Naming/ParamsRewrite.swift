@@ -60,6 +60,7 @@ public struct ParamsRewrite: Sendable {
     /// where an upstream may read the last) is rewritten too. Names are compared as bytes.
     private func isIdentity(on params: JSONValue) -> Bool {
         guard refMember == nil, progressToken == nil, extraMembers.isEmpty, metaMembers.isEmpty else { return false }
+        if let plain = Self.plainIdentity(on: params, member) { return plain }
         let changes = params.containsMember { name, value in
             if let member, Self.name(name, is: member.key), !value.isString(member.value) { return true }
             if Self.name(name, is: "_meta") {
@@ -68,6 +69,27 @@ public struct ParamsRewrite: Sendable {
             return false
         }
         return changes == false
+    }
+
+    /// The common case without a walk: params with no backslash have every name in its own
+    /// bytes, so when `"_meta"` is nowhere in them and the replaced name stands in quotes at most
+    /// once (so it has no duplicate), that one member decides. Nil: walk every member.
+    private static func plainIdentity(on params: JSONValue, _ member: (key: String, value: String)?) -> Bool? {
+        let meta: StaticString = "_meta"
+        let plain: Int? = params.bytes.withUnsafeBytes { all in
+            let text = UnsafeRawBufferPointer(rebasing: all[params.range])
+            guard !text.containsByte(UInt8(ascii: "\\")), !text.isEmpty,
+                  !text.containsQuoted(UnsafeRawBufferPointer(start: meta.utf8Start, count: meta.utf8CodeUnitCount)) else {
+                return nil
+            }
+            guard var key = member?.key else { return 0 }
+            return key.withUTF8 { text.quotedOccurrences(of: UnsafeRawBufferPointer($0), upTo: 2) }
+        }
+        switch plain {
+        case 0?: return true // no member to replace
+        case 1?: return member.map { params[$0.key]?.isString($0.value) ?? true } // the name may stand in a value instead
+        default: return nil
+        }
     }
 
     private static func name(_ bytes: UnsafeRawBufferPointer, is key: String) -> Bool {
