@@ -256,10 +256,11 @@ public struct FilterStream {
         _ = (error ?? "").withAGWString { end(handle, id, error == nil ? 0 : 1, $0) }
     }
 
-    /// Adds an event to the request's span (when it is sampled), e.g. a policy decision.
-    public func addTraceEvent(_ name: String, attributes: [(String, String)] = []) {
-        guard host.pointee.hasMinor5, let add = host.pointee.trace_event_add else { return }
-        _ = name.withAGWString { n in attributes.withAGWHeaders { add(handle, n, $0, $1) } }
+    /// Adds an event to the request's span (when it is sampled), e.g. a policy decision. The
+    /// attributes are built only when the gateway traces requests at all.
+    public func addTraceEvent(_ name: String, attributes: @autoclosure () -> [(String, String)] = []) {
+        guard host.pointee.hasMinor5, let add = host.pointee.trace_event_add, withAttribute(.tracing, { _ in true }) == true else { return }
+        _ = name.withAGWString { n in attributes().withAGWHeaders { add(handle, n, $0, $1) } }
     }
 
     /// Whether `annotate(key, …)` would be recorded (with nil: whether any annotation would be).

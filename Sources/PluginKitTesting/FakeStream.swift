@@ -16,7 +16,8 @@ public final class FakeStream {
     public var requestHeaders: [(name: String, value: String)]
     public var requestBody: [UInt8]?
     /// Request attributes the fake reports besides method and path (peer address, TLS, ...).
-    public var attributes: [FilterStream.Attribute: String] = [:]
+    /// `.tracing` is "1": the fake records trace events (``traceEvents``) as a tracing host would.
+    public var attributes: [FilterStream.Attribute: String] = [.tracing: "1"]
 
     /// The response a handler started (`respond_headers`), or a filter's response headers.
     public private(set) var response: (status: Int, headers: [(name: String, value: String)])?
@@ -248,6 +249,7 @@ public final class FakeStream {
                 AGW_ATTR_HOST: .host, AGW_ATTR_SCHEME: .scheme, AGW_ATTR_PEER_ADDRESS: .peerAddress, AGW_ATTR_TLS_SNI: .tlsServerName,
                 AGW_ATTR_TLS_PEER_SUBJECT: .tlsPeerSubject, AGW_ATTR_ROUTE_NAME: .routeName, AGW_ATTR_LISTENER_NAME: .listenerName,
                 AGW_ATTR_HTTP_VERSION: .httpVersion, AGW_ATTR_REQUEST_ID: .requestID, AGW_ATTR_ROUTE_PATH_PREFIX: .routePathPrefix,
+                AGW_ATTR_TRACING: .tracing,
             ]
             return known[attribute].flatMap { attributes[$0] }
         }

@@ -15,10 +15,11 @@ final class RBACPolicyTests: XCTestCase {
             {"name":"admins","allow":"\"admins\" in jwt.groups"},
             {"name":"no-deletes","deny":"mcp.tool.name.startsWith(\"delete_\") && !(\"root\" in jwt.groups)"}
             """#).messages
-        XCTAssertEqual(policy.decide(Caller(sub: "alice", tool: "get_sum")), .init(allowed: true, rule: "alice-sum", failures: []))
+        XCTAssertEqual(policy.decide(Caller(sub: "alice", tool: "get_sum")), .init(allowed: true, rule: "alice-sum", failures: [], ruleIndex: 0))
         XCTAssertEqual(policy.decide(Caller(sub: "alice", tool: "get_product")), .init(allowed: false, rule: nil, failures: []))
         XCTAssertEqual(policy.decide(Caller(sub: "bob", groups: ["admins"], tool: "get_product")).rule, "admins")
-        XCTAssertEqual(policy.decide(Caller(sub: "bob", groups: ["admins"], tool: "delete_all")), .init(allowed: false, rule: "no-deletes", failures: []))
+        XCTAssertEqual(policy.decide(Caller(sub: "bob", groups: ["admins"], tool: "get_product")).ruleIndex, 1)
+        XCTAssertEqual(policy.decide(Caller(sub: "bob", groups: ["admins"], tool: "delete_all")), .init(allowed: false, rule: "no-deletes", failures: [], ruleIndex: 2))
         XCTAssertTrue(policy.decide(Caller(sub: "bob", groups: ["admins", "root"], tool: "delete_all")).allowed)
         // No token: jwt.sub is missing; that rule fails to evaluate, the caller is denied by default.
         let anonymous = policy.decide(Caller(sub: nil, tool: "get_sum"))

@@ -51,11 +51,14 @@ public struct Policy: Sendable {
         public var rule: String?
         /// Rules that failed to evaluate, with why.
         public var failures: [String]
+        /// The deciding rule's place in the policy; nil when nothing matched.
+        public var ruleIndex: Int?
 
-        public init(allowed: Bool, rule: String?, failures: [String]) {
+        public init(allowed: Bool, rule: String?, failures: [String], ruleIndex: Int? = nil) {
             self.allowed = allowed
             self.rule = rule
             self.failures = failures
+            self.ruleIndex = ruleIndex
         }
 
         public var explanation: String {
@@ -67,18 +70,18 @@ public struct Policy: Sendable {
 
     public func decide(_ activation: some Activation) -> Decision {
         var failures: [String] = []
-        var allowedBy: String?
-        for rule in rules {
+        var allowedBy: Int?
+        for (index, rule) in rules.enumerated() {
             // Allows need not be evaluated once one matched, unless a deny could still win.
             if rule.effect == .allow, allowedBy != nil { continue }
             do {
                 guard try rule.condition.isSatisfied(by: activation) else { continue }
-                if rule.effect == .deny { return Decision(allowed: false, rule: rule.name, failures: failures) }
-                allowedBy = rule.name
+                if rule.effect == .deny { return Decision(allowed: false, rule: rule.name, failures: failures, ruleIndex: index) }
+                allowedBy = index
             } catch {
                 failures.append("'\(rule.name)': \(error)")
             }
         }
-        return Decision(allowed: allowedBy != nil, rule: allowedBy, failures: failures)
+        return Decision(allowed: allowedBy != nil, rule: allowedBy.map { rules[$0].name }, failures: failures, ruleIndex: allowedBy)
     }
 }

@@ -2,6 +2,7 @@ import JSON
 import PluginKit
 import PolicyKit
 import RBACCore
+import Synchronization
 
 /// The `rbac` filter: allows or denies HTTP requests (`http_rules`) and MCP/A2A messages
 /// (`rules`), with CEL expressions over the caller's identity, the request and the message.
@@ -15,6 +16,8 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     let config: RBACConfig
     /// `agw_rbac_decisions_total{route, rule, decision}`.
     private let decisions: MetricSeriesCache<Counter>
+    /// The decision series by policy, rule and outcome (``seriesKey``): no label hashing per decision.
+    private let decisionSeries = Mutex<[Int: Counter?]>([:])
     private let route: String
 
     init(configuration: FilterConfiguration) throws {
@@ -32,7 +35,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
         guard !config.http.isEmpty else { return .continue }
         let decision = config.http.decide(StreamActivation(stream: stream))
-        logDecision(decision, stream, what: "\(stream.attribute(.method) ?? "?") \(stream.attribute(.path) ?? "?")")
+        logDecision(decision, policy: 0, stream, what: "\(stream.attribute(.method) ?? "?") \(stream.attribute(.path) ?? "?")")
         guard !decision.allowed else { return .continue }
         stream.sendLocalReply(status: 403, headers: [("content-type", "application/json")],
                               body: #"{"error":"forbidden","error_description":"the gateway's policy does not allow this request"}"#)
@@ -55,7 +58,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         }
         let decision = config.messages.decide(StreamActivation(stream: stream, message: message))
         if message.kind != .listItem || !decision.allowed {
-            logDecision(decision, stream, what: "\(message.method) \(message.targetKind) '\(message.target)'\(message.upstream.isEmpty ? "" : " of '\(message.upstream)'")")
+            logDecision(decision, policy: 1, stream, what: "\(message.method) \(message.targetKind) '\(message.target)'\(message.upstream.isEmpty ? "" : " of '\(message.upstream)'")")
         }
         guard !decision.allowed else { return .continue }
         let (code, text) = Self.notFound(message)
@@ -74,8 +77,16 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         }
     }
 
-    private func logDecision(_ decision: Policy.Decision, _ stream: FilterStream, what: @autoclosure () -> String) {
-        decisions.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")?.increment()
+    /// Counts, traces and logs a decision of `policy` (0: `http_rules`, 1: `rules`).
+    private func logDecision(_ decision: Policy.Decision, policy: Int, _ stream: FilterStream, what: @autoclosure () -> String) {
+        let key = ((decision.ruleIndex.map { $0 + 1 } ?? 0) * 2 + (decision.allowed ? 1 : 0)) * 2 + policy
+        let counter = decisionSeries.withLock { cache in
+            if let known = cache[key] { return known }
+            let series = decisions.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")
+            cache[key] = series
+            return series
+        }
+        counter?.increment()
         stream.addTraceEvent("rbac.decision", attributes: [("agw.rbac.rule", decision.rule ?? "(default)"),
                                                            ("agw.rbac.decision", decision.allowed ? "allow" : "deny")])
         stream.log(.debug, "rbac: \(what()) for \(stream.value(forKey: IdentityKeys.subject) ?? "anonymous"): \(decision.explanation)")
