@@ -106,6 +106,15 @@ public struct FilterStream {
         return try body(value.rawBuffer)
     }
 
+    /// Reads a header's value in place, as the `StaticString` form does, for a name known only at
+    /// run time (from a config).
+    public func withHeader<R>(_ name: String, at index: Int = 0, in part: Part = .request,
+                              _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        var value = agw_str()
+        guard name.withAGWString({ host.pointee.header_get(handle, part.raw, $0, index, &value) }) == AGW_OK else { return nil }
+        return try body(value.rawBuffer)
+    }
+
     /// Every header, in order.
     public func headers(in part: Part = .request) -> [(name: String, value: String)] {
         var count = 0

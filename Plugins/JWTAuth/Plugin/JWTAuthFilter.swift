@@ -54,22 +54,35 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
 
     private enum Credentials {
         case none
-        case token(Substring)
+        case token(String)
         /// The key, and the header it came in.
         case apiKey(String, header: String)
     }
 
     private func credentials(_ stream: FilterStream) -> Credentials {
         if !apiKeys.isEmpty, let key = stream.header(config.apiKeyHeader) { return .apiKey(key, header: config.apiKeyHeader) }
-        // Another scheme (Basic, say) is not ours: no credentials here, and it is left alone.
-        guard let value = stream.header(config.tokenHeader), value.utf8.count > 7,
-              value.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else { return .none }
-        let credential = value.dropFirst(7).drop(while: { $0 == " " })
-        // Not JWT-shaped: an API key sent as a bearer token.
-        if !apiKeys.isEmpty, credential.utf8.filter({ $0 == UInt8(ascii: ".") }).count != 2 {
-            return .apiKey(String(credential), header: config.tokenHeader)
+        // Read in place: only the credential itself becomes a String.
+        let found: Credentials? = stream.withHeader(config.tokenHeader) { value in
+            // Another scheme (Basic, say) is not ours: no credentials here, and it is left alone.
+            guard value.count > 7, Self.isBearer(value) else { return .none }
+            var start = 7
+            while start < value.count, value[start] == UInt8(ascii: " ") { start += 1 }
+            let credential = UnsafeRawBufferPointer(rebasing: value[start...])
+            let text = String(decoding: credential, as: UTF8.self)
+            // Not JWT-shaped: an API key sent as a bearer token.
+            if !apiKeys.isEmpty, credential.reduce(0, { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }) != 2 {
+                return .apiKey(text, header: config.tokenHeader)
+            }
+            return .token(text)
         }
-        return .token(credential)
+        return found ?? .none
+    }
+
+    /// `Bearer ` in any case at the start of `value`.
+    private static func isBearer(_ value: UnsafeRawBufferPointer) -> Bool {
+        let bearer: StaticString = "bearer "
+        for index in 0..<7 where value[index] | 0x20 != bearer.utf8Start[index] { return false }
+        return true
     }
 
     func requestHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
@@ -92,7 +105,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
             accepted(stream, credentialsIn: header)
             return .continue
         case .token(let token):
-            return verify(String(token), stream, mayWait: true)
+            return verify(token, stream, mayWait: true)
         }
     }
 
