@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 
 /// Picks the route for a request: the first configured route whose match accepts it.
@@ -34,7 +37,7 @@ struct RouteTable: Sendable {
 extension RouteMatchConfig {
     /// Whether a request is accepted; `method` and `host` are read only when the match names them.
     func accepts(method: String, path: Substring, host: Substring, headers: RequestFields) -> Bool {
-        if let exact = self.path, !path.utf8.elementsEqual(exact.utf8) { return false }
+        if let exact = self.path, !Self.path(path, is: exact) { return false }
         if let prefix = pathPrefix, !Self.path(path, hasSegmentPrefix: prefix) { return false }
         if !methods.isEmpty, !methods.contains(method) { return false }
         if let expected = self.host {
@@ -49,10 +52,23 @@ extension RouteMatchConfig {
     }
 
     /// `/api` matches `/api`, `/api/`, `/api/x` but not `/apix`; a prefix ending in `/` matches plainly.
+    /// Compared as bytes in place (through the `utf8` views generically: ~1.2k instructions a request).
     static func path(_ path: Substring, hasSegmentPrefix prefix: String) -> Bool {
-        let pathBytes = path.utf8, prefixBytes = prefix.utf8
-        guard pathBytes.starts(with: prefixBytes) else { return false }
-        if prefixBytes.last == UInt8(ascii: "/") || pathBytes.count == prefixBytes.count { return true }
-        return pathBytes[pathBytes.index(pathBytes.startIndex, offsetBy: prefixBytes.count)] == UInt8(ascii: "/")
+        var path = path, prefix = prefix
+        return path.withUTF8 { path in
+            prefix.withUTF8 { prefix in
+                guard path.count >= prefix.count, prefix.isEmpty || memcmp(path.baseAddress!, prefix.baseAddress!, prefix.count) == 0 else { return false }
+                if prefix.last == UInt8(ascii: "/") || path.count == prefix.count { return true }
+                return path[prefix.count] == UInt8(ascii: "/")
+            }
+        }
+    }
+
+    /// Whether the path is exactly `exact`, as bytes.
+    static func path(_ path: Substring, is exact: String) -> Bool {
+        var path = path, exact = exact
+        return path.withUTF8 { path in
+            exact.withUTF8 { exact in path.count == exact.count && (exact.isEmpty || memcmp(path.baseAddress!, exact.baseAddress!, exact.count) == 0) }
+        }
     }
 }
