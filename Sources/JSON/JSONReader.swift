@@ -281,21 +281,24 @@ package struct JSONReader {
         }
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        /// The special bytes of a word, flagged in their top bits (exact for the lowest one).
-        @inline(__always) func flags(_ word: UInt64) -> UInt64 {
+        /// Tests the eight bytes at the cursor (SWAR: special bytes flagged in their top bits): stops
+        /// on the first special one and returns true, or moves past all eight. The lowest flagged
+        /// byte is a real hit (a borrow only flags bytes above one), so the caller then looks at one
+        /// byte, not at every byte before it.
+        @inline(__always) func stoppedInWord() -> Bool {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             let quote = word ^ (ones &* 0x22)
             let backslash = word ^ (ones &* 0x5C)
-            return (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
-        }
-        // Most names and short values end within their first eight bytes: one word test first.
-        if index + 8 <= end {
-            let flagged = flags(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if flagged != 0 {
+            let flagged = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
+            guard flagged == 0 else {
                 index += flagged.trailingZeroBitCount / 8
-                return
+                return true
             }
             index += 8
+            return false
         }
+        // Most names and short values end within their first eight bytes: one word test first.
+        if index + 8 <= end, stoppedInWord() { return }
         // Sixty-four bytes per test while nothing is special (one branch, not four), then sixteen.
         while index + 64 <= end {
             let first = special(bytes.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self))
@@ -310,14 +313,7 @@ package struct JSONReader {
             index += 16
         }
         while index + 8 <= end {
-            let flagged = flags(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if flagged != 0 {
-                // The lowest flagged byte is a real hit (a borrow only flags bytes above one), so
-                // stop on it: the caller then looks at one byte, not at every byte before it.
-                index += flagged.trailingZeroBitCount / 8
-                return
-            }
-            index += 8
+            if stoppedInWord() { return }
         }
     }
 

@@ -20,17 +20,18 @@ protocol ExchangeResponder: AnyObject {
     func exchangeFinished(_ exchange: Exchange)
 }
 
-/// What the host knows about the connection a request came on.
-struct ConnectionInfo {
-    var listenerName: String
-    var peerAddress: String
+/// What the host knows about the connection a request came on. A class: made once per HTTP/1
+/// connection and shared by its exchanges (one reference to retain, not seven strings).
+final class ConnectionInfo: Sendable {
+    let listenerName: String
+    let peerAddress: String
     /// The peer's address without its port (for `x-forwarded-for` and `client.address`), worked
     /// out once per connection.
-    var peerIP: String
-    var isTLS: Bool
-    var serverName: String?
-    var peerSubject: String?
-    var httpVersion: String
+    let peerIP: String
+    let isTLS: Bool
+    let serverName: String?
+    let peerSubject: String?
+    let httpVersion: String
 
     init(listenerName: String, peerAddress: String, isTLS: Bool, serverName: String? = nil, peerSubject: String? = nil, httpVersion: String) {
         self.listenerName = listenerName

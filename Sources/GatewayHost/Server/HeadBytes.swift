@@ -16,17 +16,21 @@ enum HeadBytes {
     /// field's size with its ": " and CRLF (the loop writes a subset of them). Returns the bytes written.
     static func writeFields(_ headers: HTTPHeaders, into room: UnsafeMutableRawBufferPointer, keep: (String) -> Bool) -> Int {
         var at = 0
-        for (name, value) in headers where keep(name) {
-            at += copy(name, to: room, at: at)
-            room[at] = UInt8(ascii: ":")
-            room[at + 1] = UInt8(ascii: " ")
-            at += 2
-            at += copy(value, to: room, at: at)
-            room[at] = 0x0D
-            room[at + 1] = 0x0A
-            at += 2
-        }
+        for (name, value) in headers where keep(name) { at += writeLine(name, value, to: room, at: at) }
         return at
+    }
+
+    /// `name: value\r\n` into `room` at `at`; returns how many bytes.
+    @inline(__always)
+    private static func writeLine(_ name: String, _ value: String, to room: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        var at = start + copy(name, to: room, at: start)
+        room[at] = UInt8(ascii: ":")
+        room[at + 1] = UInt8(ascii: " ")
+        at += 2
+        at += copy(value, to: room, at: at)
+        room[at] = 0x0D
+        room[at + 1] = 0x0A
+        return at + 2 - start
     }
 
     /// `name: value\r\n`.
@@ -34,14 +38,7 @@ enum HeadBytes {
         let nameCount = name.utf8.count
         // Bounds: exactly the bytes written below.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: nameCount + value.utf8.count + 4) { room in
-            var at = copy(name, to: room, at: 0)
-            room[at] = UInt8(ascii: ":")
-            room[at + 1] = UInt8(ascii: " ")
-            at += 2
-            at += copy(value, to: room, at: at)
-            room[at] = 0x0D
-            room[at + 1] = 0x0A
-            return at + 2
+            writeLine(name, value, to: room, at: 0)
         }
     }
 
