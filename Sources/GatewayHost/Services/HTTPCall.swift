@@ -131,6 +131,7 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     private func fail(code: Int32, message: String) {
         guard !isDone else { return }
         deliverHeld() // what arrived before the failure, in order
+        guard !isDone else { return } // the plugin cancelled the call meanwhile: no further events
         span?.setStatus(SpanStatus(code: .error, message: message))
         finish(keepConnection: false)
         scope?.deliver(HostEvent(type: AGW_EVENT_HTTP_FAILED, id: id, code: code, text: message))
