@@ -137,43 +137,34 @@ final class FederationDriver: @unchecked Sendable {
     @discardableResult
     func httpEvent(_ event: PluginEvent, scope: Scope, _ context: inout Context) -> Bool {
         let key = HostCallKey(scope: scope.identity, id: event.id)
-        let callEvent: HTTPCallEvent
         switch event.kind {
         case .httpResponse:
             let hasBody = event.endOfStream && event.dataCount > 0 // a whole answer in one event (AGW_HTTP_CALL_WHOLE_WHEN_READY)
-            callEvent = .response(status: Int(event.code), contentType: event.header("content-type"),
-                                  sessionID: event.header("mcp-session-id"), contentLength: event.header("content-length").flatMap { Int($0) },
-                                  end: event.endOfStream && !hasBody)
-            if hasBody {
-                let now = Self.now()
-                let actions: [FederationAction]? = event.withUnsafeData { bytes in
-                    state.withLock { state in
-                        guard state.federation.isFederationCall(key) else { return nil }
-                        return state.federation.httpEvent(key, callEvent, now: now) + state.federation.httpEvent(key, .body(bytes, end: true), now: now)
-                    }
-                }
-                guard let actions else { return false }
-                perform(actions, &context)
-                return true
+            let head = HTTPCallEvent.response(status: Int(event.code), contentType: event.header("content-type"),
+                                              sessionID: event.header("mcp-session-id"),
+                                              contentLength: event.header("content-length").flatMap { Int($0) }, end: event.endOfStream && !hasBody)
+            guard hasBody else { return apply(key, &context) { $0.httpEvent(key, head, now: $1) } }
+            return event.withUnsafeData { bytes in
+                apply(key, &context) { $0.httpEvent(key, head, now: $1) + $0.httpEvent(key, .body(bytes, end: true), now: $1) }
             }
         case .httpBody:
             // Read in place: the chunk is copied once, into the answer being gathered.
-            let actions: [FederationAction]? = event.withUnsafeData { bytes in
-                state.withLock { state in
-                    guard state.federation.isFederationCall(key) else { return nil }
-                    return state.federation.httpEvent(key, .body(bytes, end: event.endOfStream), now: Self.now())
-                }
-            }
-            guard let actions else { return false }
-            perform(actions, &context)
-            return true
-        case .httpFailed: callEvent = .failed(event.text)
-        default: return false
+            return event.withUnsafeData { bytes in apply(key, &context) { $0.httpEvent(key, .body(bytes, end: event.endOfStream), now: $1) } }
+        case .httpFailed:
+            return apply(key, &context) { $0.httpEvent(key, .failed(event.text), now: $1) }
+        default:
+            return false
         }
+    }
+
+    /// Runs `body` on the federation (with the time) when `key` is one of its calls, and performs
+    /// what it returns. False when the call is not the federation's.
+    private func apply(_ key: HostCallKey, _ context: inout Context,
+                       _ body: (inout Federation, Double) -> [FederationAction]) -> Bool {
         let now = Self.now()
         let actions: [FederationAction]? = state.withLock { state in
             guard state.federation.isFederationCall(key) else { return nil }
-            return state.federation.httpEvent(key, callEvent, now: now)
+            return body(&state.federation, now)
         }
         guard let actions else { return false }
         perform(actions, &context)

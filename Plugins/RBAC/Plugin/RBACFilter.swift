@@ -15,8 +15,9 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
 
     let config: RBACConfig
     /// `agw_rbac_decisions_total{route, rule, decision}`.
-    private let decisions: MetricSeriesCache<Counter>
-    /// The decision series by policy, rule and outcome (``seriesKey``): no label hashing per decision.
+    private let decisions: MetricFamily<Counter>?
+    /// Its series, resolved on first use, by policy, rule index and outcome (see `logDecision`):
+    /// no hashing of label text per decision.
     private let decisionSeries = Mutex<[Int: Counter?]>([:])
     private let route: String
 
@@ -26,9 +27,9 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         } catch {
             throw FilterConfiguration.Invalid(error.description)
         }
-        decisions = MetricSeriesCache(configuration.counter(
+        decisions = configuration.counter(
             name: "agw_rbac_decisions_total", help: "RBAC decisions on requests and messages, by deciding rule (\"(default)\": no rule matched)",
-            labels: ["route", "rule", "decision"]))
+            labels: ["route", "rule", "decision"])
         route = configuration.routeName
     }
 
@@ -82,7 +83,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
         let key = ((decision.ruleIndex.map { $0 + 1 } ?? 0) * 2 + (decision.allowed ? 1 : 0)) * 2 + policy
         let counter = decisionSeries.withLock { cache in
             if let known = cache[key] { return known }
-            let series = decisions.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")
+            let series = decisions?.series(route, decision.rule ?? "(default)", decision.allowed ? "allow" : "deny")
             cache[key] = series
             return series
         }

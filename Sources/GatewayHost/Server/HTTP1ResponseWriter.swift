@@ -90,6 +90,7 @@ struct HTTP1ResponseWriter {
     static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer, addChunked: Bool, addClose: Bool,
                       keep: (String) -> Bool) {
         let chunked: StaticString = "transfer-encoding: chunked\r\n", close: StaticString = "connection: close\r\n"
+        let version: StaticString = "HTTP/1.1 ", crlf: StaticString = "\r\n"
         var reason = head.status.reasonPhrase
         let code = Int(head.status.code)
         reason.withUTF8 { reason in
@@ -97,32 +98,22 @@ struct HTTP1ResponseWriter {
             for (name, value) in head.headers { total += name.utf8.count + value.utf8.count + 4 }
             // Bounds: `total` counts every byte below (the fields written are a subset of those counted).
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
-                var at = copy("HTTP/1.1 ", to: room, at: 0)
+                var at = HeadBytes.copy(version, to: room, at: 0)
                 if head.version.minor == 0 { room[7] = UInt8(ascii: "0") }
                 room[at] = UInt8(truncatingIfNeeded: 48 + code / 100 % 10)
                 room[at + 1] = UInt8(truncatingIfNeeded: 48 + code / 10 % 10)
                 room[at + 2] = UInt8(truncatingIfNeeded: 48 + code % 10)
                 room[at + 3] = UInt8(ascii: " ")
                 at += 4
-                if reason.count > 0 {
-                    UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + reason.count)]).copyMemory(from: UnsafeRawBufferPointer(reason))
-                    at += reason.count
-                }
-                at += copy("\r\n", to: room, at: at)
+                at += HeadBytes.copy(UnsafeRawBufferPointer(reason), to: room, at: at)
+                at += HeadBytes.copy(crlf, to: room, at: at)
                 at += HeadBytes.writeFields(head.headers, into: UnsafeMutableRawBufferPointer(rebasing: room[at...]), keep: keep)
-                if addChunked { at += copy(chunked, to: room, at: at) }
-                if addClose { at += copy(close, to: room, at: at) }
-                at += copy("\r\n", to: room, at: at)
+                if addChunked { at += HeadBytes.copy(chunked, to: room, at: at) }
+                if addClose { at += HeadBytes.copy(close, to: room, at: at) }
+                at += HeadBytes.copy(crlf, to: room, at: at)
                 return at
             }
         }
-    }
-
-    @inline(__always)
-    private static func copy(_ text: StaticString, to room: UnsafeMutableRawBufferPointer, at: Int) -> Int {
-        let count = text.utf8CodeUnitCount
-        UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + count)]).copyMemory(from: UnsafeRawBufferPointer(start: text.utf8Start, count: count))
-        return count
     }
 
     static func writeChunkSize(_ count: Int, into buffer: inout ByteBuffer) {

@@ -60,6 +60,20 @@ enum HeadBytes {
         return count
     }
 
+    /// Copies `bytes` into `room` at `at`; returns how many.
+    @inline(__always)
+    static func copy(_ bytes: UnsafeRawBufferPointer, to room: UnsafeMutableRawBufferPointer, at: Int) -> Int {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
+        return bytes.count
+    }
+
+    /// Copies `text` into `room` at `at`; returns how many bytes.
+    @inline(__always)
+    static func copy(_ text: StaticString, to room: UnsafeMutableRawBufferPointer, at: Int) -> Int {
+        copy(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), to: room, at: at)
+    }
+
     /// Whether `name` is `lowercase` ignoring ASCII case (header names are ASCII), without allocating.
     @inline(__always)
     static func nameIs(_ name: String, _ lowercase: StaticString) -> Bool {

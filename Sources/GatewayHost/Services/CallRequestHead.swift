@@ -1,5 +1,6 @@
 import ABIInterop
 import HTTP1
+import JSON
 import NIOCore
 import PluginABI
 
@@ -20,7 +21,7 @@ struct CallRequestHead {
         let get: StaticString = "GET"
         let method = request.method.len == 0 ? UnsafeRawBufferPointer(start: get.utf8Start, count: 3) : request.method.rawBuffer
         guard method.allSatisfy(HTTP1Characters.isToken) else { return nil }
-        let sendsLength = request.body.len > 0 || Self.method(method, is: "POST") || Self.method(method, is: "PUT") || Self.method(method, is: "PATCH")
+        let sendsLength = request.body.len > 0 || method.isExactly("POST") || method.isExactly("PUT") || method.isExactly("PATCH")
         let requestLine: StaticString = " HTTP/1.1\r\n", hostName: StaticString = "host: ", lengthName: StaticString = "content-length: "
         var total = method.count + 1 + target.pathAndQuery.utf8.count + requestLine.utf8CodeUnitCount
             + hostName.utf8CodeUnitCount + target.hostHeader.utf8.count + 2 + lengthName.utf8CodeUnitCount + 20 + 2
@@ -33,35 +34,35 @@ struct CallRequestHead {
         // field's name, value, ": " and CRLF, `host`, and a length of up to 20 digits (all
         // counted in `total`); what is written is a subset of that.
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
-            var at = Self.copy(method, to: room, at: 0)
+            var at = HeadBytes.copy(method, to: room, at: 0)
             room[at] = UInt8(ascii: " ")
             at += 1
             at += HeadBytes.copy(target.pathAndQuery, to: room, at: at)
-            at += Self.copy(requestLine, to: room, at: at)
+            at += HeadBytes.copy(requestLine, to: room, at: at)
             var hasHost = false
             for index in 0..<request.header_count {
                 let name = request.headers[index].name.rawBuffer
                 if Self.isDropped(name) { continue }
                 if FieldName.bytes(name, are: "host") { hasHost = true }
                 if FieldName.bytes(name, are: "traceparent") { hasTraceparent = true }
-                at += Self.copy(name, to: room, at: at)
+                at += HeadBytes.copy(name, to: room, at: at)
                 room[at] = UInt8(ascii: ":")
                 room[at + 1] = UInt8(ascii: " ")
                 at += 2
-                at += Self.copy(request.headers[index].value.rawBuffer, to: room, at: at)
+                at += HeadBytes.copy(request.headers[index].value.rawBuffer, to: room, at: at)
                 room[at] = 0x0D
                 room[at + 1] = 0x0A
                 at += 2
             }
             if !hasHost {
-                at += Self.copy(hostName, to: room, at: at)
+                at += HeadBytes.copy(hostName, to: room, at: at)
                 at += HeadBytes.copy(target.hostHeader, to: room, at: at)
                 room[at] = 0x0D
                 room[at + 1] = 0x0A
                 at += 2
             }
             if sendsLength {
-                at += Self.copy(lengthName, to: room, at: at)
+                at += HeadBytes.copy(lengthName, to: room, at: at)
                 at += Self.writeDecimal(request.body.len, to: room, at: at)
                 room[at] = 0x0D
                 room[at + 1] = 0x0A
@@ -71,7 +72,7 @@ struct CallRequestHead {
         }
         bytes = out
         self.hasTraceparent = hasTraceparent
-        isHEAD = Self.method(method, is: "HEAD")
+        isHEAD = method.isExactly("HEAD")
     }
 
     /// Adds a field (before ``finish()``).
@@ -90,15 +91,6 @@ struct CallRequestHead {
         FieldName.isHopByHop(name) || FieldName.bytes(name, are: "content-length")
     }
 
-    /// Methods are case-sensitive.
-    private static func method(_ bytes: UnsafeRawBufferPointer, is method: StaticString) -> Bool {
-        bytes.count == method.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: method.utf8Start, count: method.utf8CodeUnitCount))
-    }
-
-    private static func copy(_ text: StaticString, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
-        copy(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), to: room, at: offset)
-    }
-
     /// `value`'s decimal digits (at most 20 for an `Int`) at `offset`; returns how many.
     private static func writeDecimal(_ value: Int, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         var digits = 1, rest = value / 10
@@ -112,11 +104,5 @@ struct CallRequestHead {
             remaining /= 10
         }
         return digits
-    }
-
-    private static func copy(_ bytes: UnsafeRawBufferPointer, to room: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
-        UnsafeMutableRawBufferPointer(rebasing: room[offset..<(offset + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
-        return bytes.count
     }
 }
