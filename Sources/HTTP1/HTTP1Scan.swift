@@ -81,6 +81,14 @@ package enum HTTP1Characters {
         return byte < 64 ? (low >> UInt64(byte)) & 1 != 0 : byte < 128 && (high >> UInt64(byte - 64)) & 1 != 0
     }
 
+    /// Whether every byte is a ``isToken(_:)`` byte. A loop, not `allSatisfy(isToken)`: passing
+    /// the function as a value calls it per byte instead of inlining it.
+    @inlinable
+    package static func areToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for byte in bytes where !isToken(byte) { return false }
+        return true
+    }
+
     /// A byte a field value may hold: VCHAR, obs-text, SP and HTAB (no CR, LF, NUL, DEL or other controls).
     @inlinable @inline(__always)
     package static func isFieldValue(_ byte: UInt8) -> Bool { byte >= 0x20 ? byte != 0x7F : byte == 0x09 }

@@ -48,3 +48,27 @@ extension UnsafeRawBufferPointer {
         return found
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Bytes written by `body` into room for `capacity` of them (it returns how many it wrote).
+    /// `init(unsafeUninitializedCapacity:)` allocates through an unspecialized generic path (a
+    /// metadata lookup, ~600 instructions per array); a short text is written on the stack instead
+    /// and copied into an array allocated the specialized way (~130). A long one (a tool result)
+    /// is written in place: one copy of its bytes, never two.
+    @inlinable
+    package init(writingUpTo capacity: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        guard capacity > 0 else {
+            self = []
+            return
+        }
+        if capacity <= 512 {
+            self = withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 1) { room in
+                Array(UnsafeRawBufferPointer(start: room.baseAddress!, count: body(room.baseAddress!)))
+            }
+        } else {
+            self.init(unsafeUninitializedCapacity: capacity) { out, initialized in
+                initialized = body(UnsafeMutableRawPointer(out.baseAddress!))
+            }
+        }
+    }
+}

@@ -3,31 +3,33 @@ import JSON
 /// JSON-RPC 2.0 envelopes written by hand (responses, errors, requests), around raw JSON.
 extension JSONText {
     /// A JSON-RPC response carrying `result` (raw JSON) for the request with `id` (raw JSON).
+    @inlinable // specialized where it is called: a generic call costs a witness dispatch and copies
     public static func response(id: String, result: some Collection<UInt8>) -> [UInt8] {
         if let out = result.withContiguousStorageIfAvailable({ response(id: id, result: UnsafeRawBufferPointer($0)) }) { return out }
         return response(id: id, result: Array(result))
     }
 
-    /// The same over contiguous bytes: one allocation of the exact size, three copies.
+    /// The same over contiguous bytes: one allocation of the exact size, each piece copied once
+    /// (a short answer twice: see ``Swift/Array/init(writingUpTo:_:)``).
     public static func response(id: String, result: UnsafeRawBufferPointer) -> [UInt8] {
         let head: StaticString = "{\"jsonrpc\":\"2.0\",\"id\":", middle: StaticString = ",\"result\":"
         var id = id
         return id.withUTF8 { id in
             let count = head.utf8CodeUnitCount + id.count + middle.utf8CodeUnitCount + result.count + 1
-            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            return [UInt8](writingUpTo: count) { out in
                 // Bounds: the pieces written add up to `count`, the capacity.
                 var at = 0
                 func put(_ bytes: UnsafeRawBufferPointer) {
-                    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: bytes.count))
+                    guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+                    (out + at).copyMemory(from: source, byteCount: bytes.count)
                     at += bytes.count
                 }
                 put(UnsafeRawBufferPointer(start: head.utf8Start, count: head.utf8CodeUnitCount))
                 put(UnsafeRawBufferPointer(id))
                 put(UnsafeRawBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
                 put(result)
-                out[at] = UInt8(ascii: "}")
-                initialized = at + 1
+                out.storeBytes(of: UInt8(ascii: "}"), toByteOffset: at, as: UInt8.self)
+                return at + 1
             }
         }
     }
@@ -57,6 +59,7 @@ extension JSONText {
     }
 
     /// A request or notification (`id` nil) with raw JSON params.
+    @inlinable
     public static func request(id: String?, method: String, params: (some Collection<UInt8>)?) -> [UInt8] {
         guard let params else { return request(id: id, method: method, params: UnsafeRawBufferPointer?.none) }
         if let out = params.withContiguousStorageIfAvailable({ request(id: id, method: method, params: UnsafeRawBufferPointer($0)) }) { return out }
@@ -74,10 +77,9 @@ extension JSONText {
             method.withUTF8 { method in
                 let capacity = head.utf8CodeUnitCount + (hasID ? idKey.utf8CodeUnitCount + id.count + 1 : 0) + methodKey.utf8CodeUnitCount
                     + quotedCapacity(method.count) + (params.map { paramsKey.utf8CodeUnitCount + $0.count } ?? 0) + 1
-                return [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
+                return [UInt8](writingUpTo: capacity) { base in
                     // Bounds: every piece below is counted in `capacity` (the method at its most
                     // escaped size).
-                    let base = UnsafeMutableRawPointer(out.baseAddress!)
                     var at = 0
                     func put(_ bytes: UnsafeRawBufferPointer) {
                         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
@@ -99,7 +101,7 @@ extension JSONText {
                         put(params)
                     }
                     base.storeBytes(of: UInt8(ascii: "}"), toByteOffset: at, as: UInt8.self)
-                    initialized = at + 1
+                    return at + 1
                 }
             }
         }

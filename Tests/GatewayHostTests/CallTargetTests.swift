@@ -30,14 +30,22 @@ final class CallTargetTests: XCTestCase {
         let head = try encode(method: "POST", headers: [("Content-Type", "application/json"), ("Connection", "close"), ("TE", "trailers"),
                                                        ("Content-Length", "99"), ("Transfer-Encoding", "chunked"), ("x-a", "1")],
                               body: "{}", target: target)
-        XCTAssertEqual(head, "POST /mcp?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nx-a: 1\r\nhost: 127.0.0.1:8001\r\ncontent-length: 2\r\n\r\n")
-        XCTAssertEqual(try encode(method: "", headers: [("Host", "other")], body: "", target: target), "GET /mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\n")
-        XCTAssertEqual(try encode(method: "PUT", headers: [], body: "", target: target),
+        XCTAssertEqual(head?.bytes, "POST /mcp?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nx-a: 1\r\nhost: 127.0.0.1:8001\r\ncontent-length: 2\r\n\r\n{}",
+                       "a small body is written after the head, into the same buffer")
+        XCTAssertEqual(head?.separateBody, 0)
+        XCTAssertEqual(try encode(method: "", headers: [("Host", "other")], body: "", target: target)?.bytes, "GET /mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\n")
+        let large = String(repeating: "x", count: HTTP1ResponseWriter.coalesceLimit + 1)
+        let withLargeBody = try encode(method: "POST", headers: [], body: large, target: target)
+        XCTAssertEqual(withLargeBody?.bytes, "POST /mcp?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8001\r\ncontent-length: \(large.utf8.count)\r\n\r\n",
+                       "a large body goes out as its own buffer")
+        XCTAssertEqual(withLargeBody?.separateBody, large.utf8.count)
+        XCTAssertEqual(try encode(method: "PUT", headers: [], body: "", target: target)?.bytes,
                        "PUT /mcp?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8001\r\ncontent-length: 0\r\n\r\n")
         XCTAssertNil(try encode(method: "GET /x HTTP/1.1\r\nx:", headers: [], body: "", target: target), "a method that is not a token")
     }
 
-    private func encode(method: String, headers: [(String, String)], body: String, target: CallTarget) throws -> String? {
+    /// The head's bytes, and how many body bytes go out on their own after them.
+    private func encode(method: String, headers: [(String, String)], body: String, target: CallTarget) throws -> (bytes: String, separateBody: Int)? {
         let strings = [method, body] + headers.flatMap { [$0.0, $0.1] }
         let views = strings.map { Array($0.utf8) }
         return views.withAGWStrings { views in
@@ -49,8 +57,8 @@ final class CallTargetTests: XCTestCase {
                 request.headers = UnsafePointer(fields.baseAddress)
                 request.header_count = headers.count
                 guard var head = CallRequestHead(request: request, target: target) else { return nil }
-                head.finish()
-                return String(buffer: head.bytes)
+                let separate = head.finish(body: request.body.rawBuffer)
+                return (String(buffer: head.bytes), separate?.readableBytes ?? 0)
             }
         }
     }

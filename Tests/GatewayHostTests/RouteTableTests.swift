@@ -39,5 +39,8 @@ final class RouteTableTests: XCTestCase {
         XCTAssertFalse(match.accepts(method: "GET", path: "/mcp/x", host: "h", headers: [:]))
         let table = RouteTable(routes: [])
         XCTAssertNil(table.match(listener: "main", head: head(.GET, "/mcp?session=1")))
+        for (uri, path) in [("/mcp?session=1", "/mcp"), ("/mcp", "/mcp"), ("/?", "/"), ("/é/ü?q=ö?", "/é/ü"), ("", "")] {
+            XCTAssertEqual(RouteTable.queryStart(uri).map { String(uri[..<$0]) } ?? uri, path, uri)
+        }
     }
 }

@@ -1,5 +1,6 @@
 @testable import GatewayHost
 import JSON
+import NIOHTTP1
 import XCTest
 
 /// The I/O-free parts of observability: access-log lines and policies, W3C traceparent parsing.
@@ -115,6 +116,14 @@ final class TelemetryTests: XCTestCase {
                         "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                         "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x"] {
             XCTAssertNil(TraceParent(invalid), invalid)
+        }
+    }
+
+    /// A request's method names its series: each listed method its own, any other `other`.
+    func testRequestSeriesAreChosenByMethod() {
+        for (index, method) in RequestMetrics.methods.enumerated() { XCTAssertEqual(RequestMetrics.index(of: method), index, method.rawValue) }
+        for other: HTTPMethod in [.RAW(value: "PROPFIND"), .RAW(value: "get"), .PURGE, .MKCOL] {
+            XCTAssertEqual(RequestMetrics.index(of: other), RequestMetrics.methods.count, other.rawValue)
         }
     }
 }

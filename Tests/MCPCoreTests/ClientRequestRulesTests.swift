@@ -57,6 +57,22 @@ final class ClientRequestRulesTests: XCTestCase {
         XCTAssertNil(RoutedMethod(method: "tools/list", params: nil))
     }
 
+    /// A tool result's top-level `isError: true`, and nothing else, makes it a tool error.
+    func testToolErrorsAreTheTopLevelIsErrorTrue() {
+        func isError(_ text: String) -> Bool { ClientAnswer.isToolError(Array(text.utf8)[...]) }
+        XCTAssertTrue(isError(#"{"content":[],"isError":true}"#))
+        XCTAssertTrue(isError("{\"isError\" :\n true, \"content\":[]}"))
+        XCTAssertTrue(isError(#"{"content":[{"type":"text","text":"\"isError\": false"}], "isError": true}"#))
+        XCTAssertFalse(isError(#"{"content":[],"isError":false}"#))
+        XCTAssertFalse(isError(#"{"content":[]}"#))
+        XCTAssertFalse(isError(#"{"content":[{"type":"text","text":"isError: true"}]}"#), "the words in a text")
+        XCTAssertFalse(isError(#"{"content":[{"type":"text","isError":true}],"isError":false}"#), "a nested member")
+        XCTAssertFalse(isError(#"{"structuredContent":{"isError":true}}"#), "a nested member alone")
+        XCTAssertFalse(isError(#"{"isError":"true"}"#), "a string, not the literal")
+        XCTAssertFalse(isError(#"{"isError"#), "cut short")
+        XCTAssertFalse(isError(""))
+    }
+
     func testAnswersCarryWhatEachEraRequires() {
         let result = Array(#"{"contents":[]}"#.utf8)[...]
         XCTAssertEqual(String(decoding: ClientAnswer.result(result, era: .modern, method: "resources/read"), as: UTF8.self),

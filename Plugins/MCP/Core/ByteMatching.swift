@@ -71,6 +71,9 @@ enum ByteMatching {
         let length = needle.utf8CodeUnitCount
         guard start + length <= bytes.count else { return false }
         let pointer = needle.utf8Start
+        // Header values mostly come in lower case already: one `memcmp` decides those.
+        // Bounds: start + length <= bytes.count (checked above), so bytes.baseAddress is not nil when length > 0.
+        if length > 0, memcmp(bytes.baseAddress! + start, pointer, length) == 0 { return true }
         for offset in 0..<length where lowered(bytes[start + offset]) != pointer[offset] { return false }
         return true
     }

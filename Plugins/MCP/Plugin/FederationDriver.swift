@@ -145,7 +145,7 @@ final class FederationDriver: @unchecked Sendable {
                                               contentLength: event.header("content-length").flatMap { Int($0) }, end: event.endOfStream && !hasBody)
             guard hasBody else { return apply(key, &context) { $0.httpEvent(key, head, now: $1) } }
             return event.withUnsafeData { bytes in
-                apply(key, &context) { $0.httpEvent(key, head, now: $1) + $0.httpEvent(key, .body(bytes, end: true), now: $1) }
+                apply(key, &context) { $0.httpEvent(key, head, then: .body(bytes, end: true), now: $1) }
             }
         case .httpBody:
             // Read in place: the chunk is copied once, into the answer being gathered.

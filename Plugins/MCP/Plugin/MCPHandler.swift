@@ -193,11 +193,14 @@ final class MCPHandler: Filter, RequestBodyFilter, @unchecked Sendable {
                 }
                 return
             }
-            let target = self.config.targets.first { $0.name == resolved.target }
-            let forwarded = target?.forwardHeaders ?? []
+            // By index: the target's config is read in place, not copied.
+            let targets = self.config.targets
+            let index = targets.firstIndex { $0.name == resolved.target }
+            let forwarded = index.map { targets[$0].forwardHeaders } ?? []
+            let isStdio = index.map { if case .stdio = targets[$0].transport { true } else { false } } ?? false
             var rewrite = route.rewrite(to: resolved.name)
             // A stdio call has no HTTP call for the gateway to trace: its own span, carried in `_meta`.
-            if case .stdio? = target?.transport, let leg = stream.startSpan("\(method) \(resolved.target) (stdio)") {
+            if isStdio, let leg = stream.startSpan("\(method) \(resolved.target) (stdio)") {
                 request.legSpan = leg.id
                 rewrite.metaMembers.append(("traceparent", Array(JSONText.quoted(leg.traceparent).utf8)))
             } else if let trace = stream.traceContext() {

@@ -75,8 +75,9 @@ final class MCPMetrics: Sendable {
     private let reconnects: MetricFamily<Counter>?
     private let sessions: Gauge?
     private let targets: [(name: String, isProcess: Bool)]
-    private let resolved = Mutex<(requests: [Int: Counter], tools: [ToolKey: ToolSeries], fanout: [String: Histogram], listed: Set<ToolKey>)>(
-        ([:], [:], [:], []))
+    /// Request series by method index × outcome (no hashing), tool series by key.
+    private let resolved = Mutex<(requests: [Counter?], tools: [ToolKey: ToolSeries], fanout: [String: Histogram], listed: Set<ToolKey>)>(
+        (Array(repeating: nil, count: (MCPMetrics.methods.count + 1) * Outcome.allCases.count), [:], [:], []))
 
     /// The tool label of a name no list showed.
     static let unlisted = "(unlisted)"
@@ -107,7 +108,7 @@ final class MCPMetrics: Sendable {
     /// Counts one finished client message.
     func count(method: String, outcome: Outcome) {
         guard let requests else { return }
-        let methodIndex = Self.methodIndex[method] ?? Self.methods.count
+        let methodIndex = Self.methodIndex[method] ?? Self.methods.count // `other` last
         let key = methodIndex * Outcome.allCases.count + outcome.rawValue
         let counter = resolved.withLock { state -> Counter? in
             if let counter = state.requests[key] { return counter }

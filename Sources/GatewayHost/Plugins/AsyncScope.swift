@@ -14,9 +14,9 @@ final class AsyncScope: @unchecked Sendable {
     let eventLoop: EventLoop
     private(set) var owner: Owner?
     private var nextID: UInt64 = 1
-    private var timers: [UInt64: Scheduled<Void>] = [:]
-    private var calls: [UInt64: HTTPCall] = [:]
-    private var processes: [UInt64: ChildProcess] = [:]
+    private var timers = IDTable<Scheduled<Void>>()
+    private var calls = IDTable<HTTPCall>()
+    private var processes = IDTable<ChildProcess>()
     private(set) var isClosed: Bool {
         get { closed.load(ordering: .acquiring) }
         set { closed.store(newValue, ordering: .releasing) }
@@ -109,12 +109,13 @@ final class AsyncScope: @unchecked Sendable {
         }
         isClosed = true
         owner = nil
-        for timer in timers.values { timer.cancel() }
-        for call in calls.values { call.cancel() }
-        for process in processes.values { process.terminate(graceMilliseconds: graceMilliseconds) }
-        timers = [:]
-        calls = [:]
-        processes = [:]
+        let (timers, calls, processes) = (self.timers, self.calls, self.processes)
+        self.timers.removeAll()
+        self.calls.removeAll()
+        self.processes.removeAll()
+        if !timers.isEmpty { for timer in timers.values { timer.cancel() } }
+        if !calls.isEmpty { for call in calls.values { call.cancel() } }
+        if !processes.isEmpty { for process in processes.values { process.terminate(graceMilliseconds: graceMilliseconds) } }
     }
 }
 

@@ -8,7 +8,7 @@ import PluginABI
 /// request walking `String`s.
 enum HeaderValidation {
     static func isValidName(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        !bytes.isEmpty && bytes.allSatisfy(HTTP1Characters.isToken)
+        !bytes.isEmpty && HTTP1Characters.areToken(bytes)
     }
 
     static func isValidValue(_ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -135,10 +135,10 @@ enum HostAPI {
                 guard exchange.isHandlerCalling, exchange.chain.canBeginResponse else {
                     return exchange.isComplete ? AGW_ERR_GONE : AGW_ERR_WRONG_STATE
                 }
-                var fields = HTTPHeaders()
-                fields.reserveCapacity(count)
-                if let headers { for index in 0..<count { fields.add(name: headers[index].name.string, value: headers[index].value.string) } }
-                let head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)), headers: fields)
+                // Pairs first, then one `HTTPHeaders`: its `add` checks each name for `connection`
+                // through the strings (~540 instructions a field); the writer reads that field itself.
+                let head = HTTPResponseHead(version: exchange.requestHead.version, status: HTTPResponseStatus(statusCode: Int(status)),
+                                            headers: HTTPHeaders(HostAPI.pairs(headers, count)))
                 exchange.beginResponse(head, endOfStream: endOfStream != 0)
                 if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK
@@ -148,7 +148,7 @@ enum HostAPI {
             HostAPI.withExchange(stream) { exchange in
                 guard !exchange.isComplete else { return AGW_ERR_GONE }
                 guard exchange.isHandlerCalling, exchange.responseHead != nil else { return AGW_ERR_WRONG_STATE }
-                if data.len > 0 { _ = exchange.receiveResponseBody(ByteBuffer(bytes: data.rawBuffer)) }
+                if data.len > 0 { exchange.receiveResponseBody(bytes: data.rawBuffer) }
                 if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK
             }

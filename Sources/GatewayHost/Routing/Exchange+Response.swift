@@ -14,7 +14,8 @@ extension Exchange {
     func beginResponse(_ head: HTTPResponseHead, endOfStream: Bool) -> EventLoopFuture<Void>? {
         guard !isComplete, !localReplied, chain.canBeginResponse else { return nil }
         responseHead = head
-        perform(chain.responseBegan(endOfStream: endOfStream, streamed: isStreamed(head)))
+        // Streamed or not only matters to filters that read response bodies: no header walk otherwise.
+        perform(chain.responseBegan(endOfStream: endOfStream, streamed: chain.hasResponseBodyHooks && isStreamed(head)))
         guard !chain.responseHeadersAreDone, !isComplete else { return nil }
         let done = eventLoop.makePromise(of: Void.self)
         responseHeadersDone = done
@@ -52,6 +53,17 @@ extension Exchange {
     /// A response body chunk. Returns a future when the client is behind (completes when it took
     /// the chunk), nil otherwise.
     @discardableResult
+    /// A handler's body piece in its own memory: gathered into the response as it is written
+    /// when the response is under way (one copy); else it becomes a buffer like the proxy's.
+    func receiveResponseBody(bytes: UnsafeRawBufferPointer) {
+        guard !isComplete, !localReplied else { return }
+        if responseStarted, let responder, responder.isWritable, responder.writeBody(bytes: bytes) {
+            responseBodyBytes += bytes.count
+            return
+        }
+        _ = receiveResponseBody(ByteBuffer(bytes: bytes))
+    }
+
     func receiveResponseBody(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
         guard !isComplete, !localReplied else { return nil }
         if responseStarted, let responder {

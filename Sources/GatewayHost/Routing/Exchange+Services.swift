@@ -12,7 +12,10 @@ extension Exchange {
     func scopeOfCallingStage() -> AsyncScope? {
         let stage = callingStage
         guard stage >= 0, stage < stages.count, !isComplete else { return nil }
-        if scopes.isEmpty { scopes = Array(repeating: nil, count: stages.count) }
+        if scopes.isEmpty { // appended, not `Array(repeating:count:)`: its allocation is a generic lookup
+            scopes.reserveCapacity(stages.count)
+            for _ in 0..<stages.count { scopes.append(nil) }
+        }
         if let scope = scopes[stage] { return scope }
         let scope = AsyncScope(eventLoop: eventLoop, owner: .stream(self, stage: stage))
         scopes[stage] = scope

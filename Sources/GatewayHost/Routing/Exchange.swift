@@ -10,6 +10,9 @@ protocol ExchangeResponder: AnyObject {
     /// The promise completes when the bytes were handed to the socket (backpressure for proxying).
     /// Unflushed: the caller flushes (per backend read batch, or at once for handler plugins).
     func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?)
+    /// Gathers a small body piece straight from borrowed bytes (one copy, no buffer of its own);
+    /// false when it cannot, and the caller writes a buffer with ``writeBody(_:promise:)``.
+    func writeBody(bytes: UnsafeRawBufferPointer) -> Bool
     func writeEnd()
     func flush()
     /// False while the client's outbound buffer is above its high-water mark.

@@ -91,8 +91,8 @@ struct FilterChain {
     private let filterCount: Int
     /// Some stage implements `on_request_body`.
     let buffersRequestBody: Bool
-    /// Some filter implements `on_response_body`.
-    private let hasResponseBodyHooks: Bool
+    /// Some filter implements `on_response_body` (else whether a response is streamed decides nothing).
+    let hasResponseBodyHooks: Bool
 
     private(set) var request = Side.idle
     private(set) var response = Side.idle

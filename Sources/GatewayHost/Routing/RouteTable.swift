@@ -15,7 +15,7 @@ struct RouteTable: Sendable {
         let uri = head.uri
         // The path as a view of the URI (no copy); the host and method only for a route that
         // asks for them.
-        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        let path = Self.queryStart(uri).map { uri[..<$0] } ?? uri[...]
         var host: Substring?
         for route in routes where route.listeners.isEmpty || route.listeners.contains(listener) {
             let match = route.match
@@ -25,6 +25,17 @@ struct RouteTable: Sendable {
             }
         }
         return nil
+    }
+
+    /// Where the query (`?`) starts: one `memchr` over the URI's bytes (`utf8.firstIndex(of:)`
+    /// steps through the view a byte at a time, ~300 instructions for a short URI).
+    static func queryStart(_ uri: String) -> String.Index? {
+        var uri = uri
+        let offset = uri.withUTF8 { bytes -> Int? in
+            guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else { return nil }
+            return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+        }
+        return offset.map { uri.utf8.index(uri.startIndex, offsetBy: $0) }
     }
 
     static func hostWithoutPort(_ host: String) -> Substring {

@@ -63,6 +63,17 @@ struct HTTP1ResponseWriter {
         return chunk
     }
 
+    /// Gathers a chunk of up to ``coalesceLimit`` bytes from borrowed memory; false for a larger
+    /// one (the caller writes it as a buffer).
+    mutating func writeBody(bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count <= Self.coalesceLimit else { return false }
+        guard bytes.count > 0, framing != .none else { return true }
+        if framing == .chunked { Self.writeChunkSize(bytes.count, into: &pending) }
+        pending.writeBytes(bytes)
+        if framing == .chunked { pending.writeStaticString("\r\n") }
+        return true
+    }
+
     /// After a large chunk went out on its own: its trailing CRLF (chunked).
     mutating func chunkWritten() {
         if framing == .chunked { pending.writeStaticString("\r\n") }

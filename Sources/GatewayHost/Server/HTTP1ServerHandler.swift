@@ -232,7 +232,8 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
             readsPaused = false
             try? context.channel.syncOptions?.setOption(.autoRead, value: true)
         }
-        process(context: context)
+        // A pipelined request already read is served now; else the next read brings one.
+        if unread.readableBytes > 0 { process(context: context) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -311,6 +312,10 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         context.write(Self.wrapOutboundOut(large), promise: promise)
         hasUnflushedWrites = true
         writer.chunkWritten()
+    }
+
+    func writeBody(bytes: UnsafeRawBufferPointer) -> Bool {
+        context != nil && writer.writeBody(bytes: bytes)
     }
 
     func writeEnd() {

@@ -122,6 +122,9 @@ final class HTTP2StreamHandler: ChannelInboundHandler, ExchangeResponder {
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
     }
 
+    /// Frames carry buffers: nothing to gather into.
+    func writeBody(bytes: UnsafeRawBufferPointer) -> Bool { false }
+
     func writeEnd() {
         context?.write(Self.wrapOutboundOut(.end(nil)), promise: nil)
     }

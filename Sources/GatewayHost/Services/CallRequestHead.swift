@@ -10,7 +10,8 @@ import PluginABI
 /// (`HeaderValidation`) and the method; the target comes from `CallTarget`, which admits only
 /// request-target bytes.
 struct CallRequestHead {
-    /// The encoded head, ready to send (and to send again on a retry).
+    /// The encoded head, ready to send (and to send again on a retry); with a small body, the
+    /// body too (see ``finish(body:)``).
     private(set) var bytes: ByteBuffer
     /// The plugin set `traceparent` itself.
     let hasTraceparent: Bool
@@ -20,7 +21,7 @@ struct CallRequestHead {
     init?(request: agw_http_call_request, target: CallTarget) {
         let get: StaticString = "GET"
         let method = request.method.len == 0 ? UnsafeRawBufferPointer(start: get.utf8Start, count: 3) : request.method.rawBuffer
-        guard method.allSatisfy(HTTP1Characters.isToken) else { return nil }
+        guard HTTP1Characters.areToken(method) else { return nil }
         let sendsLength = request.body.len > 0 || method.isExactly("POST") || method.isExactly("PUT") || method.isExactly("PATCH")
         let requestLine: StaticString = " HTTP/1.1\r\n", hostName: StaticString = "host: ", lengthName: StaticString = "content-length: "
         var total = method.count + 1 + target.pathAndQuery.utf8.count + requestLine.utf8CodeUnitCount
@@ -80,9 +81,17 @@ struct CallRequestHead {
         HeadBytes.writeField(name, value, into: &bytes)
     }
 
-    /// Ends the head.
-    mutating func finish() {
+    /// Ends the head. A body up to ``HTTP1ResponseWriter/coalesceLimit`` is written after it,
+    /// into the room reserved with the head (one copy, one write); a larger one is returned to
+    /// go out as its own buffer.
+    mutating func finish(body: UnsafeRawBufferPointer) -> ByteBuffer? {
         bytes.writeStaticString("\r\n")
+        guard !body.isEmpty else { return nil }
+        if body.count <= HTTP1ResponseWriter.coalesceLimit {
+            bytes.writeBytes(body)
+            return nil
+        }
+        return ByteBuffer(bytes: body)
     }
 
     /// The fields a plugin may not set on a call: hop-by-hop ones and `content-length` (the host

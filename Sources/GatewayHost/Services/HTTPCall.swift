@@ -24,6 +24,7 @@ final class HTTPCall: ResponseReceiver, TimedCall {
     private let wholeWhenReady: Bool
     private let pool: ConnectionPool
     private let head: CallRequestHead
+    /// The request body when it was too large to go in ``head``'s buffer.
     private let body: ByteBuffer?
     private var connection: PooledConnection?
     private var responseHead: UpstreamHead?
@@ -81,8 +82,7 @@ final class HTTPCall: ResponseReceiver, TimedCall {
                 if let state = outgoing.tracestate { head.add("tracestate", state) }
             }
         }
-        head.finish()
-        let body = request.body.len > 0 ? ByteBuffer(bytes: request.body.rawBuffer) : nil
+        let body = head.finish(body: request.body.rawBuffer)
         let id = scope.makeID()
         let call = HTTPCall(scope: scope, id: id, flags: request.flags, pool: pool, head: head, body: body)
         call.span = span

@@ -80,9 +80,26 @@ final class RequestMetrics: Sendable {
         labels = (catalog, metrics.requests, listener, route)
     }
 
+    /// `method`'s place in ``methods`` (``methods``'s count for any other): a switch, where
+    /// `firstIndex(of:)` compares `HTTPMethod`s through their raw strings (~480 instructions).
+    static func index(of method: HTTPMethod) -> Int {
+        switch method {
+        case .GET: 0
+        case .HEAD: 1
+        case .POST: 2
+        case .PUT: 3
+        case .DELETE: 4
+        case .PATCH: 5
+        case .OPTIONS: 6
+        case .CONNECT: 7
+        case .TRACE: 8
+        default: methods.count
+        }
+    }
+
     /// Counts one answered request. `status` 0: none was sent (the client left).
     func count(method: HTTPMethod, status: Int) {
-        let methodIndex = Self.methods.firstIndex(of: method) ?? Self.methods.count
+        let methodIndex = Self.index(of: method)
         let classIndex = (100...599).contains(status) ? status / 100 - 1 : Self.statusClasses.count - 1
         requests.get(methodIndex * Self.statusClasses.count + classIndex) {
             let name = methodIndex < Self.methods.count ? Self.methods[methodIndex].rawValue : "other"

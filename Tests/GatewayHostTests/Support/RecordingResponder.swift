@@ -22,6 +22,13 @@ final class RecordingResponder: ExchangeResponder {
         promise?.succeed()
     }
 
+    /// Gathers like the HTTP/1 writer does (pieces of up to 4 KiB), so both body paths run.
+    func writeBody(bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count <= 4096 else { return false }
+        body.writeBytes(bytes)
+        return true
+    }
+
     func writeEnd() { ended = true }
     func flush() {}
     func abortResponse() { aborted = true }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import JSON
 
 /// The answers the MCP route writes to clients, era by era: results with the members 2026-07-28
@@ -21,9 +24,48 @@ public enum ClientAnswer {
     public static func isToolError(_ result: ArraySlice<UInt8>) -> Bool {
         guard result.count <= toolErrorScanLimit else { return false }
         return result.withUnsafeBytes { bytes in
+            // A top-level `"isError": true` is an occurrence of the quoted name followed by `true`:
+            // without one (the common `false`, or no member) there is no error and no walk.
+            guard mayBeTrueIsError(bytes) else { return false }
             guard let range = JSONObjectFields.value("isError", in: 0..<bytes.count, of: bytes) else { return false }
             return range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "t")
         }
+    }
+
+    /// Whether `"isError"` stands anywhere followed by `:` and `true` (whitespace allowed): a
+    /// necessary condition for a top-level `isError: true`, found with `memchr` and `memcmp`.
+    static func mayBeTrueIsError(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let name: StaticString = "\"isError\""
+        guard let base = bytes.baseAddress, bytes.count >= name.utf8CodeUnitCount else { return false }
+        var offset = 0
+        // Bounds: every read below is at an offset checked against `bytes.count` first.
+        while offset + name.utf8CodeUnitCount <= bytes.count,
+              let found = memchr(base + offset, Int32(UInt8(ascii: "\"")), bytes.count - offset) {
+            offset = base.distance(to: UnsafeRawPointer(found))
+            guard offset + name.utf8CodeUnitCount <= bytes.count else { return false }
+            guard memcmp(base + offset, name.utf8Start, name.utf8CodeUnitCount) == 0 else {
+                offset += 1
+                continue
+            }
+            var at = offset + name.utf8CodeUnitCount
+            func skipWhitespace() {
+                while at < bytes.count {
+                    switch bytes[at] {
+                    case 0x20, 0x09, 0x0A, 0x0D: at += 1
+                    default: return
+                    }
+                }
+            }
+            skipWhitespace()
+            if at < bytes.count, bytes[at] == UInt8(ascii: ":") {
+                at += 1
+                skipWhitespace()
+                let literal: StaticString = "true"
+                if at + 4 <= bytes.count, memcmp(base + at, literal.utf8Start, 4) == 0 { return true }
+            }
+            offset += name.utf8CodeUnitCount
+        }
+        return false
     }
 
     /// A result the gateway answers itself (`ping`).

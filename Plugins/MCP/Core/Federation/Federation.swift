@@ -213,13 +213,28 @@ public struct Federation: @unchecked Sendable {
     public func isFederationCall(_ key: HostCallKey) -> Bool { hostCalls[key] != nil }
 
     /// An event of one of the federation's host calls.
-    public mutating func httpEvent(_ key: HostCallKey, _ event: HTTPCallEvent, now: Double) -> [FederationAction] {
+    public mutating func httpEvent(_ key: HostCallKey, _ event: HTTPCallEvent, then next: HTTPCallEvent? = nil,
+                                   now: Double) -> [FederationAction] {
         guard let use = hostCalls[key] else { return [] }
         self.now = now
         let connection = use.connection
+        // `next`: a response whole in one host event comes as its head then its body, handled
+        // with one lookup and one list of actions.
+        var (outputs, finished) = transportEvent(use, event)
+        if let next, !finished {
+            if !outputs.isEmpty { apply(outputs, from: connection) } // in order, as two events would
+            (outputs, finished) = transportEvent(use, next)
+        }
+        if finished { hostCalls[key] = nil }
+        if !outputs.isEmpty { apply(outputs, from: connection) }
+        return take()
+    }
+
+    /// What `use`'s transport makes of one event, and whether the call is over.
+    private mutating func transportEvent(_ use: HTTPCallUse, _ event: HTTPCallEvent) -> ([TransportOutput], Bool) {
         var outputs: [TransportOutput]
         var finished: Bool
-        switch (connection.transport, event) {
+        switch (use.connection.transport, event) {
         case (.http(let transport), .response(let status, let contentType, let sessionID, let contentLength, let end)):
             outputs = transport.response(use, status: status, contentType: contentType, sessionID: sessionID, contentLength: contentLength)
             if end { outputs += transport.ended(use) }
@@ -247,9 +262,7 @@ public struct Federation: @unchecked Sendable {
             outputs = []
             finished = true
         }
-        if finished { hostCalls[key] = nil }
-        if !outputs.isEmpty { apply(outputs, from: connection) }
-        return take()
+        return (outputs, finished)
     }
 
     /// An event of an A2A target's call to its agent: a JSON answer read whole, an event stream

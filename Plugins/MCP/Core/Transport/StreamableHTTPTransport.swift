@@ -114,13 +114,18 @@ final class StreamableHTTPTransport: @unchecked Sendable {
                 return outputs + failure(call, reason: "an SSE event was larger than \(call.answer.decoder.maxEventBytes) bytes")
             }
         } else {
-            // The one copy of a JSON answer: into room reserved for the whole body when its length is known.
-            if call.answer.body.isEmpty, let expected = call.answer.expectedLength, expected > bytes.count, expected <= Self.maxReservedBody {
-                call.answer.body.reserveCapacity(expected)
+            // The one copy of a JSON answer: whole in one piece (the common case), or into room
+            // reserved for the whole body when its length is known.
+            if call.answer.body.isEmpty, end {
+                call.answer.body = Array(bytes)
+            } else {
+                if call.answer.body.isEmpty, let expected = call.answer.expectedLength, expected > bytes.count, expected <= Self.maxReservedBody {
+                    call.answer.body.reserveCapacity(expected)
+                }
+                call.answer.body.append(contentsOf: bytes)
             }
-            call.answer.body.append(contentsOf: bytes)
         }
-        if end { outputs += finish(call) }
+        if end { finish(call, into: &outputs) }
         return outputs
     }
 
@@ -130,7 +135,9 @@ final class StreamableHTTPTransport: @unchecked Sendable {
             if call.id == listenCall { listenCall = nil }
             return []
         }
-        return finish(call)
+        var outputs: [TransportOutput] = []
+        finish(call, into: &outputs)
+        return outputs
     }
 
     /// `call` failed (refused, reset, timed out).
@@ -152,20 +159,23 @@ final class StreamableHTTPTransport: @unchecked Sendable {
                                         body: [], timeoutMilliseconds: 2000, streamsBody: false))
     }
 
-    private func finish(_ call: HTTPCallUse) -> [TransportOutput] {
+    /// What a finished answer means, appended to `outputs` (one array for a whole read, not one
+    /// per piece: each costs an allocation and a copy of what it holds).
+    private func finish(_ call: HTTPCallUse, into outputs: inout [TransportOutput]) {
         let answer = call.answer
         call.answer = Answer()
         switch answer.status {
         case 200..<300:
-            let ended: [TransportOutput] = call.requestID.map { [.responseEnded($0)] } ?? []
-            guard !answer.isEventStream, !answer.body.isEmpty else { return ended }
-            return [.message(answer.body, relatedTo: call.requestID)] + ended
+            outputs.reserveCapacity(outputs.count + 2)
+            if !answer.isEventStream, !answer.body.isEmpty { outputs.append(.message(answer.body, relatedTo: call.requestID)) }
+            if let requestID = call.requestID { outputs.append(.responseEnded(requestID)) }
         default:
             if let requestID = call.requestID, let error = Self.jsonRPCError(in: answer.body) {
-                return [.rejected(requestID, error: error)]
+                outputs.append(.rejected(requestID, error: error))
+                return
             }
             let body = String(decoding: answer.body.prefix(512), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-            return failure(call, reason: "HTTP \(answer.status)" + (body.isEmpty ? "" : ": \(body)"))
+            outputs += failure(call, reason: "HTTP \(answer.status)" + (body.isEmpty ? "" : ": \(body)"))
         }
     }
 
