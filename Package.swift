@@ -133,7 +133,7 @@ let package = Package(
                                                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                                   .product(name: "NIOEmbedded", package: "swift-nio"),
                                                   .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/GatewayHostTests"),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader"], path: "Tests/PluginKitTests"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginKitTesting", "CPluginLoader", "ABIInterop", "PluginABI"], path: "Tests/PluginKitTests"),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "PluginKit"], path: "Tests/JSONRPCTests"),
         // MCP federation logic that needs no host (names, lists, config, SSE): unit-tested alone.
         .target(name: "MCPCore", dependencies: ["A2ACore", "JSON", "JSONRPC", "OpenAPITools", "PluginKit", "SSE"], path: "Plugins/MCP/Core"),

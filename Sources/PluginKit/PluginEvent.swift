@@ -1,4 +1,5 @@
 import ABIInterop
+import JSON
 import PluginABI
 import Synchronization
 
@@ -95,38 +96,54 @@ public struct PluginEvent: Sendable {
     /// Why an HTTP call failed (`.httpFailed`); nil for other events.
     public var httpFailure: HTTPCallFailure? { kind == .httpFailed ? HTTPCallFailure(code) : nil }
 
-    /// The response headers (`.httpResponse`), copied as one block of bytes; strings are made
-    /// only for what is read.
-    private let headerBytes: [UInt8]
-    private let headerRanges: [(name: Range<Int>, value: Range<Int>)]
+    /// The response headers (`.httpResponse`), copied as one block of bytes (one allocation):
+    /// per field, its name's and its value's lengths (four bytes each) and then their bytes.
+    /// Strings are made only for what is read.
+    private let headerBlock: [UInt8]
 
     /// Every response header, in order.
     public var headers: [(name: String, value: String)] {
-        headerRanges.map { (String(decoding: headerBytes[$0.name], as: UTF8.self), String(decoding: headerBytes[$0.value], as: UTF8.self)) }
+        var all: [(name: String, value: String)] = []
+        forEachHeader { name, value in
+            all.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            return true
+        }
+        return all
     }
 
     /// The first value of a response header (ASCII case-insensitive name).
     public func header(_ name: String) -> String? {
-        var name = name
-        return name.withUTF8 { wanted in
-            headerBytes.withUnsafeBufferPointer { bytes in
-                for range in headerRanges where range.name.count == wanted.count && Self.equalIgnoringCase(bytes[range.name], wanted) {
-                    return String(decoding: UnsafeBufferPointer(rebasing: bytes[range.value]), as: UTF8.self)
-                }
-                return nil
+        var name = name, found: String?
+        name.withUTF8 { wanted in
+            forEachHeader { fieldName, value in
+                guard fieldName.count == wanted.count, Self.equalIgnoringCase(fieldName, UnsafeRawBufferPointer(wanted)) else { return true }
+                found = String(decoding: value, as: UTF8.self)
+                return false
+            }
+        }
+        return found
+    }
+
+    /// Each header's name and value in place, until `body` returns false.
+    private func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+        headerBlock.withUnsafeBytes { block in
+            var at = 0
+            // Bounds: the block was written as length, length, name, value, field after field.
+            while at + 8 <= block.count {
+                let nameCount = Int(block.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+                let valueCount = Int(block.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
+                let name = UnsafeRawBufferPointer(rebasing: block[(at + 8)..<(at + 8 + nameCount)])
+                let value = UnsafeRawBufferPointer(rebasing: block[(at + 8 + nameCount)..<(at + 8 + nameCount + valueCount)])
+                guard body(name, value) else { return }
+                at += 8 + nameCount + valueCount
             }
         }
     }
 
-    private static func equalIgnoringCase(_ a: Slice<UnsafeBufferPointer<UInt8>>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        var index = a.startIndex
-        for wanted in b {
-            let byte = a[index]
-            if byte != wanted {
-                let lower = byte | 0x20
-                guard lower == wanted | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
-            }
-            index += 1
+    private static func equalIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        for (byte, wanted) in zip(a, b) where byte != wanted {
+            let lower = byte | 0x20
+            guard lower == wanted | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
         }
         return true
     }
@@ -143,24 +160,26 @@ public struct PluginEvent: Sendable {
             payload = .owned(event.data.bytes)
         }
         guard event.header_count > 0, let headers = event.headers else {
-            headerBytes = []
-            headerRanges = []
+            headerBlock = []
             return
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity((0..<event.header_count).reduce(0) { $0 + headers[$1].name.len + headers[$1].value.len })
-        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
-        ranges.reserveCapacity(event.header_count)
-        for index in 0..<event.header_count {
-            let header = headers[index]
-            let nameStart = bytes.count
-            if let pointer = header.name.ptr { bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: header.name.len)) }
-            let valueStart = bytes.count
-            if let pointer = header.value.ptr { bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: header.value.len)) }
-            ranges.append((nameStart..<valueStart, valueStart..<bytes.count))
+        var size = 0
+        for index in 0..<event.header_count { size += 8 + headers[index].name.len + headers[index].value.len }
+        headerBlock = [UInt8](writingUpTo: size) { out in
+            // Bounds: `size` counts every field's two lengths and bytes.
+            var at = 0
+            for index in 0..<event.header_count {
+                let name = headers[index].name, value = headers[index].value
+                out.storeBytes(of: UInt32(truncatingIfNeeded: name.len), toByteOffset: at, as: UInt32.self)
+                out.storeBytes(of: UInt32(truncatingIfNeeded: value.len), toByteOffset: at + 4, as: UInt32.self)
+                at += 8
+                if let pointer = name.ptr, name.len > 0 { (out + at).copyMemory(from: pointer, byteCount: name.len) }
+                at += name.len
+                if let pointer = value.ptr, value.len > 0 { (out + at).copyMemory(from: pointer, byteCount: value.len) }
+                at += value.len
+            }
+            return at
         }
-        headerBytes = bytes
-        headerRanges = ranges
     }
 }
 

@@ -308,8 +308,8 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
             promise?.succeed()
             return
         }
-        if let gathered = writer.takePending() { context.write(Self.wrapOutboundOut(gathered), promise: nil) }
-        context.write(Self.wrapOutboundOut(large), promise: promise)
+        if let gathered = writer.takePending() { context.write(NIOAny(gathered), promise: nil) }
+        context.write(NIOAny(large), promise: promise)
         hasUnflushedWrites = true
         writer.chunkWritten()
     }
@@ -323,20 +323,20 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         guard let context else { return }
         if keepAlive, !failed {
             if let gathered = writer.takePending() {
-                context.write(Self.wrapOutboundOut(gathered), promise: nil)
+                context.write(NIOAny(gathered), promise: nil)
                 hasUnflushedWrites = true
             }
         } else {
             hasUnflushedWrites = false
             let gathered = writer.takePending() ?? ByteBuffer()
-            context.writeAndFlush(Self.wrapOutboundOut(gathered)).whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(NIOAny(gathered)).whenComplete { _ in context.close(promise: nil) }
         }
     }
 
     func flush() {
         guard let context else { return }
         if let gathered = writer.takePending() {
-            context.write(Self.wrapOutboundOut(gathered), promise: nil)
+            context.write(NIOAny(gathered), promise: nil)
         } else if !hasUnflushedWrites {
             return
         }
