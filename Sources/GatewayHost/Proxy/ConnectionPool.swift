@@ -228,9 +228,8 @@ final class PooledConnection {
         typealias InboundIn = ByteBuffer
         weak var connection: PooledConnection?
         var call: (any ResponseReceiver)?
-        private var parser = HTTP1Parser(role: .response, limits: HTTP1Limits(maxRequestLineBytes: 8 * 1024, maxHeadBytes: 256 * 1024,
-                                                                             maxFields: 1000, maxFieldBytes: 256 * 1024))
-        private var unread = ByteBuffer()
+        private var input = HTTP1Input(HTTP1Parser(role: .response, limits: HTTP1Limits(maxRequestLineBytes: 8 * 1024, maxHeadBytes: 256 * 1024,
+                                                                                        maxFields: 1000, maxFieldBytes: 256 * 1024)))
         private var awaitingResponse = false
         /// The response being read says the connection stays open after it.
         private(set) var responseKeepsConnection = true
@@ -241,7 +240,7 @@ final class PooledConnection {
         func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
         func expectResponse(toHEAD: Bool) {
-            parser.requestIsHEAD = toHEAD
+            input.parser.requestIsHEAD = toHEAD
             awaitingResponse = true
         }
 
@@ -252,13 +251,13 @@ final class PooledConnection {
                 context.close(promise: nil)
                 return
             }
-            if unread.readableBytes == 0 { unread = bytes } else { unread.writeBuffer(&bytes) }
+            input.append(&bytes)
             while true {
                 let step: HTTP1Parser.Step
                 do {
-                    step = try parser.step(&unread)
+                    step = try input.step()
                 } catch {
-                    unread.clear()
+                    input.unread.clear()
                     self.call = nil
                     call.connectionClosed(error: UpstreamProtocolError(reason: error.reason))
                     context.close(promise: nil)
@@ -274,7 +273,7 @@ final class PooledConnection {
                     call.receive(.body(chunk))
                 case .end:
                     awaitingResponse = false
-                    if unread.readableBytes > 0 { responseKeepsConnection = false } // bytes after the response: not reusable
+                    if input.unread.readableBytes > 0 { responseKeepsConnection = false } // bytes after the response: not reusable
                     call.receive(.end)
                     return
                 }
@@ -292,7 +291,7 @@ final class PooledConnection {
                 self.call = nil
                 // A body that ends with the connection ends here; anything else was cut short
                 // (the call says "closed mid-response", or retries when nothing came yet).
-                if awaitingResponse, (try? parser.connectionClosed()) == .end {
+                if awaitingResponse, (try? input.parser.connectionClosed()) == .end {
                     awaitingResponse = false
                     call.receive(.end)
                 } else {

@@ -25,9 +25,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
     private let listener: ListenerRuntime
     private var context: ChannelHandlerContext?
     private var connection: ConnectionInfo?
-    private var parser: HTTP1Parser
-    /// Bytes read and not parsed yet.
-    private var unread = ByteBuffer()
+    private var input: HTTP1Input
     private var writer: HTTP1ResponseWriter
     private var timeouts: ConnectionTimeouts
 
@@ -57,7 +55,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         self.live = live
         self.listener = listener
         let runtime = live.runtime
-        parser = HTTP1Parser(role: .request, limits: Self.parserLimits(runtime.limits))
+        input = HTTP1Input(HTTP1Parser(role: .request, limits: Self.parserLimits(runtime.limits)))
         writer = HTTP1ResponseWriter(allocator: allocator)
         timeouts = ConnectionTimeouts(listener.timeouts)
     }
@@ -87,11 +85,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)
         guard !failed else { return }
-        if unread.readableBytes == 0 {
-            unread = bytes
-        } else {
-            unread.writeBuffer(&bytes)
-        }
+        input.append(&bytes)
         if !isBusy { timeouts.bytesArrived() }
         process(context: context)
     }
@@ -106,7 +100,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         while !failed {
             // A request that is read whole waits for its response before the next one is parsed.
             if requestComplete, !responseComplete {
-                if unread.readableBytes > Self.maxPipelinedBytes, !readsPaused {
+                if input.unread.readableBytes > Self.maxPipelinedBytes, !readsPaused {
                     readsPaused = true
                     try? context.channel.syncOptions?.setOption(.autoRead, value: false)
                 }
@@ -114,9 +108,9 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
             }
             let step: HTTP1Parser.Step
             do {
-                step = try parser.step(&unread)
+                step = try input.step()
             } catch {
-                unread.clear()
+                input.unread.clear()
                 refuse(error, context: context)
                 return
             }
@@ -202,7 +196,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
     /// on its way already); what the client sent beyond is never read.
     private func answerAndClose(_ status: HTTPResponseStatus, _ message: String, context: ChannelHandlerContext) {
         failed = true
-        unread.clear()
+        input.unread.clear()
         guard responseComplete || exchange?.responseStarted == false else {
             context.close(promise: nil)
             return
@@ -226,14 +220,14 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         guard !isBusy, let context else { return }
         exchange = nil
         if isQuiescing || !keepAlive { return } // writeEnd closes once the response is out
-        parser.limits = Self.parserLimits(live.runtime.limits)
-        timeouts.waitingForRequest(hasBytes: unread.readableBytes > 0)
+        input.parser.limits = Self.parserLimits(live.runtime.limits)
+        timeouts.waitingForRequest(hasBytes: input.unread.readableBytes > 0)
         if readsPaused {
             readsPaused = false
             try? context.channel.syncOptions?.setOption(.autoRead, value: true)
         }
         // A pipelined request already read is served now; else the next read brings one.
-        if unread.readableBytes > 0 { process(context: context) }
+        if input.unread.readableBytes > 0 { process(context: context) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -266,7 +260,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         guard let context, let kind = timeouts.fired() else { return }
         listener.metrics.timeout(kind).increment()
         switch kind {
-        case .requestHead where unread.readableBytes == 0 && parser.isIdle:
+        case .requestHead where input.unread.readableBytes == 0 && input.parser.isIdle:
             context.close(promise: nil) // nothing of a request came: nothing to answer
         case .requestHead, .requestBody:
             if kind == .requestHead { listener.unmatched.count(method: .RAW(value: "?"), status: 408) }
@@ -329,7 +323,8 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         } else {
             hasUnflushedWrites = false
             let gathered = writer.takePending() ?? ByteBuffer()
-            context.writeAndFlush(NIOAny(gathered)).whenComplete { _ in context.close(promise: nil) }
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop) // closed on its loop once written
+            context.writeAndFlush(NIOAny(gathered)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
     }
 

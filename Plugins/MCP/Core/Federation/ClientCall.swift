@@ -26,7 +26,7 @@ final class ClientCall: @unchecked Sendable {
     /// Answered, cancelled or abandoned: nothing more is sent for it.
     var isFinished = false
 
-    init(_ routed: RoutedCall, targetIndex: Int) {
+    init(_ routed: consuming RoutedCall, targetIndex: Int) {
         exchange = routed.exchange
         owner = routed.owner
         style = routed.style

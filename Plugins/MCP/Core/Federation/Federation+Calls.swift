@@ -5,7 +5,7 @@ import OpenAPITools
 /// dispatch, answers and failures, cancellation by the client, abandoned exchanges, deadlines.
 extension Federation {
     /// A client's request routed to a target.
-    public mutating func call(_ routed: RoutedCall, now: Double) -> [FederationAction] {
+    public mutating func call(_ routed: consuming RoutedCall, now: Double) -> [FederationAction] {
         self.now = now
         guard let targetIndex = config.targets.firstIndex(where: { $0.name == routed.target }) else {
             emit(.deliver(routed.exchange, .error(Self.error(-32602, "Unknown target '\(routed.target)'"))))
