@@ -30,22 +30,32 @@ extension UnsafeRawBufferPointer {
     @inlinable
     package func quotedOccurrences(of needle: UnsafeRawBufferPointer, upTo limit: Int) -> Int {
         guard !needle.isEmpty else { return count >= 2 && containsByte(UInt8(ascii: "\"")) ? limit : 0 }
-        guard let base = baseAddress, let needleBase = needle.baseAddress, needle.count + 2 <= count else { return 0 }
-        let first = Int32(needleBase.load(as: UInt8.self))
         var found = 0
+        forEachQuoted(needle) { _ in
+            found += 1
+            return found < limit
+        }
+        return found
+    }
+
+    /// Calls `body` with the offset just past each occurrence of `needle` with a `"` right before
+    /// and after it, in order, until `body` returns false. `memchr` finds each candidate first
+    /// byte, `memcmp` checks the rest. An empty needle finds nothing.
+    @inlinable
+    package func forEachQuoted(_ needle: UnsafeRawBufferPointer, _ body: (_ after: Int) -> Bool) {
+        guard let base = baseAddress, let needleBase = needle.baseAddress, !needle.isEmpty, needle.count + 2 <= count else { return }
+        let first = Int32(needleBase.load(as: UInt8.self))
         var offset = 1
         // Bounds: a candidate at `offset` needs offset - 1 >= 0 and offset + needle.count < count.
         while offset + needle.count < count {
-            guard let hit = memchr(base + offset, first, count - needle.count - offset) else { break }
+            guard let hit = memchr(base + offset, first, count - needle.count - offset) else { return }
             offset = base.distance(to: UnsafeRawPointer(hit))
             if self[offset - 1] == UInt8(ascii: "\""), self[offset + needle.count] == UInt8(ascii: "\""),
                memcmp(base + offset, needleBase, needle.count) == 0 {
-                found += 1
-                if found >= limit { break }
+                guard body(offset + needle.count + 1) else { return }
             }
             offset += 1
         }
-        return found
     }
 }
 

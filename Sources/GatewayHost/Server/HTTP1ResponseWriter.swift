@@ -53,13 +53,11 @@ struct HTTP1ResponseWriter {
     mutating func writeBody(_ chunk: ByteBuffer, gather: Bool) -> ByteBuffer? {
         let count = chunk.readableBytes
         guard count > 0, framing != .none else { return nil }
-        if framing == .chunked { Self.writeChunkSize(count, into: &pending) }
         if gather, count <= Self.coalesceLimit {
-            var chunk = chunk
-            pending.writeBuffer(&chunk)
-            if framing == .chunked { pending.writeStaticString("\r\n") }
+            _ = chunk.withUnsafeReadableBytes { writeBody(bytes: $0) }
             return nil
         }
+        if framing == .chunked { Self.writeChunkSize(count, into: &pending) }
         return chunk
     }
 

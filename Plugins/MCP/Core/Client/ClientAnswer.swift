@@ -35,19 +35,11 @@ public enum ClientAnswer {
     /// Whether `"isError"` stands anywhere followed by `:` and `true` (whitespace allowed): a
     /// necessary condition for a top-level `isError: true`, found with `memchr` and `memcmp`.
     static func mayBeTrueIsError(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let name: StaticString = "\"isError\""
-        guard let base = bytes.baseAddress, bytes.count >= name.utf8CodeUnitCount else { return false }
-        var offset = 0
-        // Bounds: every read below is at an offset checked against `bytes.count` first.
-        while offset + name.utf8CodeUnitCount <= bytes.count,
-              let found = memchr(base + offset, Int32(UInt8(ascii: "\"")), bytes.count - offset) {
-            offset = base.distance(to: UnsafeRawPointer(found))
-            guard offset + name.utf8CodeUnitCount <= bytes.count else { return false }
-            guard memcmp(base + offset, name.utf8Start, name.utf8CodeUnitCount) == 0 else {
-                offset += 1
-                continue
-            }
-            var at = offset + name.utf8CodeUnitCount
+        let name: StaticString = "isError", literal: StaticString = "true"
+        var found = false
+        bytes.forEachQuoted(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) { after in
+            // Bounds: `at` is checked against `bytes.count` before each read.
+            var at = after
             func skipWhitespace() {
                 while at < bytes.count {
                     switch bytes[at] {
@@ -57,15 +49,13 @@ public enum ClientAnswer {
                 }
             }
             skipWhitespace()
-            if at < bytes.count, bytes[at] == UInt8(ascii: ":") {
-                at += 1
-                skipWhitespace()
-                let literal: StaticString = "true"
-                if at + 4 <= bytes.count, memcmp(base + at, literal.utf8Start, 4) == 0 { return true }
-            }
-            offset += name.utf8CodeUnitCount
+            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return true }
+            at += 1
+            skipWhitespace()
+            found = at + 4 <= bytes.count && memcmp(bytes.baseAddress! + at, literal.utf8Start, 4) == 0
+            return !found
         }
-        return false
+        return found
     }
 
     /// A result the gateway answers itself (`ping`).
