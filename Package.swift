@@ -1,11 +1,17 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Links with lld and packs relative relocations (`DT_RELR`, glibc 2.36+): the dynamic loader
+/// reads ~15 KB of them instead of ~1.8 MB of `.rela.dyn`, which would otherwise stay resident
+/// (1.3 MB of an idle gateway's RSS; issue 14).
+let compactRelocations = ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+
 /// Linker flags that keep a plugin's dynamic symbol table to its entry symbol.
 /// Everything else (PluginKit, the plugin's own Swift code) stays local to the image.
 let packageRoot = String(#filePath.dropLast("/Package.swift".count))
 let pluginLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]),
+    .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/exports.map", "-Xlinker", "-z", "-Xlinker", "nodelete"]
+                 + compactRelocations),
 ]
 
 /// Declares one Swift plugin's `.dynamic` entry target (what the gateway `dlopen`s), with only
@@ -118,7 +124,8 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
-            path: "Sources/GatewayHost"
+            path: "Sources/GatewayHost",
+            linkerSettings: [.unsafeFlags(compactRelocations)]
         ),
         // Generated from Protos/ by scripts/generate-protos (committed; do not edit): the xDS
         // transport subset and the gateway's resource types.
