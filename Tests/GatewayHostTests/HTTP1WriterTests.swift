@@ -1,4 +1,5 @@
 @testable import GatewayHost
+import HTTP1
 import NIOCore
 import NIOHTTP1
 import XCTest
@@ -52,6 +53,61 @@ final class HTTP1WriterTests: XCTestCase {
         let (closing, stays) = response(head(.ok, [("content-length", "1"), ("Connection", "keep-alive")]), body: ["a"], closing: true)
         XCTAssertEqual(closing, "HTTP/1.1 200 OK\r\ncontent-length: 1\r\nconnection: close\r\n\r\na")
         XCTAssertFalse(stays)
+    }
+
+    /// An upstream's head written from its bytes is what writing its `forwardedHead` writes,
+    /// byte for byte, for every framing: a length, chunked, none, 204/304, HEAD, HTTP/1.0 both
+    /// ways, closing, with hop-by-hop fields and ones the `Connection` field names.
+    func testAnUpstreamHeadWrittenFromBytesIsTheForwardedHead() throws {
+        let heads = [
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private\r\nx-private: s\r\nKeep-Alive: timeout=5\r\nX-Kept: 1\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n",
+            "HTTP/1.1 404 Whatever\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A:  spaced value \r\n\r\n",
+            "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
+            "HTTP/1.0 200 OK\r\nServer: old\r\n\r\n",
+            "HTTP/1.1 599 Custom\r\nProxy-Connection: x\r\nUpgrade: h2c\r\nTrailer: x\r\nTE: trailers\r\nConnection: ,,  ,x-b\r\nX-B: 2\r\n\r\n",
+        ]
+        for text in heads {
+            for version in [HTTPVersion.http1_1, .http1_0] {
+                for (requestIsHEAD, closing) in [(false, false), (true, false), (false, true)] {
+                    var parser = HTTP1Parser(role: .response)
+                    parser.requestIsHEAD = requestIsHEAD
+                    var buffer = ByteBuffer(string: text)
+                    guard case .head(let parsed, let bytes) = try parser.step(&buffer) else { return XCTFail("no head: \(text)") }
+                    let upstream = UpstreamHead(head: parsed, bytes: bytes)
+                    var expected = upstream.forwardedHead
+                    expected.version = version
+                    var fromHead = HTTP1ResponseWriter(allocator: ByteBufferAllocator())
+                    var fromBytes = HTTP1ResponseWriter(allocator: ByteBufferAllocator())
+                    let keepsOpen = fromHead.writeHead(expected, requestIsHEAD: requestIsHEAD, closing: closing)
+                    let keepsOpenFromBytes = fromBytes.writeHead(forwarding: upstream, version: version, requestIsHEAD: requestIsHEAD, closing: closing)
+                    let what = "\(text) as \(version), HEAD \(requestIsHEAD), closing \(closing)"
+                    XCTAssertEqual(fromBytes.takePending().map { String(buffer: $0) }, fromHead.takePending().map { String(buffer: $0) }, what)
+                    XCTAssertEqual(keepsOpenFromBytes, keepsOpen, what)
+                    XCTAssertEqual(fromBytes.framing, fromHead.framing, what)
+                }
+            }
+        }
+    }
+
+    /// The gathered buffer is reused once the bytes taken from it are released: no new storage
+    /// per response.
+    func testTheWriterReusesItsBufferOnceTheTakenBytesAreGone() {
+        var writer = HTTP1ResponseWriter(allocator: ByteBufferAllocator())
+        _ = writer.writeHead(head(.ok, [("content-length", "2")]), requestIsHEAD: false, closing: false)
+        _ = writer.writeBody(bytes: UnsafeRawBufferPointer(start: "ok", count: 2))
+        let first = writer.takePending()!.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        _ = writer.writeHead(head(.ok, [("content-length", "2")]), requestIsHEAD: false, closing: false)
+        let out = writer.takePending()!
+        XCTAssertEqual(String(buffer: out), "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        XCTAssertEqual(out.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }, first, "the same storage, from its start")
+        // While taken bytes are still held, the next response gets storage of its own.
+        let held = out
+        _ = writer.writeHead(head(.noContent), requestIsHEAD: false, closing: false)
+        XCTAssertEqual(String(buffer: writer.takePending()!), "HTTP/1.1 204 No Content\r\n\r\n")
+        XCTAssertEqual(String(buffer: held), "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n", "what was taken is unchanged")
     }
 
     func testRequestsToUpstreams() {

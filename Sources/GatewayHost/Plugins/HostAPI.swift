@@ -147,7 +147,7 @@ enum HostAPI {
         api.respond_body = { stream, data, endOfStream in
             HostAPI.withExchange(stream) { exchange in
                 guard !exchange.isComplete else { return AGW_ERR_GONE }
-                guard exchange.isHandlerCalling, exchange.responseHead != nil else { return AGW_ERR_WRONG_STATE }
+                guard exchange.isHandlerCalling, exchange.hasResponseHead else { return AGW_ERR_WRONG_STATE }
                 if data.len > 0 { exchange.receiveResponseBody(bytes: data.rawBuffer) }
                 if endOfStream != 0 { exchange.receiveResponseEnd() } else { exchange.flushResponseAfterHook() }
                 return AGW_OK

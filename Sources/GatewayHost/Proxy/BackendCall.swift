@@ -76,12 +76,23 @@ final class BackendCall: ResponseReceiver, TimedCall {
             span = started.span
         }
         var out = exchange.services.allocator.buffer(capacity: 512)
-        out.writeString(request.method.rawValue)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(upstream.basePath)
-        out.writeString(request.uri)
-        out.writeStaticString(" HTTP/1.1\r\n")
-        HeadBytes.writeField("host", upstream.hostHeader, into: &out)
+        // The request line and `host` in one reservation (a `ByteBuffer` write per piece costs
+        // more in bookkeeping than in copying).
+        let method = request.method.rawValue, basePath = upstream.basePath, target = request.uri, host = upstream.hostHeader
+        let requestLineEnd: StaticString = " HTTP/1.1\r\nhost: ", crlf: StaticString = "\r\n"
+        // Bounds: exactly the bytes written below.
+        let lineSize = method.utf8.count + 1 + basePath.utf8.count + target.utf8.count + requestLineEnd.utf8CodeUnitCount
+            + host.utf8.count + crlf.utf8CodeUnitCount
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: lineSize) { room in
+            var at = HeadBytes.copy(method, to: room, at: 0)
+            room[at] = UInt8(ascii: " ")
+            at += 1
+            at += HeadBytes.copy(basePath, to: room, at: at)
+            at += HeadBytes.copy(target, to: room, at: at)
+            at += HeadBytes.copy(requestLineEnd, to: room, at: at)
+            at += HeadBytes.copy(host, to: room, at: at)
+            return at + HeadBytes.copy(crlf, to: room, at: at)
+        }
         let connectionTokens = request.headers[canonicalForm: "connection"].map(String.init)
         var contentLength: String?
         var forwardedFor: String?
@@ -190,8 +201,7 @@ final class BackendCall: ResponseReceiver, TimedCall {
             cancelHeadTimeout()
             responseStarted = true
             responseStatus = upstream.status
-            let response = upstream.forwardedHead
-            if let pending = exchange.beginResponse(response, endOfStream: false) { pauseReadsUntil(pending) }
+            if let pending = exchange.beginResponse(forwarding: upstream, endOfStream: false) { pauseReadsUntil(pending) }
         case .body(let chunk):
             if let pending = exchange.receiveResponseBody(chunk) { pauseReadsUntil(pending) }
         case .end:

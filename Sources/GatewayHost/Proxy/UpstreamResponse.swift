@@ -11,7 +11,8 @@ enum UpstreamPart {
 }
 
 /// A response head as read: the parsed ranges over the head's bytes (a slice of the read, no
-/// copy). A call reads fields as bytes; ``forwardedHead`` makes NIO's type for the exchange.
+/// copy). A call reads fields as bytes; an HTTP/1 client gets the kept fields from these bytes
+/// (``forEachForwardedField(_:)``), anything else NIO's type (``forwardedHead``).
 struct UpstreamHead {
     let head: HTTP1Head
     let bytes: ByteBuffer
@@ -19,34 +20,47 @@ struct UpstreamHead {
     var status: Int { head.status }
     var version: HTTPVersion { head.minorVersion == 1 ? .http1_1 : .http1_0 }
 
-    /// The head to forward: hop-by-hop fields and those the `Connection` field names left out,
-    /// a `String` made only for what is kept.
+    /// The head to forward as NIO's type (for filters, handlers and HTTP/2), a `String` made only
+    /// for each field kept (see ``forEachForwardedField(_:)``).
     var forwardedHead: HTTPResponseHead {
-        let headers = bytes.withUnsafeReadableBytes { bytes -> HTTPHeaders in
-            func view(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
-            var connectionTokens: [UnsafeRawBufferPointer] = []
-            for field in head.fields where FieldName.bytes(view(field.name), are: "connection") {
-                for token in view(field.value).split(separator: UInt8(ascii: ",")) {
-                    var token = token
-                    while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
-                    while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
-                    if !token.isEmpty { connectionTokens.append(UnsafeRawBufferPointer(rebasing: token)) }
-                }
-            }
-            var kept: [(String, String)] = []
-            kept.reserveCapacity(head.fields.count)
-            for field in head.fields {
-                let name = view(field.name)
-                if FieldName.isHopByHop(name) || connectionTokens.contains(where: { Self.equalIgnoringCase($0, name) }) { continue }
-                kept.append((String(decoding: name, as: UTF8.self), String(decoding: view(field.value), as: UTF8.self)))
-            }
-            return HTTPHeaders(kept)
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(head.fields.count)
+        forEachForwardedField { name, value in
+            kept.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
-        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: head.status), headers: headers)
+        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: head.status), headers: HTTPHeaders(kept))
     }
 
-    private static func equalIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && zip(a, b).allSatisfy { x, y in (x >= 0x41 && x <= 0x5A ? x | 0x20 : x) == (y >= 0x41 && y <= 0x5A ? y | 0x20 : y) }
+    /// Calls `body` with the name and value of each field to forward, in order, in place (valid
+    /// during the call): all but hop-by-hop fields and those a `Connection` field names.
+    func forEachForwardedField(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeReadableBytes { bytes in
+            func view(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+            let hasConnection = head.fields.contains { FieldName.bytes(view($0.name), are: "connection") }
+            for field in head.fields {
+                let name = view(field.name)
+                if FieldName.isHopByHop(name) { continue }
+                if hasConnection, head.fields.contains(where: { FieldName.bytes(view($0.name), are: "connection") && Self.list(view($0.value), names: name) }) {
+                    continue
+                }
+                body(name, view(field.value))
+            }
+        }
+    }
+
+    /// Whether the comma-separated `list` (a `Connection` value) has `name` as an element, in any case.
+    static func list(_ list: UnsafeRawBufferPointer, names name: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start < list.count {
+            var end = start
+            while end < list.count, list[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start, last = end
+            while first < last, list[first] == 0x20 || list[first] == 0x09 { first += 1 }
+            while last > first, list[last - 1] == 0x20 || list[last - 1] == 0x09 { last -= 1 }
+            if last > first, FieldName.bytes(UnsafeRawBufferPointer(rebasing: list[first..<last]), equal: name) { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// Calls `body` with each field's name and value in place, valid during the call.

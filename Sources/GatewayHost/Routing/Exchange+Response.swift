@@ -14,8 +14,22 @@ extension Exchange {
     func beginResponse(_ head: HTTPResponseHead, endOfStream: Bool) -> EventLoopFuture<Void>? {
         guard !isComplete, !localReplied, chain.canBeginResponse else { return nil }
         responseHead = head
+        return responseBegan(endOfStream: endOfStream)
+    }
+
+    /// The backend's head as read: kept as bytes, made NIO's type only if something reads it.
+    @discardableResult
+    func beginResponse(forwarding upstream: UpstreamHead, endOfStream: Bool) -> EventLoopFuture<Void>? {
+        guard !isComplete, !localReplied, chain.canBeginResponse else { return nil }
+        madeResponseHead = nil
+        forwardedResponse = upstream
+        responseStatus = upstream.status
+        return responseBegan(endOfStream: endOfStream)
+    }
+
+    private func responseBegan(endOfStream: Bool) -> EventLoopFuture<Void>? {
         // Streamed or not only matters to filters that read response bodies: no header walk otherwise.
-        perform(chain.responseBegan(endOfStream: endOfStream, streamed: chain.hasResponseBodyHooks && isStreamed(head)))
+        perform(chain.responseBegan(endOfStream: endOfStream, streamed: chain.hasResponseBodyHooks && responseHead.map(isStreamed) ?? false))
         guard !chain.responseHeadersAreDone, !isComplete else { return nil }
         let done = eventLoop.makePromise(of: Void.self)
         responseHeadersDone = done
@@ -138,7 +152,16 @@ extension Exchange {
     }
 
     private func writeResponseHead() {
-        guard var head = responseHead, !responseStarted else { return }
+        guard !responseStarted else { return }
+        if let upstream = forwardedResponse.take() {
+            responseStarted = true
+            responder?.writeHead(forwarding: upstream, version: requestHead.version)
+            // The read buffer the head lies in goes back to its connection; a filter that reads
+            // the response's headers later gets them as NIO's type.
+            if !stages.isEmpty { madeResponseHead = upstream.forwardedHead }
+            return
+        }
+        guard var head = responseHead else { return }
         responseStarted = true
         // Set only when it differs: the head's storage is shared with `responseHead`, so a write
         // would copy it.

@@ -38,7 +38,7 @@ extension Exchange {
     /// Request headers may change until the backend or the handler has the request; response
     /// headers until they are written.
     func canModifyHeaders(_ map: agw_map) -> Bool {
-        map == AGW_MAP_REQUEST ? chain.requestHeadersAreOpen : (responseHead != nil && !responseStarted)
+        map == AGW_MAP_REQUEST ? chain.requestHeadersAreOpen : (hasResponseHead && !responseStarted)
     }
 
     /// How many fields `map` has; nil for an unknown map, or the response before it has a head.
@@ -112,7 +112,7 @@ extension Exchange {
         case AGW_ATTR_LISTENER_NAME: return connection.listenerName
         case AGW_ATTR_HTTP_VERSION: return connection.httpVersion
         case AGW_ATTR_REQUEST_ID: return String(id, radix: 16)
-        case AGW_ATTR_RESPONSE_STATUS: return responseStarted ? responseHead.map { String($0.status.code) } : nil
+        case AGW_ATTR_RESPONSE_STATUS: return responseStarted && hasResponseHead ? String(responseStatus) : nil
         case AGW_ATTR_FILTER_NAME: return callingStage >= 0 ? stage(callingStage).instanceName : nil
         case AGW_ATTR_ROUTE_PATH_PREFIX: return route.match.pathPrefix ?? route.match.path
         case AGW_ATTR_TRACE_ID: return trace?.traceID

@@ -8,7 +8,7 @@ import NIOCore
 /// line, with what plugins annotated.
 extension Exchange {
     /// The status the client got, 0 when none was sent (the client left first).
-    var answeredStatus: Int { responseStarted ? Int(responseHead?.status.code ?? 0) : 0 }
+    var answeredStatus: Int { responseStarted ? responseStatus : 0 }
 
     /// What every log line about this request carries.
     var logMetadata: Logger.Metadata {

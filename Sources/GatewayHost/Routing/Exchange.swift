@@ -7,6 +7,8 @@ import Tracing
 /// Where an exchange writes its response: the HTTP/1 connection or HTTP/2 stream it came from.
 protocol ExchangeResponder: AnyObject {
     func writeHead(_ head: HTTPResponseHead)
+    /// An upstream's head, from its bytes where the protocol allows (HTTP/1), as `version`.
+    func writeHead(forwarding upstream: UpstreamHead, version: HTTPVersion)
     /// The promise completes when the bytes were handed to the socket (backpressure for proxying).
     /// Unflushed: the caller flushes (per backend read batch, or at once for handler plugins).
     func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?)
@@ -21,6 +23,15 @@ protocol ExchangeResponder: AnyObject {
     func abortResponse()
     /// Called once, after the exchange completed or was aborted.
     func exchangeFinished(_ exchange: Exchange)
+}
+
+extension ExchangeResponder {
+    /// As NIO's type (HTTP/2 writes its own frames).
+    func writeHead(forwarding upstream: UpstreamHead, version: HTTPVersion) {
+        var head = upstream.forwardedHead
+        head.version = version
+        writeHead(head)
+    }
 }
 
 /// What the host knows about the connection a request came on. A class: made once per HTTP/1
@@ -64,7 +75,31 @@ final class Exchange {
     weak var responder: ExchangeResponder?
 
     var requestHead: RequestHead
-    var responseHead: HTTPResponseHead?
+    /// The response head as NIO's type: what a handler, a filter or the host made, or the
+    /// upstream's head turned into it the first time something asks (a filter reading response
+    /// headers, HTTP/2, a buffered response). Reading it may so replace ``forwardedResponse``.
+    var responseHead: HTTPResponseHead? {
+        get {
+            if let upstream = forwardedResponse {
+                forwardedResponse = nil
+                madeResponseHead = upstream.forwardedHead
+            }
+            return madeResponseHead
+        }
+        set {
+            forwardedResponse = nil
+            madeResponseHead = newValue
+            responseStatus = newValue.map { Int($0.status.code) } ?? 0
+        }
+    }
+    var madeResponseHead: HTTPResponseHead?
+    /// The upstream's head as read, while nothing needed it as NIO's type: an HTTP/1 client gets
+    /// its fields written from these bytes.
+    var forwardedResponse: UpstreamHead?
+    /// The response's status code (0 before there is a head), without making the head.
+    var responseStatus = 0
+    /// Whether a response head was given (by the backend, a handler or the host).
+    var hasResponseHead: Bool { responseStatus != 0 }
 
     var chain: FilterChain
     let stages: [FilterInstance]

@@ -29,23 +29,99 @@ struct HTTP1ResponseWriter {
     /// `connection: close`. Returns whether the connection may stay open (not when an HTTP/1.0
     /// body has no length: its end is the close).
     mutating func writeHead(_ head: HTTPResponseHead, requestIsHEAD: Bool, closing: Bool) -> Bool {
-        let code = head.status.code
-        let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
-        let hasLength = mayHaveBody && head.headers.contains { HeadBytes.nameIs($0.name, "content-length") }
-        let isChunked = mayHaveBody && !hasLength && head.version.minor >= 1
-        if !mayHaveBody || requestIsHEAD {
-            framing = .none
-        } else {
-            framing = hasLength ? .length : (isChunked ? .chunked : .untilClose)
+        let code = Int(head.status.code)
+        var fieldsSize = 0
+        for (name, value) in head.headers { fieldsSize += name.utf8.count + value.utf8.count + 4 }
+        let keepOpenIfFramed = !closing && (Self.mayHaveBody(code) && !requestIsHEAD ? head.version.minor >= 1 || head.headers.contains { HeadBytes.nameIs($0.name, "content-length") } : true)
+        return writeHead(code: code, reason: head.status.reasonPhrase, minorVersion: head.version.minor, requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
+            var hasLength = false
+            // Bounds: `fieldsSize` counts every field with its ": " and CRLF; a subset is written.
+            let written = HeadBytes.writeFields(head.headers, into: room) { name in
+                if HeadBytes.nameIs(name, "content-length") { hasLength = true }
+                return Self.keeps(name: { HeadBytes.nameIs(name, $0) }, code: code, keepOpen: keepOpenIfFramed)
+            }
+            return (written, hasLength)
         }
-        let keepOpen = !closing && framing != .untilClose
-        // The writer frames the body itself: the handler's or upstream's coding never goes out
-        // (a length and a coding at once would be smuggling bait), nor a length where no body may be.
-        Self.write(head, into: &pending, addChunked: isChunked, addClose: !keepOpen) { name in
-            !HeadBytes.nameIs(name, "transfer-encoding") && (mayHaveBody || !HeadBytes.nameIs(name, "content-length"))
-                && (keepOpen || !HeadBytes.nameIs(name, "connection"))
+    }
+
+    /// Writes an upstream's head from its bytes: the fields ``UpstreamHead/forEachForwardedField(_:)``
+    /// keeps, framed as ``writeHead(_:requestIsHEAD:closing:)`` frames NIO's type (what it writes
+    /// for `upstream.forwardedHead` with `version`), with no `String` per field.
+    mutating func writeHead(forwarding upstream: UpstreamHead, version: HTTPVersion, requestIsHEAD: Bool, closing: Bool) -> Bool {
+        let code = upstream.status
+        let hasLengthField = upstream.withFields { bytes, fields in
+            fields.contains { FieldName.bytes(UnsafeRawBufferPointer(rebasing: bytes[$0.name]), are: "content-length") }
         }
-        return keepOpen
+        let keepOpenIfFramed = !closing && (Self.mayHaveBody(code) && !requestIsHEAD ? version.minor >= 1 || hasLengthField : true)
+        // Each field line as read is at least name + ":" + value + CRLF; written, it is name + ": "
+        // + value + CRLF: one byte more per field at most.
+        let fieldsSize = upstream.bytes.readableBytes + upstream.head.fields.count
+        return writeHead(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, minorVersion: version.minor, requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
+            var at = 0, hasLength = false
+            upstream.forEachForwardedField { name, value in
+                guard Self.keeps(name: { FieldName.bytes(name, are: $0) }, code: code, keepOpen: keepOpenIfFramed) else { return }
+                if FieldName.bytes(name, are: "content-length") { hasLength = true }
+                // Bounds: within `fieldsSize` (above).
+                at += HeadBytes.copy(name, to: room, at: at)
+                room[at] = UInt8(ascii: ":")
+                room[at + 1] = UInt8(ascii: " ")
+                at += 2
+                at += HeadBytes.copy(value, to: room, at: at)
+                room[at] = 0x0D
+                room[at + 1] = 0x0A
+                at += 2
+            }
+            return (at, hasLength)
+        }
+    }
+
+    private static func mayHaveBody(_ code: Int) -> Bool { !(100..<200).contains(code) && code != 204 && code != 304 }
+
+    /// The writer frames the body itself: the handler's or upstream's coding never goes out (a
+    /// length and a coding at once would be smuggling bait), nor a length where no body may be,
+    /// nor the response's own `connection` when the writer closes.
+    @inline(__always)
+    private static func keeps(name nameIs: (StaticString) -> Bool, code: Int, keepOpen: Bool) -> Bool {
+        !nameIs("transfer-encoding") && (mayHaveBody(code) || !nameIs("content-length")) && (keepOpen || !nameIs("connection"))
+    }
+
+    /// The status line (`reason` is the status's standard phrase), the fields `writeFields` writes into its room (at most `fieldsSize` bytes;
+    /// it returns how many it wrote and whether a `content-length` was among them), the framing
+    /// fields the writer adds (a HEAD response says what the GET's framing would be) and the
+    /// blank line, in one reservation. Sets ``framing``; returns whether the connection may stay open.
+    private mutating func writeHead(code: Int, reason: String, minorVersion: Int, requestIsHEAD: Bool, closing: Bool, fieldsSize: Int,
+                                    writeFields: (UnsafeMutableRawBufferPointer) -> (Int, Bool)) -> Bool {
+        let chunked: StaticString = "transfer-encoding: chunked\r\n", close: StaticString = "connection: close\r\n"
+        let version: StaticString = "HTTP/1.1 ", crlf: StaticString = "\r\n"
+        let mayHaveBody = Self.mayHaveBody(code)
+        var framing = Framing.none
+        var reason = reason
+        reclaim()
+        reason.withUTF8 { reason in
+            let total = 13 + reason.count + 2 + fieldsSize + chunked.utf8CodeUnitCount + close.utf8CodeUnitCount + 2
+            // Bounds: `total` counts every byte below.
+            pending.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
+                var at = HeadBytes.copy(version, to: room, at: 0)
+                if minorVersion == 0 { room[7] = UInt8(ascii: "0") }
+                room[at] = UInt8(truncatingIfNeeded: 48 + code / 100 % 10)
+                room[at + 1] = UInt8(truncatingIfNeeded: 48 + code / 10 % 10)
+                room[at + 2] = UInt8(truncatingIfNeeded: 48 + code % 10)
+                room[at + 3] = UInt8(ascii: " ")
+                at += 4
+                at += HeadBytes.copy(UnsafeRawBufferPointer(reason), to: room, at: at)
+                at += HeadBytes.copy(crlf, to: room, at: at)
+                let (written, hasLength) = writeFields(UnsafeMutableRawBufferPointer(rebasing: room[at..<(at + fieldsSize)]))
+                at += written
+                let isChunked = mayHaveBody && !hasLength && minorVersion >= 1
+                if mayHaveBody, !requestIsHEAD { framing = hasLength ? .length : (isChunked ? .chunked : .untilClose) }
+                if isChunked { at += HeadBytes.copy(chunked, to: room, at: at) }
+                if closing || framing == .untilClose { at += HeadBytes.copy(close, to: room, at: at) }
+                at += HeadBytes.copy(crlf, to: room, at: at)
+                return at
+            }
+        }
+        self.framing = framing
+        return !closing && framing != .untilClose
     }
 
     /// Adds a body chunk. Returns a buffer to write on its own (after taking ``pending``) when the
@@ -57,6 +133,7 @@ struct HTTP1ResponseWriter {
             _ = chunk.withUnsafeReadableBytes { writeBody(bytes: $0) }
             return nil
         }
+        reclaim()
         if framing == .chunked { Self.writeChunkSize(count, into: &pending) }
         return chunk
     }
@@ -66,6 +143,7 @@ struct HTTP1ResponseWriter {
     mutating func writeBody(bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count <= Self.coalesceLimit else { return false }
         guard bytes.count > 0, framing != .none else { return true }
+        reclaim()
         if framing == .chunked { Self.writeChunkSize(bytes.count, into: &pending) }
         pending.writeBytes(bytes)
         if framing == .chunked { pending.writeStaticString("\r\n") }
@@ -74,11 +152,13 @@ struct HTTP1ResponseWriter {
 
     /// After a large chunk went out on its own: its trailing CRLF (chunked).
     mutating func chunkWritten() {
+        reclaim()
         if framing == .chunked { pending.writeStaticString("\r\n") }
     }
 
     /// The end of the response: the last chunk when chunked.
     mutating func writeEnd() {
+        reclaim()
         if framing == .chunked { pending.writeStaticString("0\r\n\r\n") }
         framing = .none
     }
@@ -88,42 +168,20 @@ struct HTTP1ResponseWriter {
     mutating func takePending() -> ByteBuffer? {
         guard pending.readableBytes > 0 else { return nil }
         let out = pending
-        pending.clear()
+        // Not `clear()`: while `out` is in flight the storage is shared, and clearing would
+        // allocate new storage now. The next write clears it (``reclaim()``), by then usually the
+        // writer's alone again.
+        pending.moveReaderIndex(to: pending.writerIndex)
         return out
     }
 
-    // MARK: - Bytes
-
-    /// The whole head in one reservation: the status line, the fields `keep` accepts, the framing
-    /// fields the writer adds (a HEAD response says what the GET's framing would be), the blank line.
-    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer, addChunked: Bool, addClose: Bool,
-                      keep: (String) -> Bool) {
-        let chunked: StaticString = "transfer-encoding: chunked\r\n", close: StaticString = "connection: close\r\n"
-        let version: StaticString = "HTTP/1.1 ", crlf: StaticString = "\r\n"
-        var reason = head.status.reasonPhrase
-        let code = Int(head.status.code)
-        reason.withUTF8 { reason in
-            var total = 13 + reason.count + 2 + chunked.utf8CodeUnitCount + close.utf8CodeUnitCount + 2
-            for (name, value) in head.headers { total += name.utf8.count + value.utf8.count + 4 }
-            // Bounds: `total` counts every byte below (the fields written are a subset of those counted).
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
-                var at = HeadBytes.copy(version, to: room, at: 0)
-                if head.version.minor == 0 { room[7] = UInt8(ascii: "0") }
-                room[at] = UInt8(truncatingIfNeeded: 48 + code / 100 % 10)
-                room[at + 1] = UInt8(truncatingIfNeeded: 48 + code / 10 % 10)
-                room[at + 2] = UInt8(truncatingIfNeeded: 48 + code % 10)
-                room[at + 3] = UInt8(ascii: " ")
-                at += 4
-                at += HeadBytes.copy(UnsafeRawBufferPointer(reason), to: room, at: at)
-                at += HeadBytes.copy(crlf, to: room, at: at)
-                at += HeadBytes.writeFields(head.headers, into: UnsafeMutableRawBufferPointer(rebasing: room[at...]), keep: keep)
-                if addChunked { at += HeadBytes.copy(chunked, to: room, at: at) }
-                if addClose { at += HeadBytes.copy(close, to: room, at: at) }
-                at += HeadBytes.copy(crlf, to: room, at: at)
-                return at
-            }
-        }
+    /// Before writing: a fully taken buffer starts over at its beginning.
+    @inline(__always)
+    private mutating func reclaim() {
+        if pending.readerIndex > 0, pending.readableBytes == 0 { pending.clear() }
     }
+
+    // MARK: - Bytes
 
     static func writeChunkSize(_ count: Int, into buffer: inout ByteBuffer) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =

@@ -293,6 +293,12 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ExchangeResponder {
         if !writer.writeHead(head, requestIsHEAD: requestIsHEAD, closing: !keepAlive) { keepAlive = false }
     }
 
+    func writeHead(forwarding upstream: UpstreamHead, version: HTTPVersion) {
+        if bodyUnread { keepAlive = false }
+        // The upstream's `connection` field is hop-by-hop: not forwarded, and not this connection's.
+        if !writer.writeHead(forwarding: upstream, version: version, requestIsHEAD: requestIsHEAD, closing: !keepAlive) { keepAlive = false }
+    }
+
     func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
