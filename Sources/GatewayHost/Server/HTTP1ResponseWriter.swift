@@ -32,8 +32,10 @@ struct HTTP1ResponseWriter {
         let code = Int(head.status.code)
         var fieldsSize = 0
         for (name, value) in head.headers { fieldsSize += name.utf8.count + value.utf8.count + 4 }
-        let keepOpenIfFramed = !closing && (Self.mayHaveBody(code) && !requestIsHEAD ? head.version.minor >= 1 || head.headers.contains { HeadBytes.nameIs($0.name, "content-length") } : true)
-        return writeHead(code: code, reason: head.status.reasonPhrase, minorVersion: head.version.minor, requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
+        let framed = head.version.minor >= 1 || head.headers.contains { HeadBytes.nameIs($0.name, "content-length") }
+        let keepOpenIfFramed = !closing && (Self.mayHaveBody(code) && !requestIsHEAD ? framed : true)
+        return writeHead(code: code, reason: head.status.reasonPhrase, minorVersion: head.version.minor, requestIsHEAD: requestIsHEAD,
+                         closing: closing, fieldsSize: fieldsSize) { room in
             var hasLength = false
             // Bounds: `fieldsSize` counts every field with its ": " and CRLF; a subset is written.
             let written = HeadBytes.writeFields(head.headers, into: room) { name in
@@ -56,7 +58,8 @@ struct HTTP1ResponseWriter {
         // Each field line as read is at least name + ":" + value + CRLF; written, it is name + ": "
         // + value + CRLF: one byte more per field at most.
         let fieldsSize = upstream.bytes.readableBytes + upstream.head.fields.count
-        return writeHead(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, minorVersion: version.minor, requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
+        return writeHead(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, minorVersion: version.minor,
+                         requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
             var at = 0, hasLength = false
             upstream.forEachForwardedField { name, value in
                 guard Self.keeps(name: { FieldName.bytes(name, are: $0) }, code: code, keepOpen: keepOpenIfFramed) else { return }
@@ -85,10 +88,11 @@ struct HTTP1ResponseWriter {
         !nameIs("transfer-encoding") && (mayHaveBody(code) || !nameIs("content-length")) && (keepOpen || !nameIs("connection"))
     }
 
-    /// The status line (`reason` is the status's standard phrase), the fields `writeFields` writes into its room (at most `fieldsSize` bytes;
-    /// it returns how many it wrote and whether a `content-length` was among them), the framing
-    /// fields the writer adds (a HEAD response says what the GET's framing would be) and the
-    /// blank line, in one reservation. Sets ``framing``; returns whether the connection may stay open.
+    /// The status line with `reason`, the fields `writeFields` writes into its room (at most
+    /// `fieldsSize` bytes; it returns how many it wrote and whether a `content-length` was among
+    /// them), the framing fields the writer adds (a HEAD response says what the GET's framing
+    /// would be) and the blank line, in one reservation. Sets ``framing``; returns whether the
+    /// connection may stay open.
     private mutating func writeHead(code: Int, reason: String, minorVersion: Int, requestIsHEAD: Bool, closing: Bool, fieldsSize: Int,
                                     writeFields: (UnsafeMutableRawBufferPointer) -> (Int, Bool)) -> Bool {
         let chunked: StaticString = "transfer-encoding: chunked\r\n", close: StaticString = "connection: close\r\n"
