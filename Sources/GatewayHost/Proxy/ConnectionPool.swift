@@ -67,9 +67,6 @@ final class ConnectionPool {
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Reads grow to 256 KiB (NIO's default stops at 64 KiB): a 64 KiB answer and its head
-            // arrive in one read, so a handler gets them as one event.
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
