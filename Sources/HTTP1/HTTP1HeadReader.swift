@@ -201,19 +201,9 @@ struct HTTP1HeadReader {
 
     // MARK: - Values
 
-    /// The next comma-separated element of a list field at or after `cursor`, trimmed, empty
-    /// ones skipped; nil after the last. Moves `cursor` past it (no array).
+    /// The next element of a list field at or after `cursor` (``HTTP1Characters/nextListElement(_:in:at:)``).
     private func nextElement(of value: Range<Int>, at cursor: inout Int) -> Range<Int>? {
-        while cursor <= value.upperBound {
-            var end = cursor
-            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
-            var lower = cursor, upper = end
-            while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-            while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-            cursor = end + 1
-            if lower < upper { return lower..<upper }
-        }
-        return nil
+        HTTP1Characters.nextListElement(bytes, in: value, at: &cursor)
     }
 
     /// The comma-separated elements of a list field, trimmed, empty ones skipped.

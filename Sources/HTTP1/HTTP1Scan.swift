@@ -73,6 +73,22 @@ public struct HTTP1Scan: Sendable {
 /// The character classes of RFC 9110 and RFC 9112 (the host also checks what plugins hand it
 /// with these). Constants, not tables: no lazy global to initialize on each use.
 package enum HTTP1Characters {
+    /// The next comma-separated element of a list field's value (`value`, a range of `bytes`) at
+    /// or after `cursor`, trimmed of spaces and tabs, empty ones skipped; nil after the last.
+    /// Moves `cursor` past it (no array).
+    package static func nextListElement(_ bytes: UnsafeRawBufferPointer, in value: Range<Int>, at cursor: inout Int) -> Range<Int>? {
+        while cursor <= value.upperBound {
+            var end = cursor
+            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var lower = cursor, upper = end
+            while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
+            while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+            cursor = end + 1
+            if lower < upper { return lower..<upper }
+        }
+        return nil
+    }
+
     /// `tchar`: what methods and field names are made of. One bit per ASCII byte: digits,
     /// letters and ``!#$%&'*+-.^_`|~``.
     @inlinable @inline(__always)

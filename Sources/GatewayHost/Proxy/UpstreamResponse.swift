@@ -50,15 +50,9 @@ struct UpstreamHead {
 
     /// Whether the comma-separated `list` (a `Connection` value) has `name` as an element, in any case.
     static func list(_ list: UnsafeRawBufferPointer, names name: UnsafeRawBufferPointer) -> Bool {
-        var start = 0
-        while start < list.count {
-            var end = start
-            while end < list.count, list[end] != UInt8(ascii: ",") { end += 1 }
-            var first = start, last = end
-            while first < last, list[first] == 0x20 || list[first] == 0x09 { first += 1 }
-            while last > first, list[last - 1] == 0x20 || list[last - 1] == 0x09 { last -= 1 }
-            if last > first, FieldName.bytes(UnsafeRawBufferPointer(rebasing: list[first..<last]), equal: name) { return true }
-            start = end + 1
+        var cursor = 0
+        while let element = HTTP1Characters.nextListElement(list, in: 0..<list.count, at: &cursor) {
+            if FieldName.bytes(UnsafeRawBufferPointer(rebasing: list[element]), equal: name) { return true }
         }
         return false
     }

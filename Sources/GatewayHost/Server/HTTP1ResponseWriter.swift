@@ -51,10 +51,6 @@ struct HTTP1ResponseWriter {
     /// for `upstream.forwardedHead` with `version`), with no `String` per field.
     mutating func writeHead(forwarding upstream: UpstreamHead, version: HTTPVersion, requestIsHEAD: Bool, closing: Bool) -> Bool {
         let code = upstream.status
-        let hasLengthField = upstream.withFields { bytes, fields in
-            fields.contains { FieldName.bytes(UnsafeRawBufferPointer(rebasing: bytes[$0.name]), are: "content-length") }
-        }
-        let keepOpenIfFramed = !closing && (Self.mayHaveBody(code) && !requestIsHEAD ? version.minor >= 1 || hasLengthField : true)
         // Each field line as read is at least name + ":" + value + CRLF; written, it is name + ": "
         // + value + CRLF: one byte more per field at most.
         let fieldsSize = upstream.bytes.readableBytes + upstream.head.fields.count
@@ -62,7 +58,8 @@ struct HTTP1ResponseWriter {
                          requestIsHEAD: requestIsHEAD, closing: closing, fieldsSize: fieldsSize) { room in
             var at = 0, hasLength = false
             upstream.forEachForwardedField { name, value in
-                guard Self.keeps(name: { FieldName.bytes(name, are: $0) }, code: code, keepOpen: keepOpenIfFramed) else { return }
+                // `keepOpen` only decides a `connection` field, which is hop-by-hop: never forwarded.
+                guard Self.keeps(name: { FieldName.bytes(name, are: $0) }, code: code, keepOpen: true) else { return }
                 if FieldName.bytes(name, are: "content-length") { hasLength = true }
                 // Bounds: within `fieldsSize` (above).
                 at += HeadBytes.copy(name, to: room, at: at)
