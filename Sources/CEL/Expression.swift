@@ -33,7 +33,7 @@ final class Expression {
         case all, exists, existsOne = "exists_one", map, filter
     }
 
-    var kind: Kind
+    let kind: Kind
     /// UTF-8 offset in the source.
     let offset: Int
     /// A regular expression compiled when the expression was checked (a literal `matches` pattern).

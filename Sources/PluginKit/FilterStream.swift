@@ -286,6 +286,14 @@ public struct FilterStream {
         return result == AGW_OK ? value.string : nil
     }
 
+    /// Whether the stream's key–value entry `key` is set to exactly `text` (compared as bytes,
+    /// no `String` made): e.g. whether ``IdentityKeys/method`` is `jwt`.
+    public func hasValue(_ text: StaticString, forKey key: String) -> Bool {
+        var value = agw_str()
+        guard key.withAGWString({ host.pointee.kv_get(handle, $0, &value) }) == AGW_OK else { return false }
+        return value.rawBuffer.elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     /// A request attribute as text, nil when it does not apply (no TLS, no response yet).
     public func attribute(_ attribute: Attribute) -> String? {
         var value = agw_str()

@@ -100,7 +100,12 @@ public enum PluginExport {
         }
         if F.self is any RPCFilter.Type {
             type.on_rpc_message = { context, stream, message in
-                guard let message else { return AGW_STATUS_CONTINUE }
+                guard let message, let context else { return AGW_STATUS_CONTINUE }
+                let box = Unmanaged<StreamBox>.fromOpaque(context).takeUnretainedValue()
+                let view = message.pointee
+                guard box.filter.wantsRPCMessage(kind: RPCMessage.Kind(view.kind), fromClient: view.direction != AGW_RPC_SERVER_TO_CLIENT) else {
+                    return AGW_STATUS_CONTINUE
+                }
                 return PluginExport.withStream(context, stream) { $0.filter.rpcMessage(RPCMessage(message), $1) }
             }
         }
@@ -152,6 +157,7 @@ class AnyFilterBox {
     func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> agw_status { AGW_STATUS_CONTINUE }
     func responseBody(_ stream: FilterStream) -> agw_status { AGW_STATUS_CONTINUE }
     func rpcMessage(_ message: RPCMessage, _ stream: FilterStream) -> agw_status { AGW_STATUS_CONTINUE }
+    func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { false }
     func streamComplete(_ stream: FilterStream) {}
     func event(_ event: PluginEvent, stream: FilterStream) {}
     func configurationEvent(_ event: PluginEvent, scope: Scope) {}
@@ -181,6 +187,9 @@ final class FilterBox<F: Filter>: AnyFilterBox {
     override func responseBody(_ stream: FilterStream) -> agw_status { responseBodyFilter?.responseBody(stream).raw ?? AGW_STATUS_CONTINUE }
     override func rpcMessage(_ message: RPCMessage, _ stream: FilterStream) -> agw_status {
         rpcFilter?.rpcMessage(message, stream: stream).raw ?? AGW_STATUS_CONTINUE
+    }
+    override func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool {
+        rpcFilter?.wantsRPCMessage(kind: kind, fromClient: fromClient) ?? false
     }
     override func streamComplete(_ stream: FilterStream) { filter.streamComplete(stream) }
     override func event(_ event: PluginEvent, stream: FilterStream) { filter.event(event, stream: stream) }

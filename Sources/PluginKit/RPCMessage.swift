@@ -80,7 +80,13 @@ public struct RPCMessage: Sendable {
     /// The client's session at the gateway; empty if stateless.
     public var sessionID: String
     /// Params (or the list item) as JSON text.
-    public var params: String
+    public var params: String {
+        get { String(decoding: paramsBytes, as: UTF8.self) }
+        set { paramsBytes = Array(newValue.utf8) }
+    }
+    /// ``params`` as the bytes the handler published: what a JSON reader wants, with no `String`
+    /// made (nor its UTF-8 checked) for a message nobody reads the params of.
+    public var paramsBytes: [UInt8]
 
     /// Whether the message comes from the gateway's client.
     public var isFromClient: Bool { direction == .clientToServer }
@@ -96,6 +102,6 @@ public struct RPCMessage: Sendable {
         targetKind = message.target_kind.string
         upstream = message.upstream.string
         sessionID = message.session_id.string
-        params = message.params.string
+        paramsBytes = message.params.bytes
     }
 }

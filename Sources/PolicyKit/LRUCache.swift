@@ -1,27 +1,37 @@
 /// A dictionary with a capacity: inserting past it evicts the least recently used entry.
 /// Lookups and inserts are O(1). Not thread-safe: guard it with a lock when shared.
 public struct LRUCache<Key: Hashable, Value> {
-    fileprivate struct Node {
-        var key: Key
-        var value: Value
-        var newer: Int?
-        var older: Int?
+    @usableFromInline
+    struct Node {
+        @usableFromInline var key: Key
+        @usableFromInline var value: Value
+        @usableFromInline var newer: Int?
+        @usableFromInline var older: Int?
+
+        @inlinable init(key: Key, value: Value, newer: Int? = nil, older: Int? = nil) {
+            self.key = key
+            self.value = value
+            self.newer = newer
+            self.older = older
+        }
     }
 
     public let capacity: Int
-    private var nodes: [Node] = []
-    private var index: [Key: Int] = [:]
-    private var newest: Int?
-    private var oldest: Int?
+    @usableFromInline var nodes: [Node] = []
+    @usableFromInline var index: [Key: Int] = [:]
+    @usableFromInline var newest: Int?
+    @usableFromInline var oldest: Int?
 
+    @inlinable
     public init(capacity: Int) {
         precondition(capacity > 0, "an LRU cache needs room for one entry")
         self.capacity = capacity
     }
 
-    public var count: Int { index.count }
+    @inlinable public var count: Int { index.count }
 
     /// The value, marked as just used.
+    @inlinable
     public mutating func value(forKey key: Key) -> Value? {
         guard let slot = index[key] else { return nil }
         touch(slot)
@@ -29,7 +39,7 @@ public struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Inserts or replaces; returns the entry evicted to make room, if any.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func set(_ value: Value, forKey key: Key) -> (key: Key, value: Value)? {
         if let slot = index[key] {
             nodes[slot].value = value
@@ -55,6 +65,7 @@ public struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Changes a value in place without marking it used; nil when absent.
+    @inlinable
     public mutating func update<R>(_ key: Key, _ body: (inout Value) -> R) -> R? {
         guard let slot = index[key] else { return nil }
         touch(slot)
@@ -62,7 +73,7 @@ public struct LRUCache<Key: Hashable, Value> {
     }
 
     /// Removes an entry; returns its value, nil when absent.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func removeValue(forKey key: Key) -> Value? {
         guard let slot = index.removeValue(forKey: key) else { return nil }
         unlink(slot)
@@ -80,6 +91,7 @@ public struct LRUCache<Key: Hashable, Value> {
         return value
     }
 
+    @inlinable
     public mutating func removeAll() {
         nodes.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
@@ -87,14 +99,16 @@ public struct LRUCache<Key: Hashable, Value> {
         oldest = nil
     }
 
-    private mutating func touch(_ slot: Int) {
+    @inlinable
+    mutating func touch(_ slot: Int) {
         guard newest != slot else { return }
         unlink(slot)
         link(slot)
     }
 
     /// Makes `slot` the newest.
-    private mutating func link(_ slot: Int) {
+    @inlinable
+    mutating func link(_ slot: Int) {
         nodes[slot].older = newest
         nodes[slot].newer = nil
         if let newest { nodes[newest].newer = slot }
@@ -102,7 +116,8 @@ public struct LRUCache<Key: Hashable, Value> {
         if oldest == nil { oldest = slot }
     }
 
-    private mutating func unlink(_ slot: Int) {
+    @inlinable
+    mutating func unlink(_ slot: Int) {
         let (newer, older) = (nodes[slot].newer, nodes[slot].older)
         if let newer { nodes[newer].older = older } else { newest = older }
         if let older { nodes[older].newer = newer } else { oldest = newer }

@@ -23,7 +23,7 @@ public final class StreamActivation: Activation {
             return value
         }
         switch variable {
-        case "jwt": return once(&jwt) { Self.json(stream.bytes(forKey: IdentityKeys.jwtClaims)) }
+        case "jwt": return once(&jwt) { .object(JWTClaimsObject(stream: stream)) }
         case "apiKey": return once(&apiKey) { Self.json(stream.bytes(forKey: IdentityKeys.apiKey)) }
         case "source": return once(&source) { sourceValue() }
         case "request": return once(&request) { requestValue() }
@@ -77,7 +77,7 @@ struct MCPMessageObject: ObjectValue {
     /// The message, shared by the parts (one allocation per activation).
     final class Message {
         let message: RPCMessage
-        lazy var arguments: Value = Value(json: Array(message.params.utf8))?.fields?["arguments"] ?? .map([:])
+        lazy var arguments: Value = Value(json: message.paramsBytes)?.fields?["arguments"] ?? .map([:])
         init(_ message: RPCMessage) { self.message = message }
     }
 
@@ -95,7 +95,10 @@ struct MCPMessageObject: ObjectValue {
         switch part {
         case .root:
             if name == "method" { return .string(message.method) }
-            return name == message.targetKind && ["tool", "prompt", "resource"].contains(name) ? .object(MCPMessageObject(shared, part: .target)) : nil
+            switch name {
+            case "tool", "prompt", "resource": return name == message.targetKind ? .object(MCPMessageObject(shared, part: .target)) : nil
+            default: return nil
+            }
         case .target:
             let isResource = message.targetKind == "resource"
             switch name {
@@ -122,7 +125,7 @@ struct MCPMessageObject: ObjectValue {
 struct A2AMessageObject: ObjectValue {
     final class Message {
         let message: RPCMessage
-        lazy var params = JSONValue(Array(message.params.utf8))
+        lazy var params = JSONValue(message.paramsBytes)
         init(_ message: RPCMessage) { self.message = message }
 
         var taskID: String? {
@@ -193,6 +196,36 @@ struct HeaderMap: ObjectValue {
             all[key] = all[key].map { $0 + "," + value } ?? value
         }
         return all.mapValues(Value.string)
+    }
+}
+
+/// `jwt`: the verified token's claims (``IdentityKeys/jwtClaims``), `{}` without a token.
+///
+/// `jwt.sub`, what rules and rate-limit keys read most, is the subject the auth filter recorded
+/// (``IdentityKeys/subject``, set from the token's `sub` when the method is `jwt`): two small
+/// reads instead of copying and scanning the claims. Any other claim, or a token whose `sub` is
+/// not a string, reads the claims once.
+final class JWTClaimsObject: ObjectValue {
+    private let stream: FilterStream
+    private var claims: Value?
+
+    init(stream: FilterStream) { self.stream = stream }
+
+    func field(_ name: String) -> Value? {
+        if name == "sub", stream.hasValue("jwt", forKey: IdentityKeys.method), let subject = stream.value(forKey: IdentityKeys.subject) {
+            return .string(subject)
+        }
+        return all().member(name)
+    }
+
+    func allFields() -> [String: Value] { all().fields ?? [:] }
+
+    private func all() -> Value {
+        if let claims { return claims }
+        let bytes = stream.bytes(forKey: IdentityKeys.jwtClaims)
+        let value: Value = if let bytes, !bytes.isEmpty { .object(JSONObject(JSONValue(bytes))) } else { .map([:]) }
+        claims = value
+        return value
     }
 }
 

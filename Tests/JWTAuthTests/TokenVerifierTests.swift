@@ -204,3 +204,23 @@ final class TokenVerifierTests: XCTestCase {
         XCTAssertEqual(error(#"{"jwks_file":"a","mode":"lenient"}"#), "mode = \"lenient\": use \"strict\", \"optional\" or \"permissive\"")
     }
 }
+
+/// The token cache's key: whole tokens compared, only the signature's tail hashed.
+final class TokenCacheKeyTests: XCTestCase {
+    func testKeysAreEqualOnlyForTheSameTokenAndFindTheirEntries() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLWJ5dGVzLTAxMjM0NTY3ODk"
+        let sameTail = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0.c2lnbmF0dXJlLWJ5dGVzLTAxMjM0NTY3ODk"
+        XCTAssertEqual(TokenCacheKey(token), TokenCacheKey(String(token.utf8.map { Character(UnicodeScalar($0)) })))
+        XCTAssertEqual(TokenCacheKey(token).hashValue, TokenCacheKey(token).hashValue)
+        XCTAssertNotEqual(TokenCacheKey(token), TokenCacheKey(sameTail), "same tail, another payload: another token")
+        XCTAssertNotEqual(TokenCacheKey("abc"), TokenCacheKey("abcd"))
+        var cache = LRUCache<TokenCacheKey, Int>(capacity: 4)
+        cache.set(1, forKey: TokenCacheKey(token))
+        cache.set(2, forKey: TokenCacheKey(sameTail))
+        cache.set(3, forKey: TokenCacheKey("x"))
+        XCTAssertEqual(cache.value(forKey: TokenCacheKey(token)), 1)
+        XCTAssertEqual(cache.value(forKey: TokenCacheKey(sameTail)), 2)
+        XCTAssertEqual(cache.value(forKey: TokenCacheKey("x")), 3)
+        XCTAssertNil(cache.value(forKey: TokenCacheKey(token + "x")))
+    }
+}

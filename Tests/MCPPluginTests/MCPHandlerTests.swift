@@ -146,4 +146,32 @@ final class MCPHandlerTests: XCTestCase {
         let stream = post(host, filter, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, headers: Self.accept + [("mcp-session-id", session)])
         XCTAssertEqual(JSONValue(stream.responseBody)["result"]?["tools"]?.elements?.first?["name"]?.string, "echo")
     }
+
+    /// Tool calls are counted under the tool's name once a list showed it, under `(unlisted)`
+    /// before (a client inventing names makes no series), and the switch happens when the list
+    /// arrives, even for a name already counted as unlisted.
+    func testToolCallsAreCountedUnlistedUntilAListShowsTheTool() throws {
+        let host = FakeHost()
+        let filter = try handler(host)
+        let session = try initialize(host, filter)
+        let headers = Self.accept + [("mcp-session-id", session)]
+        func call(_ name: String) {
+            let stream = post(host, filter, #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"\#(name)","arguments":{"text":"x"}}}"#,
+                              headers: headers)
+            XCTAssertEqual(stream.response?.status, 200)
+            stream.complete()
+        }
+        func count(_ tool: String) -> Double {
+            host.metric("agw_mcp_tool_calls_total", ["route": "test", "target": "t", "tool": tool, "outcome": "ok"]) ?? 0
+        }
+        for name in ["echo", "echo", "made-up"] { call(name) }
+        XCTAssertEqual(count("(unlisted)"), 3)
+        XCTAssertEqual(count("echo"), 0)
+        XCTAssertNil(host.metric("agw_mcp_tool_calls_total", ["route": "test", "target": "t", "tool": "made-up", "outcome": "ok"]))
+        _ = post(host, filter, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, headers: headers)
+        call("echo")
+        call("made-up")
+        XCTAssertEqual(count("echo"), 1, "listed now: its own series")
+        XCTAssertEqual(count("(unlisted)"), 4)
+    }
 }

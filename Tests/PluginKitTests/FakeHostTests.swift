@@ -61,6 +61,19 @@ private final class Keeper: Filter, @unchecked Sendable {
     }
 }
 
+/// Rejects every message it is handed, and says it wants client requests only.
+private struct RequestsOnly: RPCFilter {
+    static let name = "requests-only"
+    init(configuration: FilterConfiguration) throws {}
+
+    func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { fromClient && kind == .request }
+
+    func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
+        stream.rejectRPC(code: -32001, message: "no")
+        return .replied
+    }
+}
+
 final class FakeHostTests: XCTestCase {
     func testAFilterPausesForItsHTTPCallAndResumesWithTheAnswer() throws {
         let host = FakeHost()
@@ -119,5 +132,18 @@ final class FakeHostTests: XCTestCase {
         XCTAssertEqual(stream.runRequestHeaders(), .replied)
         XCTAssertEqual(stream.localReply?.status, 403)
         XCTAssertTrue(host.httpCalls.isEmpty)
+    }
+
+    /// A message the filter says it does not want passes without reaching `rpcMessage` (which
+    /// would reject it).
+    func testAnRPCFilterIsHandedOnlyTheMessagesItWants() throws {
+        let host = FakeHost()
+        let filter = try host.configure(RequestsOnly.self)
+        let stream = host.stream(filter, method: "POST", path: "/mcp")
+        XCTAssertEqual(stream.publish(method: "notifications/initialized", kind: .notification).decision, .allow)
+        XCTAssertEqual(stream.publish(method: "tools/list", target: "echo", kind: .listItem).decision, .allow)
+        let verdict = stream.publish(method: "tools/call", target: "echo")
+        XCTAssertEqual(verdict.decision, .reject)
+        XCTAssertEqual(verdict.code, -32001)
     }
 }

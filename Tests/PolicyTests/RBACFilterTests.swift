@@ -52,4 +52,28 @@ final class RBACFilterTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("rules[0]"), "\(error)")
         }
     }
+
+    /// `jwt.sub` is read from the subject the auth filter recorded when the method is `jwt`, and
+    /// from the claims otherwise: both give the same decisions, other claims come from the
+    /// claims, and an API key's name is never a token's subject.
+    func testJWTSubjectComesFromTheAuthFiltersValuesOrTheClaims() throws {
+        let host = FakeHost()
+        let filter = try host.configure(RBACFilter.self, config: #"""
+            {"rules":[{"name":"alice","allow":"jwt.sub == 'alice'"},{"name":"admins","allow":"'admin' in jwt.groups"}]}
+            """#)
+        func allowed(_ values: [String: String]) -> Bool {
+            let stream = host.stream(filter, method: "POST", path: "/mcp")
+            for (key, value) in values { stream.values[key] = Array(value.utf8) }
+            return stream.publish(method: "tools/call", target: "add", targetKind: "tool", params: #"{"name":"add"}"#).decision == .allow
+        }
+        let aliceClaims = #"{"iss":"i","sub":"alice"}"#
+        XCTAssertTrue(allowed([IdentityKeys.method: "jwt", IdentityKeys.subject: "alice", IdentityKeys.jwtClaims: aliceClaims]))
+        XCTAssertTrue(allowed([IdentityKeys.method: "jwt", IdentityKeys.jwtClaims: aliceClaims]), "no subject recorded: the claims")
+        XCTAssertFalse(allowed([IdentityKeys.method: "jwt", IdentityKeys.subject: "bob", IdentityKeys.jwtClaims: #"{"sub":"bob"}"#]))
+        XCTAssertFalse(allowed([IdentityKeys.method: "api_key", IdentityKeys.subject: "alice", IdentityKeys.apiKey: #"{"name":"alice"}"#]),
+                       "a key named alice is not the token subject alice")
+        XCTAssertTrue(allowed([IdentityKeys.method: "jwt", IdentityKeys.subject: "carol",
+                                 IdentityKeys.jwtClaims: #"{"sub":"carol","groups":["admin"]}"#]), "another claim: from the claims")
+        XCTAssertFalse(allowed([:]), "no token at all")
+    }
 }

@@ -147,6 +147,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+_REFUSING = []  # bound, never listening: kept for the session so no server can take their ports
+
+
+def refused_port():
+    """A port where a connection is refused for the whole session: bound but not listening. (A
+    port free_port() returned may be taken by the next server a test starts, the gateway itself
+    included, and then it answers.)"""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _REFUSING.append(s)
+    return s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def c_fixtures(tmp_path_factory):
     """Tests/Fixtures/c/abi_fixture.c built once per broken-in-one-way case, and host_api_misuse.c as

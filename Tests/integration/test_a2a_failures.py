@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from a2a_helpers import Agent, a2a_route
-from conftest import free_port, request
+from conftest import refused_port, request
 
 
 class MuteAgent:
@@ -73,7 +73,7 @@ MESSAGE = {"jsonrpc": "2.0", "id": 7, "method": "SendMessage",
 
 
 def test_agents_that_are_down_slow_or_not_a2a_get_clear_errors(gateway, tmp_path, mute):
-    down = f"http://127.0.0.1:{free_port()}"
+    down = f"http://127.0.0.1:{refused_port()}"
     travel = Agent(tmp_path, "travel")
     try:
         gw = gateway(a2a_route([("down", down, ""), ("hang", mute["hang"].url, "timeout_ms = 500"), ("html", mute["html"].url, ""),

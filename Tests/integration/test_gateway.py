@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, curl, GATEWAY, free_port, proxy_config, request
+from conftest import BUILD, curl, GATEWAY, refused_port, proxy_config, request
 
 
 def test_proxies_request_and_response_with_forwarding_headers(gateway, backend):
@@ -210,7 +210,7 @@ def test_semantic_config_errors_name_the_key(tmp_path, text, message):
 
 
 def test_unreachable_upstream_gives_502_and_gateway_keeps_serving(gateway, backend):
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refused_port()}"
     gw = gateway(f"""
     [[listeners]]
     name = "main"

@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitResult, PromptReference
 
 from a2a_helpers import Agent
-from conftest import BUILD, ROOT, Process, free_port, request, wait_for
+from conftest import BUILD, ROOT, Process, free_port, refused_port, request, wait_for
 from mcp_helpers import ACCEPT, initialize, mcp_route, post, run, stdio_target, url_target
 
 
@@ -183,7 +183,7 @@ def test_prefix_never_routes_by_lookup_and_reports_collisions(gateway, upstreams
 
 
 def test_failure_mode_closed_fails_and_open_serves_the_healthy_targets(gateway, upstreams):
-    dead = f"http://127.0.0.1:{free_port()}/mcp"
+    dead = f"http://127.0.0.1:{refused_port()}/mcp"
     targets = url_target("remote", "http", upstreams["remote"]) + url_target("gone", "http", dead)
     closed = gateway(mcp_route(targets, 'failure_mode = "closed"'))
     wait_for(lambda: "target 'gone' is down" in closed.log(), what="dead target noticed")

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from conftest import BUILD, ROOT, free_port, request, wait_for
+from conftest import BUILD, ROOT, free_port, refused_port, request, wait_for
 from mcp_helpers import ACCEPT, initialize, post, stdio_target, url_target
 from observability_helpers import (Receiver, access_lines, delta, promtool_check, sample, scrape, traced_server,
                                    traced_stdio_target)
@@ -280,7 +280,7 @@ def test_spans_go_over_otlp_grpc_too_with_the_configured_headers(gateway, backen
 def test_a_dead_collector_never_fails_a_request_and_its_losses_are_counted(gateway, backend, tmp_path):
     gw = gateway(config(backend, free_port(), stdio_target("local"), extra=f"""
         [tracing]
-        endpoint = "http://127.0.0.1:{free_port()}/v1/traces"
+        endpoint = "http://127.0.0.1:{refused_port()}/v1/traces"
         batch_delay_ms = 100
         export_timeout_ms = 500
         """))

@@ -24,6 +24,8 @@ final class AnnotateFilter: Filter, RPCFilter, @unchecked Sendable {
         messageFields = config.fields.filter(\.perMessage)
     }
 
+    func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { !messageFields.isEmpty && kind != .listItem }
+
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
         guard !messageFields.isEmpty, message.kind != .listItem, stream.wantsAnnotation() else { return .continue }
         annotate(messageFields, StreamActivation(stream: stream, message: message), stream)

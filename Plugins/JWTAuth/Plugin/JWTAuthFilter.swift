@@ -18,7 +18,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     private let securitySchemes: String
     let keys: KeyProvider
     let apiKeys: APIKeyStore
-    private let verified: Mutex<LRUCache<String, CachedToken>>
+    private let verified: Mutex<LRUCache<TokenCacheKey, CachedToken>>
     private let metrics: Metrics
 
     private struct CachedToken {
@@ -112,7 +112,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
     private func verify(_ token: String, _ stream: FilterStream, mayWait: Bool) -> FilterStatus {
         let now = Date().timeIntervalSince1970
         let snapshot = keys.current
-        let cached = verified.withLock { $0.value(forKey: token) }
+        let cached = verified.withLock { $0.value(forKey: TokenCacheKey(token)) }
         if let cached, cached.generation == snapshot.generation {
             if let rejection = TokenVerifier.checkTime(cached.token, policy: config.policy, now: now) {
                 return refuse(stream, reason: rejection.description, error: "invalid_token", description: rejection.clientDescription)
@@ -128,7 +128,7 @@ final class JWTAuthFilter: Filter, @unchecked Sendable {
         }
         switch TokenVerifier.verify(token, keys: current, policy: config.policy, now: now) {
         case .success(let verifiedToken):
-            verified.withLock { _ = $0.set(CachedToken(token: verifiedToken, generation: snapshot.generation), forKey: token) }
+            verified.withLock { _ = $0.set(CachedToken(token: verifiedToken, generation: snapshot.generation), forKey: TokenCacheKey(token)) }
             return accept(verifiedToken, stream)
         case .failure(.unknownKey(let kid)) where mayWait:
             if wait(for: token, stream, generation: snapshot.generation, now: now) { return .stop }

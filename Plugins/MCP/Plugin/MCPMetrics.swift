@@ -63,7 +63,13 @@ final class MCPMetrics: Sendable {
     private struct ToolSeries {
         var calls: [Counter?]
         let duration: Histogram?
+        /// Kept under an unlisted name for the `(unlisted)` series it counts into (so the next call
+        /// of that name is one lookup too); dropped when a list shows the name.
+        var isAlias = false
     }
+
+    /// Unlisted names remembered as aliases, at most (past it, each call looks twice).
+    private static let maxToolKeys = 4096
 
     let route: String
     private let requests: MetricFamily<Counter>?
@@ -123,18 +129,21 @@ final class MCPMetrics: Sendable {
     func toolCall(target: String, tool: String, outcome: Outcome, seconds: Double) {
         guard let toolCalls else { return }
         let (counter, duration) = resolved.withLock { state -> (Counter?, Histogram?) in
-            var key = ToolKey(target: target, tool: tool)
-            // A listed tool's series are kept under its key: one lookup for the common call.
-            if let series = state.tools[key], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
-            if !state.listed.contains(key) { key = ToolKey(target: target, tool: Self.unlisted) }
-            if let series = state.tools[key], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
-            let tool = key.tool
-            var series = state.tools[key] ?? ToolSeries(calls: Array(repeating: nil, count: Outcome.allCases.count),
-                                                        duration: toolDuration?.series(route, target, tool))
+            let called = ToolKey(target: target, tool: tool)
+            // A listed tool's series (or an unlisted name's alias) are kept under its key: one
+            // lookup for the common call.
+            if let series = state.tools[called], let counter = series.calls[outcome.rawValue] { return (counter, series.duration) }
+            let key = state.listed.contains(called) ? called : ToolKey(target: target, tool: Self.unlisted)
+            var series = state.tools[key].flatMap { $0.isAlias ? nil : $0 }
+                ?? ToolSeries(calls: Array(repeating: nil, count: Outcome.allCases.count), duration: toolDuration?.series(route, target, key.tool))
             if series.calls[outcome.rawValue] == nil {
-                series.calls[outcome.rawValue] = toolCalls.series(route, target, tool, outcome.label)
+                series.calls[outcome.rawValue] = toolCalls.series(route, target, key.tool, outcome.label)
             }
             state.tools[key] = series
+            if key != called, state.tools.count < Self.maxToolKeys {
+                series.isAlias = true
+                state.tools[called] = series
+            }
             return (series.calls[outcome.rawValue], series.duration)
         }
         counter?.increment()
@@ -144,7 +153,11 @@ final class MCPMetrics: Sendable {
     /// Remembers the tools a merged `tools/list` showed (by target and the target's own name).
     func learnTools(_ items: [MergedList.Item]) {
         resolved.withLock { state in
-            for item in items { state.listed.insert(ToolKey(target: item.target, tool: item.name)) }
+            for item in items {
+                let key = ToolKey(target: item.target, tool: item.name)
+                state.listed.insert(key)
+                if state.tools[key]?.isAlias == true { state.tools[key] = nil } // its own series from now on
+            }
         }
     }
 

@@ -44,16 +44,25 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     /// MCP methods whose target a policy decides; the rest (initialize, ping, the lists
-    /// themselves, notifications) pass, and lists are filtered item by item.
-    private static let decidedMCPMethods: Set<String> = [
-        "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete",
-    ]
+    /// themselves, notifications) pass, and lists are filtered item by item. (A switch: no
+    /// hashing of the method per message.)
+    private static func isDecided(mcpMethod method: String) -> Bool {
+        switch method {
+        case "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete": true
+        default: false
+        }
+    }
+
+    /// Requests and list items from the client only (what ``rpcMessage(_:stream:)`` decides).
+    func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool {
+        !config.messages.isEmpty && fromClient && (kind == .request || kind == .listItem)
+    }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
         guard !config.messages.isEmpty, message.isFromClient else { return .continue }
         switch (message.protocolName, message.kind) {
         case (.mcp, .listItem), (.a2a, .listItem): break
-        case (.mcp, .request) where Self.decidedMCPMethods.contains(message.method): break
+        case (.mcp, .request) where Self.isDecided(mcpMethod: message.method): break
         case (.a2a, .request): break
         default: return .continue
         }
@@ -70,7 +79,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     /// The error a caller gets for something that does not exist (the MCP handler's own words).
     private static func notFound(_ message: RPCMessage) -> (Int32, String) {
         guard message.protocolName == .mcp else { return (-32601, "Method not found: \(message.method)") }
-        let params = JSONValue(Array(message.params.utf8))
+        let params = JSONValue(message.paramsBytes)
         switch message.targetKind {
         case "tool": return (-32602, "Unknown tool: \(params["name"]?.string ?? message.target)")
         case "prompt": return (-32602, "Unknown prompt: \(params["name"]?.string ?? params["ref"]?["name"]?.string ?? message.target)")

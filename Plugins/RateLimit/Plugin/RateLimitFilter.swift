@@ -67,6 +67,8 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
         return .replied
     }
 
+    func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { hasMessageLimits && fromClient && kind == .request }
+
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
         guard hasMessageLimits, message.isFromClient, message.kind == .request,
               let refusal = refusal(perMessage: true, StreamActivation(stream: stream, message: message), stream) else { return .continue }

@@ -165,8 +165,9 @@ enum HostAPI {
         api.kv_get = { stream, key, value in
             HostAPI.withExchange(stream) { exchange in
                 guard let value else { return AGW_ERR_INVALID_ARGUMENT }
-                guard let stored = exchange.keyValues.value(forKey: key.rawBuffer) else { return AGW_ERR_NOT_FOUND }
-                value.pointee = exchange.scratch.store(bytes: stored)
+                // A view of the stored value itself (no copy): valid until the entry is set again.
+                guard let stored = exchange.keyValues.view(forKey: key.rawBuffer) else { return AGW_ERR_NOT_FOUND }
+                value.pointee = stored
                 return AGW_OK
             }
         }

@@ -32,8 +32,8 @@ struct RPCBus {
     private let stageNames: [String]
 
     private(set) var token: UInt64 = 0
-    private var header = agw_rpc_message()
-    private var fields: [[UInt8]] = []
+    /// The message being published, copied.
+    private var copy: MessageCopy?
     private var rewrittenParams: [UInt8]?
     /// The filter whose hook runs now (`rpc_reject` / `rpc_set_params` are valid only then).
     private(set) var activeStage: Int?
@@ -61,15 +61,13 @@ struct RPCBus {
     /// Whether a handler may publish now (none is waiting for a paused filter).
     var canPublish: Bool { pausedStage == nil || isFinished }
 
-    var isListItem: Bool { header.kind == AGW_RPC_LIST_ITEM }
+    var isListItem: Bool { copy?.message.kind == AGW_RPC_LIST_ITEM }
 
     /// Starts a publication of `message` (copied, so a paused one outlives the handler's views).
     mutating func publish(_ message: agw_rpc_message, token: UInt64) -> Action {
         precondition(canPublish, "a publication is paused")
         self.token = token
-        header = message
-        fields = [message.id, message.method, message.target, message.target_kind, message.upstream, message.session_id,
-                  message.params].map { Array($0.rawBuffer) }
+        copy = MessageCopy(message)
         rewrittenParams = nil
         pausedStage = nil
         decision = AGW_RPC_ALLOW
@@ -140,15 +138,8 @@ struct RPCBus {
     /// arena is not held while the filter runs, so the filter may call host functions that store
     /// into it).
     func message(scratch: inout ScratchArena) -> agw_rpc_message {
-        var message = header
-        message.struct_size = UInt32(MemoryLayout<agw_rpc_message>.size)
-        message.id = scratch.store(bytes: fields[0])
-        message.method = scratch.store(bytes: fields[1])
-        message.target = scratch.store(bytes: fields[2])
-        message.target_kind = scratch.store(bytes: fields[3])
-        message.upstream = scratch.store(bytes: fields[4])
-        message.session_id = scratch.store(bytes: fields[5])
-        message.params = scratch.store(bytes: rewrittenParams ?? fields[6])
+        guard var message = copy?.message else { preconditionFailure("nothing is published") }
+        if let rewrittenParams { message.params = scratch.store(bytes: rewrittenParams) }
         return message
     }
 
@@ -190,4 +181,40 @@ struct RPCBus {
         }
         return .finished
     }
+}
+
+/// A published message's fields copied into one block of their own (a paused publication
+/// outlives the handler's views), and the C message viewing them: each filter gets views of
+/// the same bytes, with no copy per filter. The views live as long as this object.
+final class MessageCopy {
+    private let block: UnsafeMutableRawBufferPointer
+    /// The message, its fields viewing `block`.
+    let message: agw_rpc_message
+
+    init(_ source: agw_rpc_message) {
+        let total = source.id.len + source.method.len + source.target.len + source.target_kind.len + source.upstream.len
+            + source.session_id.len + source.params.len
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)
+        var cursor = block.baseAddress!
+        /// Copies `field` to `cursor` (the block has room for every field: `total`).
+        func place(_ field: agw_str) -> agw_str {
+            guard let pointer = field.ptr, field.len > 0 else { return agw_str(ptr: nil, len: 0) }
+            cursor.copyMemory(from: pointer, byteCount: field.len)
+            defer { cursor += field.len }
+            return agw_str(ptr: UnsafeRawPointer(cursor).assumingMemoryBound(to: CChar.self), len: field.len)
+        }
+        var message = source
+        message.struct_size = UInt32(MemoryLayout<agw_rpc_message>.size)
+        message.id = place(source.id)
+        message.method = place(source.method)
+        message.target = place(source.target)
+        message.target_kind = place(source.target_kind)
+        message.upstream = place(source.upstream)
+        message.session_id = place(source.session_id)
+        message.params = place(source.params)
+        self.block = block
+        self.message = message
+    }
+
+    deinit { block.deallocate() }
 }
