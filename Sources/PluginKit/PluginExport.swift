@@ -89,8 +89,10 @@ public enum PluginExport {
         type.on_request_headers = { context, stream, endOfStream in
             PluginExport.withStream(context, stream) { $0.filter.requestHeaders($1, endOfStream: endOfStream != 0) }
         }
-        type.on_response_headers = { context, stream, endOfStream in
-            PluginExport.withStream(context, stream) { $0.filter.responseHeaders($1, endOfStream: endOfStream != 0) }
+        if F.implementedHooks.contains(.responseHeaders) {
+            type.on_response_headers = { context, stream, endOfStream in
+                PluginExport.withStream(context, stream) { $0.filter.responseHeaders($1, endOfStream: endOfStream != 0) }
+            }
         }
         if F.self is any RequestBodyFilter.Type {
             type.on_request_body = { context, stream, _ in PluginExport.withStream(context, stream) { $0.filter.requestBody($1) } }
@@ -109,10 +111,12 @@ public enum PluginExport {
                 return PluginExport.withStream(context, stream) { $0.filter.rpcMessage(RPCMessage(message), $1) }
             }
         }
-        type.on_stream_complete = { context, stream in
-            _ = PluginExport.withStream(context, stream) { box, stream in
-                box.filter.streamComplete(stream)
-                return AGW_STATUS_CONTINUE
+        if F.implementedHooks.contains(.streamComplete) {
+            type.on_stream_complete = { context, stream in
+                _ = PluginExport.withStream(context, stream) { box, stream in
+                    box.filter.streamComplete(stream)
+                    return AGW_STATUS_CONTINUE
+                }
             }
         }
         type.on_event = { context, stream, event in

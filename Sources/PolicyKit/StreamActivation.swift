@@ -7,29 +7,43 @@ import PluginKit
 public final class StreamActivation: Activation {
     private let stream: FilterStream
     private let message: RPCMessage?
-    /// Each variable read once (`.some(nil)`: read, has no value).
-    private var jwt: Value??, apiKey: Value??, source: Value??, request: Value??, mcp: Value??, a2a: Value??
+    /// The variables read so far, each read once (nil value: read, has none). An expression reads
+    /// one or two: a short list costs less to tear down than a slot per variable (each optional
+    /// `Value` is destroyed through its enum's witnesses, ~250 instructions apiece, read or not).
+    private var read: [(variable: Variable, value: Value?)] = []
+
+    private enum Variable { case jwt, apiKey, source, request, mcp, a2a }
 
     public init(stream: FilterStream, message: RPCMessage? = nil) {
         self.stream = stream
         self.message = message
     }
 
-    public func value(of variable: String) -> Value? {
-        func once(_ slot: inout Value??, _ make: () -> Value?) -> Value? {
-            if let done = slot { return done }
-            let value = make()
-            slot = .some(value)
-            return value
-        }
-        switch variable {
-        case "jwt": return once(&jwt) { .object(JWTClaimsObject(stream: stream)) }
-        case "apiKey": return once(&apiKey) { Self.json(stream.bytes(forKey: IdentityKeys.apiKey)) }
-        case "source": return once(&source) { sourceValue() }
-        case "request": return once(&request) { requestValue() }
-        case "mcp": return once(&mcp) { message.flatMap { $0.protocolName == .mcp ? mcpValue($0) : nil } }
-        case "a2a": return once(&a2a) { message.flatMap { $0.protocolName == .a2a ? .object(A2AMessageObject(A2AMessageObject.Message($0), part: .root)) : nil } }
+    public func value(of name: String) -> Value? {
+        let variable: Variable
+        switch name {
+        case "jwt": variable = .jwt
+        case "apiKey": variable = .apiKey
+        case "source": variable = .source
+        case "request": variable = .request
+        case "mcp": variable = .mcp
+        case "a2a": variable = .a2a
         default: return nil
+        }
+        if let known = read.first(where: { $0.variable == variable }) { return known.value }
+        let value = make(variable)
+        read.append((variable, value))
+        return value
+    }
+
+    private func make(_ variable: Variable) -> Value? {
+        switch variable {
+        case .jwt: return .object(JWTClaimsObject(stream: stream))
+        case .apiKey: return Self.json(stream.bytes(forKey: IdentityKeys.apiKey))
+        case .source: return sourceValue()
+        case .request: return requestValue()
+        case .mcp: return message.flatMap { $0.protocolName == .mcp ? mcpValue($0) : nil }
+        case .a2a: return message.flatMap { $0.protocolName == .a2a ? .object(A2AMessageObject(A2AMessageObject.Message($0), part: .root)) : nil }
         }
     }
 

@@ -74,6 +74,18 @@ private struct RequestsOnly: RPCFilter {
     }
 }
 
+/// Implements the response hooks but leaves them out of ``Filter/implementedHooks``.
+private struct RequestOnly: Filter {
+    static let name = "request-only"
+    static let implementedHooks: FilterHooks = []
+    init(configuration: FilterConfiguration) throws {}
+
+    func responseHeaders(_ stream: FilterStream, endOfStream: Bool) -> FilterStatus {
+        stream.sendLocalReply(status: 500, body: "never called\n")
+        return .replied
+    }
+}
+
 final class FakeHostTests: XCTestCase {
     func testAFilterPausesForItsHTTPCallAndResumesWithTheAnswer() throws {
         let host = FakeHost()
@@ -145,5 +157,16 @@ final class FakeHostTests: XCTestCase {
         let verdict = stream.publish(method: "tools/call", target: "echo")
         XCTAssertEqual(verdict.decision, .reject)
         XCTAssertEqual(verdict.code, -32001)
+    }
+
+    /// A hook left out of `implementedHooks` is not in the filter's table: the gateway never
+    /// calls it (and pays no crossing for it).
+    func testAHookLeftOutOfImplementedHooksIsNeverCalled() throws {
+        let host = FakeHost()
+        let filter = try host.configure(RequestOnly.self)
+        let stream = host.stream(filter, method: "GET", path: "/")
+        XCTAssertEqual(stream.runRequestHeaders(), .continue)
+        XCTAssertNil(stream.runResponseHeaders(status: 200), "no filter has the hook")
+        XCTAssertNil(stream.localReply)
     }
 }

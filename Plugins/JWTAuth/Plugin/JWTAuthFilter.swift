@@ -12,6 +12,8 @@ import Synchronization
 /// again on later requests. A new key set forgets them all.
 final class JWTAuthFilter: Filter, @unchecked Sendable {
     static let name = "jwt-auth"
+    /// Nothing to do on the response or at the end of a stream.
+    static let implementedHooks: FilterHooks = []
 
     let config: JWTAuthConfig
     /// What the filter accepts, advertised on every stream (``IdentityKeys/securitySchemes``).

@@ -12,6 +12,8 @@ import Synchronization
 /// from a missing one.
 final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     static let name = "rbac"
+    /// Decides on requests and messages only.
+    static let implementedHooks: FilterHooks = []
 
     let config: RBACConfig
     /// `agw_rbac_decisions_total{route, rule, decision}`.

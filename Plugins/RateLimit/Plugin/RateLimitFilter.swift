@@ -8,6 +8,8 @@ import RateLimitCore
 /// on MCP routes the body is a JSON-RPC error for the request's id.
 final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     static let name = "ratelimit"
+    /// The quota headers go on the response; nothing happens at the end of a stream.
+    static let implementedHooks: FilterHooks = [.responseHeaders]
 
     let limiter: RateLimiter
     private let hasRequestLimits: Bool
