@@ -1,3 +1,7 @@
+// Longer than ~400 lines on purpose: `FilterStream` is the SDK's one per-request surface, a
+// documented wrapper per host function in the order of `agw_host_api`'s sections, so a reader of
+// the C table finds each Swift call where the table puts it.
+
 import ABIInterop
 import PluginABI
 
