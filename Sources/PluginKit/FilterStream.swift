@@ -3,6 +3,7 @@
 // the C table finds each Swift call where the table puts it.
 
 import ABIInterop
+import JSON
 import PluginABI
 
 /// One request/response as a filter sees it. Valid during the stream's hooks and events; use it
@@ -295,7 +296,7 @@ public struct FilterStream {
     public func hasValue(_ text: StaticString, forKey key: String) -> Bool {
         var value = agw_str()
         guard key.withAGWString({ host.pointee.kv_get(handle, $0, &value) }) == AGW_OK else { return false }
-        return value.rawBuffer.elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        return value.rawBuffer.isExactly(text)
     }
 
     /// A request attribute as text, nil when it does not apply (no TLS, no response yet).

@@ -105,7 +105,7 @@ public enum PluginExport {
                 guard let message, let context else { return AGW_STATUS_CONTINUE }
                 let box = Unmanaged<StreamBox>.fromOpaque(context).takeUnretainedValue()
                 let view = message.pointee
-                guard box.filter.wantsRPCMessage(kind: RPCMessage.Kind(view.kind), fromClient: view.direction != AGW_RPC_SERVER_TO_CLIENT) else {
+                guard box.filter.wantsRPCMessage(kind: RPCMessage.Kind(view.kind), fromClient: RPCMessage.Direction(view.direction) == .clientToServer) else {
                     return AGW_STATUS_CONTINUE
                 }
                 return PluginExport.withStream(context, stream) { $0.filter.rpcMessage(RPCMessage(message), $1) }

@@ -27,7 +27,7 @@ final class AnnotateFilter: Filter, RPCFilter, @unchecked Sendable {
     func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { !messageFields.isEmpty && kind != .listItem }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
-        guard !messageFields.isEmpty, message.kind != .listItem, stream.wantsAnnotation() else { return .continue }
+        guard wantsRPCMessage(kind: message.kind, fromClient: message.isFromClient), stream.wantsAnnotation() else { return .continue }
         annotate(messageFields, StreamActivation(stream: stream, message: message), stream)
         return .continue
     }

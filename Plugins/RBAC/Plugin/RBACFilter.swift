@@ -61,7 +61,7 @@ final class RBACFilter: Filter, RPCFilter, @unchecked Sendable {
     }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
-        guard !config.messages.isEmpty, message.isFromClient else { return .continue }
+        guard wantsRPCMessage(kind: message.kind, fromClient: message.isFromClient) else { return .continue }
         switch (message.protocolName, message.kind) {
         case (.mcp, .listItem), (.a2a, .listItem): break
         case (.mcp, .request) where Self.isDecided(mcpMethod: message.method): break

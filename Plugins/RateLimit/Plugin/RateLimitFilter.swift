@@ -72,7 +72,7 @@ final class RateLimitFilter: Filter, RPCFilter, @unchecked Sendable {
     func wantsRPCMessage(kind: RPCMessage.Kind, fromClient: Bool) -> Bool { hasMessageLimits && fromClient && kind == .request }
 
     func rpcMessage(_ message: RPCMessage, stream: FilterStream) -> FilterStatus {
-        guard hasMessageLimits, message.isFromClient, message.kind == .request,
+        guard wantsRPCMessage(kind: message.kind, fromClient: message.isFromClient),
               let refusal = refusal(perMessage: true, StreamActivation(stream: stream, message: message), stream) else { return .continue }
         stream.rejectRPC(code: Self.errorCode, message: Self.message(refusal), httpStatus: 429, headers: Self.headers(refusal))
         return .replied
